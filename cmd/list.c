@@ -1,0 +1,104 @@
+/* list.c — `allocbench list [workloads|allocators]`. */
+#include "ab.h"
+#include "cmd.h"
+
+#include <string.h>
+
+static const char usage[] =
+    "usage: allocbench list [workloads|allocators|counters]\n"
+    "\n"
+    "  workloads   every workload: variants, parameters (type, default, range), preset\n"
+    "  allocators  the allocators known by name: installed or not, path, version\n"
+    "  counters    the counter backends this build and machine offer\n"
+    "\nWithout an argument, all of them.\n";
+
+static void list_workloads(void)
+{
+    size_t n;
+    const struct ab_workload *const *w = ab_workloads(&n);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s — %s\n", w[i]->name, w[i]->summary);
+        printf("  one op: one %s; default %u measured rounds per trial\n", w[i]->unit,
+               w[i]->default_rounds);
+        printf("  variants:");
+        for (size_t v = 0; w[i]->variants[v]; v++)
+            printf(" %s", w[i]->variants[v]);
+        printf("\n  preset quick: %s\n  parameters:\n", w[i]->quick);
+        for (size_t p = 0; p < w[i]->nparams; p++) {
+            const struct ab_param *d = &w[i]->params[p];
+            char range[96];
+            if (d->type == AB_PARAM_CHOICE)
+                snprintf(range, sizeof range, "one of %s", d->choices);
+            else
+                snprintf(range, sizeof range, "%s in [%lld, %lld]",
+                         d->type == AB_PARAM_SIZE ? "bytes" : "integer", (long long)d->min,
+                         (long long)d->max);
+            printf("    %-10s default %-6s %s: %s\n", d->name, d->def, range, d->help);
+        }
+        if (i + 1 < n)
+            putchar('\n');
+    }
+}
+
+static void list_allocators(void)
+{
+    size_t n;
+    const struct ab_named_allocator *na = ab_named_allocators(&n);
+    printf("%-11s %-8s %-10s %-16s %s\n", "name", "kind", "installed", "version", "path");
+    for (size_t i = 0; i < n; i++) {
+        struct ab_subject s;
+        char err[512];
+        bool ok = ab_subject_resolve(na[i].name, &s, err, sizeof err) < 0;
+        if (ok && ab_subject_describe(&s, 10.0) == 0 && s.describe_error[0])
+            ok = false;
+        printf("%-11s %-8s %-10s %-16s %s\n", na[i].name,
+               na[i].family == AB_FAMILY_GLIBC    ? "system"
+               : na[i].family == AB_FAMILY_PLUGIN ? "plugin"
+                                                  : "preload",
+               ok ? "yes" : "no", ok && s.version[0] ? s.version : "-",
+               ok ? s.path : na[i].package);
+    }
+}
+
+static void list_counters(void)
+{
+    printf("%-10s %s\n", "none", "wall-clock time only (monotonic clock)");
+}
+
+static int list_main(int argc, char **argv)
+{
+    if (argc > 2)
+        return ab_error(AB_ALLOCBENCH_USAGE, "list: one thing at a time");
+    const char *what = argc == 2 ? argv[1] : NULL;
+    if (what && (!strcmp(what, "-h") || !strcmp(what, "--help"))) {
+        fputs(usage, stdout);
+        return AB_EXIT_OK;
+    }
+    if (what && strcmp(what, "workloads") && strcmp(what, "allocators") &&
+        strcmp(what, "counters"))
+        return ab_error(AB_ALLOCBENCH_USAGE,
+                        "list: '%s' is not workloads, allocators or counters", what);
+    if (!what || !strcmp(what, "workloads")) {
+        if (!what)
+            puts("workloads:\n");
+        list_workloads();
+    }
+    if (!what || !strcmp(what, "allocators")) {
+        if (!what)
+            puts("\nallocators:\n");
+        list_allocators();
+    }
+    if (!what || !strcmp(what, "counters")) {
+        if (!what)
+            puts("\ncounters:\n");
+        list_counters();
+    }
+    return AB_EXIT_OK;
+}
+
+const struct ab_command ab_command_list = {
+    .name = "list",
+    .synopsis = "list workloads, allocators or counters",
+    .usage = usage,
+    .main = list_main,
+};

@@ -1,0 +1,275 @@
+/* run.c — `allocbench run <workload> [options]`: parse, validate, hand over. */
+#include "ab.h"
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SUBJECTS 16
+#define MAX_ASSIGN 32
+
+static const char usage[] =
+    "usage: allocbench run <workload> [options]\n"
+    "\n"
+    "Runs every trial of the workload in a fresh child process that the allocator\n"
+    "owns; several allocators are run interleaved, trial by trial, and compared.\n"
+    "Workloads and their parameters: allocbench list workloads\n"
+    "\n"
+    "options:\n"
+    "  --allocator A[,B...]  glibc, jemalloc, tcmalloc, mimalloc, bump, bump-fixed,\n"
+    "                        or a path to a .so (plugin or malloc-compatible);\n"
+    "                        default glibc; at most 16\n"
+    "  --threads N[,M...]    threads per trial, 1..1024 each; default 1\n"
+    "  --variant V[,W...]    the workload's variants to run; default all\n"
+    "  --repetitions R       trials per configuration, 1..100000; default 15\n"
+    "  --warmup W            unmeasured rounds before measuring, 0..1000000; default 2\n"
+    "  --rounds N            measured rounds per trial, 1..100000000; default: the\n"
+    "                        workload's\n"
+    "  --seed S              seed of every random choice, 0..2^64-1; default 1\n"
+    "  --param KEY=VALUE     a workload parameter (repeatable), checked against its range\n"
+    "  --preset quick        the workload's small preset (applied before --param)\n"
+    "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
+    "  --format F            what stdout shows: console (default), json or tsv;\n"
+    "                        the files are always written\n"
+    "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
+    "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "\n"
+    "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
+    "allocator-diagnostics-report.tsv\n"
+    "\n"
+    "exit status: 0 all trials measured or not available; 1 a trial crashed, hung or\n"
+    "failed (the run goes on); 2 usage or input error; 3 an allocator is not installed\n";
+
+enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_REPS, OPT_WARMUP, OPT_ROUNDS,
+       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+
+static const struct option options[] = {
+    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"variant", required_argument, NULL, OPT_VARIANT},
+    {"repetitions", required_argument, NULL, OPT_REPS},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"rounds", required_argument, NULL, OPT_ROUNDS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"param", required_argument, NULL, OPT_PARAM},
+    {"preset", required_argument, NULL, OPT_PRESET},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static void on_signal(int sig)
+{
+    ab_runner_abort();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static int bad_number(const char *opt, const char *val, int rc, const char *range)
+{
+    return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
+                    rc == -ERANGE ? "outside" : "not a number in", range);
+}
+
+static int run_main(int argc, char **argv)
+{
+    static char allocs[MAX_SUBJECTS][AB_NAME_MAX * 4];
+    static char thread_items[16][AB_NAME_MAX * 4];
+    static char variant_items[32][AB_NAME_MAX * 4];
+    static struct ab_subject subjects[MAX_SUBJECTS];
+    const char *allocator_arg = "glibc", *threads_arg = "1", *variant_arg = NULL;
+    const char *assign[MAX_ASSIGN];
+    size_t nassign = 0;
+    const char *preset = NULL, *out = NULL, *format = "console";
+    uint64_t reps = 15, warmup = 2, rounds = 0, seed = 1;
+    double timeout = 60.0;
+    int rc, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_ALLOCATOR: allocator_arg = optarg; break;
+        case OPT_THREADS: threads_arg = optarg; break;
+        case OPT_VARIANT: variant_arg = optarg; break;
+        case OPT_REPS:
+            if ((rc = ab_parse_u64(optarg, 1, 100000, false, &reps)))
+                return bad_number("repetitions", optarg, rc, "[1, 100000]");
+            break;
+        case OPT_WARMUP:
+            if ((rc = ab_parse_u64(optarg, 0, 1000000, false, &warmup)))
+                return bad_number("warmup", optarg, rc, "[0, 1000000]");
+            break;
+        case OPT_ROUNDS:
+            if ((rc = ab_parse_u64(optarg, 1, 100000000, false, &rounds)))
+                return bad_number("rounds", optarg, rc, "[1, 100000000]");
+            break;
+        case OPT_SEED:
+            if ((rc = ab_parse_u64(optarg, 0, UINT64_MAX, false, &seed)))
+                return bad_number("seed", optarg, rc, "[0, 2^64-1]");
+            break;
+        case OPT_PARAM:
+            if (nassign == MAX_ASSIGN)
+                return ab_error(AB_ALLOCBENCH_USAGE, "at most %d --param options", MAX_ASSIGN);
+            assign[nassign++] = optarg;
+            break;
+        case OPT_PRESET:
+            if (strcmp(optarg, "quick"))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--preset %s: the only preset is quick",
+                                optarg);
+            preset = optarg;
+            break;
+        case OPT_OUT: out = optarg; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
+                return ab_error(AB_ALLOCBENCH_USAGE,
+                                "--format %s: expected console, json or tsv", optarg);
+            format = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
+                return bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
+            break;
+        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
+        default:
+            if (optopt)
+                return ab_error(AB_ALLOCBENCH_USAGE, "run: option '%s' needs a value",
+                                argv[optind - 1]);
+            return ab_error(AB_ALLOCBENCH_USAGE, "run: unknown option '%s' (see: allocbench help run)",
+                            argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return ab_error(AB_ALLOCBENCH_USAGE,
+                        "run: which workload? (see: allocbench list workloads)");
+    if (optind + 1 < argc)
+        return ab_error(AB_ALLOCBENCH_USAGE, "run: one workload at a time ('%s' is extra)",
+                        argv[optind + 1]);
+
+    static struct ab_run_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.wl = ab_workload_find(argv[optind]);
+    if (!cfg.wl)
+        return ab_error(AB_ALLOCBENCH_UNKNOWN_WORKLOAD,
+                        "unknown workload '%s' (see: allocbench list workloads)", argv[optind]);
+    char err[1024];
+    if (ab_params_defaults(cfg.wl, &cfg.params, err, sizeof err))
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "%s", err);
+    if (preset) {
+        char buf[512];
+        ab_strlcpy(buf, cfg.wl->quick, sizeof buf);
+        for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+             tok = strtok_r(NULL, ",", &save))
+            if (ab_params_apply(cfg.wl, &cfg.params, tok, err, sizeof err))
+                return ab_error(AB_ALLOCBENCH_INTERNAL, "preset quick: %s", err);
+    }
+    for (size_t i = 0; i < nassign; i++) {
+        if (ab_params_apply(cfg.wl, &cfg.params, assign[i], err, sizeof err))
+            return ab_error(AB_ALLOCBENCH_BAD_PARAM, "%s", err);
+        size_t len = strlen(cfg.assignments);
+        snprintf(cfg.assignments + len, sizeof cfg.assignments - len, "%s%s", len ? "," : "",
+                 assign[i]);
+    }
+
+    int n = ab_split_list(threads_arg, thread_items, 16);
+    if (n < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--threads %s: a list of at most 16 counts",
+                        threads_arg);
+    for (int i = 0; i < n; i++) {
+        uint64_t v;
+        if ((rc = ab_parse_u64(thread_items[i], 1, AB_MAX_THREADS, false, &v)))
+            return bad_number("threads", thread_items[i], rc, "[1, 1024]");
+        cfg.threads[cfg.nthreads++] = (unsigned)v;
+    }
+    if (variant_arg) {
+        n = ab_split_list(variant_arg, variant_items, 32);
+        if (n < 0)
+            return ab_error(AB_ALLOCBENCH_USAGE, "--variant %s: a list of variant names",
+                            variant_arg);
+        for (int i = 0; i < n; i++) {
+            int v = ab_workload_variant_index(cfg.wl, variant_items[i]);
+            if (v < 0)
+                return ab_error(AB_ALLOCBENCH_USAGE,
+                                "workload %s has no variant '%s' (see: allocbench list "
+                                "workloads)",
+                                cfg.wl->name, variant_items[i]);
+            cfg.variant_on[v] = true;
+        }
+    } else {
+        for (int v = 0; cfg.wl->variants[v]; v++)
+            cfg.variant_on[v] = true;
+    }
+
+    n = ab_split_list(allocator_arg, allocs, MAX_SUBJECTS);
+    if (n < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %d allocators",
+                        allocator_arg, MAX_SUBJECTS);
+    for (int i = 0; i < n; i++) {
+        int code = ab_subject_resolve(allocs[i], &subjects[i], err, sizeof err);
+        if (code >= 0)
+            return ab_error((enum ab_code)code, "%s", err);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(subjects[j].name, subjects[i].name))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
+                                subjects[i].name);
+    }
+    cfg.subjects = subjects;
+    cfg.nsubjects = (size_t)n;
+    cfg.repetitions = (unsigned)reps;
+    cfg.warmup = (unsigned)warmup;
+    cfg.rounds = rounds ? (unsigned)rounds : cfg.wl->default_rounds;
+    cfg.seed = seed;
+    cfg.timeout_s = timeout;
+    cfg.progress = isatty(2);
+
+    if (out) {
+        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
+    } else {
+        char stamp[32];
+        ab_utc_stamp(stamp, sizeof stamp);
+        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
+    }
+    if ((rc = ab_mkdir_p(cfg.out_dir)))
+        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
+                        strerror(-rc));
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+    static struct ab_run run;
+    rc = ab_run_execute(&cfg, &run);
+    if (rc)
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "the run failed: %s", strerror(-rc));
+    if (ab_report_write_all(&run, err, sizeof err))
+        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
+    if (!strcmp(format, "json")) {
+        char *j = ab_report_json(&run);
+        if (j)
+            puts(j);
+        free(j);
+    } else if (!strcmp(format, "tsv")) {
+        char *t = ab_report_benchmarks_tsv(&run);
+        if (t)
+            fputs(t, stdout);
+        free(t);
+    } else {
+        ab_report_console(&run, stdout);
+        printf("\nreports: %s/report.json, %s/allocator-fast-path-benchmarks.tsv\n",
+               cfg.out_dir, cfg.out_dir);
+    }
+    int status = run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
+    ab_run_free(&run);
+    return status;
+}
+
+const struct ab_command ab_command_run = {
+    .name = "run",
+    .synopsis = "run a workload on allocators, a fresh child per trial",
+    .usage = usage,
+    .main = run_main,
+};

@@ -1,0 +1,94 @@
+/* host.c — the context block: the machine the numbers were measured on. */
+#include "ab.h"
+
+#include <gnu/libc-version.h>
+#include <hwloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static void cpu_model(char *buf, size_t len)
+{
+    ab_strlcpy(buf, "", len);
+    char *text = ab_read_file("/proc/cpuinfo", 1 << 22, NULL);
+    if (!text)
+        return;
+    char *line = strstr(text, "model name");
+    if (line) {
+        char *colon = strchr(line, ':');
+        char *nl = strchr(line, '\n');
+        if (colon && (!nl || colon < nl)) {
+            colon++;
+            while (*colon == ' ' || *colon == '\t')
+                colon++;
+            if (nl)
+                *nl = '\0';
+            ab_strlcpy(buf, colon, len);
+        }
+    }
+    free(text);
+}
+
+/* The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled. */
+static void thp_mode(char *buf, size_t len)
+{
+    ab_strlcpy(buf, "", len);
+    char *text = ab_read_file("/sys/kernel/mm/transparent_hugepage/enabled", 4096, NULL);
+    if (!text)
+        return;
+    char *open = strchr(text, '['), *close = open ? strchr(open, ']') : NULL;
+    if (open && close) {
+        *close = '\0';
+        ab_strlcpy(buf, open + 1, len);
+    }
+    free(text);
+}
+
+static void topology(struct ab_host *h)
+{
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo))
+        return;
+    if (hwloc_topology_load(topo)) {
+        hwloc_topology_destroy(topo);
+        return;
+    }
+    int n;
+    h->packages = (n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE)) > 0 ? (unsigned)n : 0;
+    h->cores = (n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE)) > 0 ? (unsigned)n : 0;
+    h->pus = (n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU)) > 0 ? (unsigned)n : 0;
+    h->numa_nodes = (n = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE)) > 0 ? (unsigned)n
+                                                                                 : 0;
+    static const hwloc_obj_type_t kinds[] = {HWLOC_OBJ_L1CACHE, HWLOC_OBJ_L1ICACHE,
+                                             HWLOC_OBJ_L2CACHE, HWLOC_OBJ_L3CACHE,
+                                             HWLOC_OBJ_L4CACHE};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && h->ncaches < 8; k++) {
+        hwloc_obj_t o = hwloc_get_obj_by_type(topo, kinds[k], 0);
+        if (!o || !o->attr)
+            continue;
+        struct ab_cache *c = &h->caches[h->ncaches++];
+        c->level = o->attr->cache.depth;
+        c->size = o->attr->cache.size;
+        ab_strlcpy(c->type,
+                   o->attr->cache.type == HWLOC_OBJ_CACHE_DATA          ? "data"
+                   : o->attr->cache.type == HWLOC_OBJ_CACHE_INSTRUCTION ? "instruction"
+                                                                        : "unified",
+                   sizeof c->type);
+    }
+    hwloc_topology_destroy(topo);
+}
+
+void ab_host_collect(struct ab_host *h)
+{
+    memset(h, 0, sizeof *h);
+    if (gethostname(h->hostname, sizeof h->hostname))
+        h->hostname[0] = '\0';
+    struct utsname u;
+    if (uname(&u) == 0)
+        snprintf(h->kernel, sizeof h->kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    ab_strlcpy(h->glibc, gnu_get_libc_version(), sizeof h->glibc);
+    cpu_model(h->cpu_model, sizeof h->cpu_model);
+    thp_mode(h->thp, sizeof h->thp);
+    topology(h);
+}

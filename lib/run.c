@@ -1,0 +1,345 @@
+/*
+ * run.c — `allocbench run`: describe the subjects, run every trial in a fresh
+ * child, interleaved (repetition by repetition, then variant, thread count
+ * and subject), and aggregate.  Statistics come from stats.c; formatting is
+ * the reporters' business.
+ */
+#include "ab.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *ab_trial_status_name(enum ab_trial_status s)
+{
+    switch (s) {
+    case AB_TRIAL_OK: return "ok";
+    case AB_TRIAL_UNAVAILABLE: return "unavailable";
+    case AB_TRIAL_CRASHED: return "crashed";
+    case AB_TRIAL_TIMEOUT: return "timeout";
+    case AB_TRIAL_FAILED: return "failed";
+    }
+    return "?";
+}
+
+static char *trial_request(const struct ab_run_config *cfg, const struct ab_subject *s,
+                           unsigned variant, unsigned threads, unsigned rep)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "mode", "trial");
+    cJSON *subj = cJSON_AddObjectToObject(req, "subject");
+    cJSON_AddStringToObject(subj, "kind", ab_subject_kind_name(s->kind));
+    cJSON_AddStringToObject(subj, "path", s->path);
+    cJSON_AddStringToObject(req, "workload", cfg->wl->name);
+    cJSON_AddNumberToObject(req, "variant", variant);
+    cJSON_AddNumberToObject(req, "threads", threads);
+    cJSON_AddNumberToObject(req, "warmup", cfg->warmup);
+    cJSON_AddNumberToObject(req, "rounds", cfg->rounds);
+    cJSON_AddNumberToObject(req, "repetition", rep);
+    cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
+    cJSON *params = cJSON_AddObjectToObject(req, "params");
+    for (size_t i = 0; i < cfg->wl->nparams; i++)
+        cJSON_AddNumberToObject(params, cfg->wl->params[i].name, (double)cfg->params.v[i]);
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    return text;
+}
+
+static int64_t int_or_null(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : -1;
+}
+
+static void read_stats(const cJSON *o, struct ab_alloc_stats *s)
+{
+    s->allocated = int_or_null(o, "allocated");
+    s->active = int_or_null(o, "active");
+    s->resident = int_or_null(o, "resident");
+    s->mapped = int_or_null(o, "mapped");
+}
+
+static enum ab_code code_by_name(const char *name)
+{
+    for (int c = 0; c < AB_CODE_COUNT; c++)
+        if (!strcmp(ab_code_name((enum ab_code)c), name))
+            return (enum ab_code)c;
+    return AB_ALLOCBENCH_INTERNAL;
+}
+
+static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *fmt, ...)
+{
+    if (r->ndiags == sizeof r->diags / sizeof r->diags[0])
+        return;
+    struct ab_diag *d = &r->diags[r->ndiags++];
+    d->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->detail, sizeof d->detail, fmt, ap);
+    va_end(ap);
+}
+
+/* Turn the child's outcome into a record. */
+static void record_from_child(struct ab_trial_record *r, const struct ab_child_result *c,
+                              double timeout_s)
+{
+    r->elapsed_s = c->elapsed_s;
+    r->peak_rss_kib = c->maxrss_kib;
+    ab_strlcpy(r->stderr_tail, c->stderr_tail, sizeof r->stderr_tail);
+    switch (c->status) {
+    case AB_CHILD_CRASHED:
+        r->status = AB_TRIAL_CRASHED;
+        snprintf(r->reason, sizeof r->reason, "killed by signal %d (%s)", c->signal,
+                 sigabbrev_np(c->signal) ? sigabbrev_np(c->signal) : "?");
+        add_diag(r, AB_ALLOCBENCH_TRIAL_CRASHED, "signal=SIG%s",
+                 sigabbrev_np(c->signal) ? sigabbrev_np(c->signal) : "?");
+        return;
+    case AB_CHILD_TIMEOUT:
+        r->status = AB_TRIAL_TIMEOUT;
+        snprintf(r->reason, sizeof r->reason, "no result within %.1f s", timeout_s);
+        add_diag(r, AB_ALLOCBENCH_TRIAL_TIMEOUT, "timeout=%.1fs", timeout_s);
+        return;
+    case AB_CHILD_FAILED:
+        r->status = AB_TRIAL_FAILED;
+        snprintf(r->reason, sizeof r->reason, "exited with status %d without a result",
+                 c->exit_code);
+        add_diag(r, AB_ALLOCBENCH_TRIAL_FAILED, "exit=%d", c->exit_code);
+        return;
+    case AB_CHILD_OK:
+        break;
+    }
+    const cJSON *d = c->doc;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(d, "code");
+        const cJSON *err = cJSON_GetObjectItemCaseSensitive(d, "error");
+        r->status = AB_TRIAL_FAILED;
+        ab_strlcpy(r->reason, cJSON_IsString(err) ? err->valuestring : "failed",
+                   sizeof r->reason);
+        add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
+                 r->reason);
+        return;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "unavailable"))) {
+        const cJSON *why = cJSON_GetObjectItemCaseSensitive(d, "reason");
+        r->status = AB_TRIAL_UNAVAILABLE;
+        ab_strlcpy(r->reason, cJSON_IsString(why) ? why->valuestring : "", sizeof r->reason);
+        return;
+    }
+    r->status = AB_TRIAL_OK;
+    int64_t ops = int_or_null(d, "ops");
+    int64_t wall = int_or_null(d, "wall_ns");
+    int64_t tns = int_or_null(d, "thread_ns");
+    r->ops = ops > 0 ? (uint64_t)ops : 0;
+    r->ns = wall >= 0 ? (double)wall : NAN;
+    if (ops > 0 && tns > 0 && wall > 0) {
+        /* ns_per_op is the time one operation takes a thread; ops_per_s is
+         * the throughput of all threads together. */
+        r->ns_per_op = (double)tns / (double)ops;
+        r->ops_per_s = (double)ops * 1e9 / (double)wall;
+    }
+    r->rss_start_kib = int_or_null(d, "rss_start_kib");
+    r->rss_before_kib = int_or_null(d, "rss_before_kib");
+    r->rss_after_kib = int_or_null(d, "rss_after_kib");
+    read_stats(cJSON_GetObjectItemCaseSensitive(d, "allocator_before"), &r->stats_before);
+    read_stats(cJSON_GetObjectItemCaseSensitive(d, "allocator_after"), &r->stats_after);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(d, "metrics"))
+    {
+        if (r->nmetrics == AB_MAX_METRICS)
+            break;
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name");
+        const cJSON *unit = cJSON_GetObjectItemCaseSensitive(m, "unit");
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(m, "value");
+        unsigned i = r->nmetrics++;
+        ab_strlcpy(r->metric_names[i], cJSON_IsString(name) ? name->valuestring : "",
+                   sizeof r->metric_names[i]);
+        ab_strlcpy(r->metric_units[i], cJSON_IsString(unit) ? unit->valuestring : "",
+                   sizeof r->metric_units[i]);
+        r->metrics[i].name = r->metric_names[i];
+        r->metrics[i].unit = r->metric_units[i];
+        r->metrics[i].value = cJSON_IsNumber(val) ? val->valuedouble : NAN;
+    }
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(d, "diagnostics"))
+    {
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(m, "code");
+        const cJSON *det = cJSON_GetObjectItemCaseSensitive(m, "detail");
+        add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
+                 cJSON_IsString(det) ? det->valuestring : "");
+    }
+    if (r->ndiags)
+        r->status = AB_TRIAL_FAILED;
+}
+
+static void aggregate(struct ab_run *run)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    size_t max = run->ntrials;
+    run->aggs = calloc(max ? max : 1, sizeof *run->aggs);
+    double *ns = malloc((max ? max : 1) * sizeof *ns);
+    double *ops = malloc((max ? max : 1) * sizeof *ops);
+    if (!run->aggs || !ns || !ops) {
+        free(ns);
+        free(ops);
+        return;
+    }
+    for (unsigned v = 0; cfg->wl->variants[v]; v++) {
+        if (!cfg->variant_on[v])
+            continue;
+        for (size_t ti = 0; ti < cfg->nthreads; ti++) {
+            for (unsigned s = 0; s < cfg->nsubjects; s++) {
+                struct ab_aggregate *a = &run->aggs[run->naggs];
+                memset(a, 0, sizeof *a);
+                a->variant = v;
+                a->subject = s;
+                a->threads = cfg->threads[ti];
+                a->peak_rss_kib = -1;
+                a->status = AB_TRIAL_UNAVAILABLE;
+                bool any_failed = false;
+                size_t n = 0;
+                for (size_t i = 0; i < run->ntrials; i++) {
+                    const struct ab_trial_record *r = &run->trials[i];
+                    if (r->variant != v || r->subject != s || r->threads != a->threads)
+                        continue;
+                    a->trials++;
+                    if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
+                        r->status == AB_TRIAL_FAILED)
+                        any_failed = true;
+                    if (r->status != AB_TRIAL_OK || !isfinite(r->ns_per_op))
+                        continue;
+                    ns[n] = r->ns_per_op;
+                    ops[n] = r->ops_per_s;
+                    n++;
+                    a->ops_per_trial = r->ops;
+                    if (r->peak_rss_kib > a->peak_rss_kib)
+                        a->peak_rss_kib = r->peak_rss_kib;
+                }
+                if (!a->trials)
+                    continue;
+                a->measured = n;
+                ab_summarize(ns, n, &a->ns_per_op);
+                ab_summarize(ops, n, &a->ops_per_s);
+                a->status = n ? AB_TRIAL_OK : any_failed ? AB_TRIAL_FAILED : AB_TRIAL_UNAVAILABLE;
+                run->naggs++;
+            }
+        }
+    }
+    free(ns);
+    free(ops);
+}
+
+int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
+{
+    memset(run, 0, sizeof *run);
+    run->cfg = cfg;
+    ab_host_collect(&run->host);
+    ab_utc_stamp(run->started_utc, sizeof run->started_utc);
+    for (size_t s = 0; s < cfg->nsubjects; s++) {
+        int rc = ab_subject_describe(&cfg->subjects[s], cfg->timeout_s);
+        if (rc)
+            return rc;
+        if (cfg->subjects[s].describe_error[0])
+            ab_warn("%s: %s", cfg->subjects[s].name, cfg->subjects[s].describe_error);
+    }
+    unsigned nvar = 0;
+    for (unsigned v = 0; cfg->wl->variants[v]; v++)
+        nvar += cfg->variant_on[v];
+    size_t total = (size_t)cfg->repetitions * nvar * cfg->nthreads * cfg->nsubjects;
+    run->trials = calloc(total ? total : 1, sizeof *run->trials);
+    if (!run->trials)
+        return -ENOMEM;
+    for (unsigned rep = 0; rep < cfg->repetitions; rep++) {
+        for (unsigned v = 0; cfg->wl->variants[v]; v++) {
+            if (!cfg->variant_on[v])
+                continue;
+            for (size_t ti = 0; ti < cfg->nthreads; ti++) {
+                for (unsigned s = 0; s < cfg->nsubjects; s++) {
+                    const struct ab_subject *subj = &cfg->subjects[s];
+                    struct ab_trial_record *r = &run->trials[run->ntrials++];
+                    r->variant = v;
+                    r->subject = s;
+                    r->threads = cfg->threads[ti];
+                    r->repetition = rep;
+                    r->ns = r->ns_per_op = r->ops_per_s = NAN;
+                    r->rss_start_kib = r->rss_before_kib = r->rss_after_kib = -1;
+                    r->peak_rss_kib = -1;
+                    r->stats_before = r->stats_after = (struct ab_alloc_stats){-1, -1, -1, -1};
+                    const struct ab_trial_record *first = NULL;
+                    for (size_t k = 0; k + 1 < run->ntrials && !first; k++)
+                        if (run->trials[k].variant == v && run->trials[k].subject == s &&
+                            run->trials[k].threads == r->threads)
+                            first = &run->trials[k];
+                    if (first && first->status == AB_TRIAL_UNAVAILABLE) {
+                        /* Availability does not change between repetitions:
+                         * say so again without another child. */
+                        r->status = AB_TRIAL_UNAVAILABLE;
+                        ab_strlcpy(r->reason, first->reason, sizeof r->reason);
+                    } else if (subj->describe_error[0]) {
+                        /* Never a silent run on some other allocator. */
+                        r->status = AB_TRIAL_FAILED;
+                        ab_strlcpy(r->reason, subj->describe_error, sizeof r->reason);
+                        add_diag(r, subj->describe_code, "%s", subj->describe_error);
+                    } else {
+                        char *req = trial_request(cfg, subj, v, r->threads, rep);
+                        if (!req)
+                            return -ENOMEM;
+                        struct ab_child_result c;
+                        int rc = ab_runner_exec(
+                            req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
+                            cfg->timeout_s, &c);
+                        free(req);
+                        if (rc)
+                            return rc;
+                        record_from_child(r, &c, cfg->timeout_s);
+                        ab_child_result_free(&c);
+                    }
+                    if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
+                        r->status == AB_TRIAL_FAILED)
+                        run->failures++;
+                    if (cfg->progress) {
+                        char fig[64] = "";
+                        if (r->status == AB_TRIAL_OK)
+                            snprintf(fig, sizeof fig, "%.2f ns/%s", r->ns_per_op,
+                                     cfg->wl->unit);
+                        else
+                            snprintf(fig, sizeof fig, "%s", ab_trial_status_name(r->status));
+                        fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s t=%u rep=%u: %s",
+                                run->ntrials, total, cfg->wl->name, cfg->wl->variants[v],
+                                subj->name, r->threads, rep + 1, fig);
+                        fflush(stderr);
+                    }
+                }
+            }
+        }
+    }
+    if (cfg->progress)
+        fputs("\r\033[K", stderr);
+    aggregate(run);
+    return 0;
+}
+
+const struct ab_aggregate *ab_aggregate_base(const struct ab_run *run,
+                                             const struct ab_aggregate *a)
+{
+    const struct ab_aggregate *best = NULL;
+    for (size_t i = 0; i < run->naggs; i++) {
+        const struct ab_aggregate *b = &run->aggs[i];
+        if (b->variant == a->variant && b->threads == a->threads && b->measured &&
+            (!best || b->subject < best->subject))
+            best = b;
+    }
+    return best;
+}
+
+void ab_run_free(struct ab_run *run)
+{
+    free(run->trials);
+    free(run->aggs);
+    run->trials = NULL;
+    run->aggs = NULL;
+}

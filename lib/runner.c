@@ -1,0 +1,216 @@
+/*
+ * runner.c — one fresh child per trial.  The child is this binary,
+ * re-executed as `__child <request>` (with LD_PRELOAD for preloaded
+ * subjects) in its own process group; its reply comes on descriptor 3, its
+ * stderr is kept (the tail) for the diagnostic.  The parent enforces the time
+ * limit through a pidfd and turns a signal or a silent exit into a status.
+ */
+#include "ab.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define AB_REPLY_MAX (64u << 20)
+
+/* The child in flight, for ab_runner_abort from a signal handler. */
+static volatile sig_atomic_t in_flight;
+
+void ab_runner_abort(void)
+{
+    pid_t pid = (pid_t)in_flight;
+    if (pid > 0)
+        kill(-pid, SIGKILL);
+}
+
+void ab_child_result_free(struct ab_child_result *r)
+{
+    cJSON_Delete(r->doc);
+    r->doc = NULL;
+}
+
+static void tail_append(char *tail, size_t cap, const char *data, size_t n)
+{
+    size_t have = strlen(tail);
+    if (n >= cap - 1) {
+        memcpy(tail, data + n - (cap - 1), cap - 1);
+        tail[cap - 1] = '\0';
+        return;
+    }
+    if (have + n >= cap) {
+        size_t drop = have + n - (cap - 1);
+        memmove(tail, tail + drop, have - drop + 1);
+        have -= drop;
+    }
+    memcpy(tail + have, data, n);
+    tail[have + n] = '\0';
+}
+
+static void exec_child(const char *exe, const char *request, const char *preload, int reply_w,
+                       int err_w)
+{
+    setpgid(0, 0);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2(devnull, 0);
+    dup2(err_w, 1);
+    dup2(err_w, 2);
+    if (reply_w != 3) {
+        dup2(reply_w, 3);
+    } else {
+        int fl = fcntl(3, F_GETFD);
+        fcntl(3, F_SETFD, fl & ~FD_CLOEXEC);
+    }
+    syscall(SYS_close_range, 4u, ~0u, 0u);
+    if (preload)
+        setenv("LD_PRELOAD", preload, 1);
+    else
+        unsetenv("LD_PRELOAD");
+    char *argv[] = {(char *)exe, (char *)"__child", (char *)request, NULL};
+    execv(exe, argv);
+    dprintf(2, "cannot execute %s: %s\n", exe, strerror(errno));
+    _exit(127);
+}
+
+int ab_runner_exec(const char *request, const char *preload, double timeout_s,
+                   struct ab_child_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->maxrss_kib = -1;
+    char exe[PATH_MAX];
+    int rc = ab_self_exe(exe, sizeof exe);
+    if (rc)
+        return rc;
+    int rp[2], ep[2];
+    if (pipe2(rp, O_CLOEXEC))
+        return -errno;
+    if (pipe2(ep, O_CLOEXEC)) {
+        rc = -errno;
+        close(rp[0]);
+        close(rp[1]);
+        return rc;
+    }
+    fflush(NULL);
+    uint64_t start = ab_now_ns();
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        close(rp[0]), close(rp[1]), close(ep[0]), close(ep[1]);
+        return rc;
+    }
+    if (pid == 0)
+        exec_child(exe, request, preload, rp[1], ep[1]);
+    setpgid(pid, pid); /* also done in the child: whichever runs first */
+    in_flight = pid;
+    close(rp[1]);
+    close(ep[1]);
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    bool reply_open = true, err_open = true, exited = false, timed_out = false;
+    uint64_t deadline = start + (uint64_t)(timeout_s * 1e9);
+    while ((reply_open || err_open || !exited) && buf) {
+        int64_t left = (int64_t)(deadline - ab_now_ns());
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        struct pollfd p[3];
+        int np = 0, ir = -1, ie = -1, ip = -1;
+        if (reply_open)
+            p[ir = np++] = (struct pollfd){.fd = rp[0], .events = POLLIN};
+        if (err_open)
+            p[ie = np++] = (struct pollfd){.fd = ep[0], .events = POLLIN};
+        if (!exited && pidfd >= 0)
+            p[ip = np++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
+        int wait_ms = (int)(left / 1000000) + 1;
+        if (pidfd < 0 && !reply_open && !err_open)
+            wait_ms = wait_ms < 10 ? wait_ms : 10; /* no pidfd: poll waitpid */
+        int r = poll(p, (nfds_t)np, wait_ms);
+        if (r < 0 && errno != EINTR)
+            break;
+        if (ir >= 0 && p[ir].revents) {
+            if (len == cap && cap < AB_REPLY_MAX) {
+                char *nb = realloc(buf, cap * 2);
+                if (!nb)
+                    break;
+                buf = nb;
+                cap *= 2;
+            }
+            ssize_t n = len < cap ? read(rp[0], buf + len, cap - len) : 0;
+            if (n > 0)
+                len += (size_t)n;
+            else if (n == 0 || errno != EINTR)
+                reply_open = false;
+        }
+        if (ie >= 0 && p[ie].revents) {
+            char tmp[4096];
+            ssize_t n = read(ep[0], tmp, sizeof tmp);
+            if (n > 0)
+                tail_append(out->stderr_tail, sizeof out->stderr_tail, tmp, (size_t)n);
+            else if (n == 0 || errno != EINTR)
+                err_open = false;
+        }
+        if ((ip >= 0 && p[ip].revents) || (pidfd < 0 && !reply_open && !err_open)) {
+            int st;
+            struct rusage ru;
+            pid_t w = wait4(pid, &st, WNOHANG, &ru);
+            if (w == pid) {
+                exited = true;
+                out->maxrss_kib = ru.ru_maxrss;
+                if (WIFSIGNALED(st)) {
+                    out->status = AB_CHILD_CRASHED;
+                    out->signal = WTERMSIG(st);
+                } else {
+                    out->exit_code = WEXITSTATUS(st);
+                    out->status = out->exit_code ? AB_CHILD_FAILED : AB_CHILD_OK;
+                }
+                /* Whatever the child left behind in its group goes too, so
+                 * nothing holds the pipes open. */
+                kill(-pid, SIGKILL);
+            }
+        }
+    }
+    if (!exited) {
+        kill(-pid, SIGKILL);
+        int st;
+        struct rusage ru;
+        while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
+            ;
+        out->maxrss_kib = ru.ru_maxrss;
+        if (timed_out) {
+            out->status = AB_CHILD_TIMEOUT;
+        } else {
+            out->status = AB_CHILD_FAILED;
+            out->exit_code = -1;
+        }
+    }
+    in_flight = 0;
+    out->elapsed_s = (double)(ab_now_ns() - start) / 1e9;
+    if (pidfd >= 0)
+        close(pidfd);
+    close(rp[0]);
+    close(ep[0]);
+    if (!buf)
+        return -ENOMEM;
+    if (out->status == AB_CHILD_OK) {
+        out->doc = cJSON_ParseWithLength(buf, len);
+        if (!out->doc || !cJSON_IsObject(out->doc)) {
+            cJSON_Delete(out->doc);
+            out->doc = NULL;
+            out->status = AB_CHILD_FAILED;
+            out->exit_code = 0;
+        }
+    }
+    free(buf);
+    return 0;
+}

@@ -1,0 +1,255 @@
+/* util.c — parsing, files and small helpers shared by the engine. */
+#include "ab.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void ab_strlcpy(char *dst, const char *src, size_t cap)
+{
+    if (!cap)
+        return;
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+int ab_parse_u64(const char *s, uint64_t min, uint64_t max, bool size, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)s[0]))
+        return -EINVAL;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    uint64_t mul = 1;
+    if (size && *end) {
+        switch (*end) {
+        case 'k': case 'K': mul = 1ull << 10; break;
+        case 'm': case 'M': mul = 1ull << 20; break;
+        case 'g': case 'G': mul = 1ull << 30; break;
+        default: return -EINVAL;
+        }
+        end++;
+        if (*end == 'i' && end[1] == 'B')
+            end += 2;
+        else if (*end == 'B')
+            end++;
+    }
+    if (*end)
+        return -EINVAL;
+    if (v > UINT64_MAX / mul)
+        return -ERANGE;
+    v *= mul;
+    if (v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int ab_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end)
+        return -EINVAL;
+    if (errno == ERANGE || v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int ab_parse_double(const char *s, double min, double max, double *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return -EINVAL;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !isfinite(v))
+        return -EINVAL;
+    if (errno == ERANGE || v < min || v > max)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+int ab_split_list(const char *s, char items[][AB_NAME_MAX * 4], int max)
+{
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (len == 0 || len >= AB_NAME_MAX * 4)
+            return -EINVAL;
+        if (n == max)
+            return -E2BIG;
+        memcpy(items[n], p, len);
+        items[n][len] = '\0';
+        n++;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return n;
+}
+
+int ab_mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= sizeof buf || !*path)
+        return -ENAMETOOLONG;
+    ab_strlcpy(buf, path, sizeof buf);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST)
+        return -errno;
+    struct stat st;
+    if (stat(buf, &st))
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (access(buf, W_OK | X_OK))
+        return -errno;
+    return 0;
+}
+
+int ab_write_file_atomic(const char *path, const char *data, size_t len)
+{
+    char tmp[PATH_MAX + 32];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return -ENAMETOOLONG;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return -errno;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = -errno;
+            close(fd);
+            unlink(tmp);
+            return e;
+        }
+        done += (size_t)w;
+    }
+    if (fsync(fd) || close(fd)) {
+        int e = -errno;
+        unlink(tmp);
+        return e;
+    }
+    if (rename(tmp, path)) {
+        int e = -errno;
+        unlink(tmp);
+        return e;
+    }
+    return 0;
+}
+
+int ab_self_exe(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+    if (n < 0)
+        return -errno;
+    if ((size_t)n >= len - 1)
+        return -ENAMETOOLONG;
+    buf[n] = '\0';
+    return 0;
+}
+
+int ab_self_dir(char *buf, size_t len)
+{
+    int r = ab_self_exe(buf, len);
+    if (r)
+        return r;
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    return 0;
+}
+
+char *ab_read_file(const char *path, size_t max, size_t *len_out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (len == cap) {
+            if (cap >= max) {
+                free(buf);
+                buf = NULL;
+                errno = EFBIG;
+                break;
+            }
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    int e = errno;
+    close(fd);
+    if (buf) {
+        buf[len] = '\0';
+        if (len_out)
+            *len_out = len;
+    }
+    errno = e;
+    return buf;
+}
+
+void ab_utc_stamp(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm);
+}
+
+void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)ab_rng_below(rng, i);
+        uint32_t tmp = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = tmp;
+    }
+}
