@@ -1,8 +1,9 @@
 /*
  * subject.c — what the user names as the allocator under test, resolved in
  * the orchestrating process without ever running the allocator's code here:
- * a path is classified by its ELF header and then by dlopen() in a short-lived
- * forked child, and version and malloc origin come from a describe child.
+ * a path is classified by the symbols its ELF file defines, a plugin's
+ * descriptor is validated by dlopen() in a short-lived forked child, and
+ * version and malloc origin come from a describe child.
  */
 #include "ab.h"
 #include "ab-config.h"
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,16 +78,21 @@ bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size
     if (na->family == AB_FAMILY_GLIBC)
         return libc_path(path, len);
     if (na->plugin_file) {
-        char dirs[2][PATH_MAX];
-        if (ab_self_dir(dirs[0], sizeof dirs[0]))
-            dirs[0][0] = '\0';
+        /* ALLOCBENCH_PLUGIN_DIR, then plugins/ beside the executable (the
+         * build tree), then the install folder. */
+        char dirs[3][PATH_MAX];
+        const char *env = getenv("ALLOCBENCH_PLUGIN_DIR");
+        ab_strlcpy(dirs[0], env ? env : "", sizeof dirs[0]);
+        if (ab_self_dir(dirs[1], sizeof dirs[1]))
+            dirs[1][0] = '\0';
         else
-            strncat(dirs[0], "/plugins", sizeof dirs[0] - strlen(dirs[0]) - 1);
-        ab_strlcpy(dirs[1], AB_PLUGIN_INSTALL_DIR, sizeof dirs[1]);
-        for (int d = 0; d < 2; d++) {
+            strncat(dirs[1], "/plugins", sizeof dirs[1] - strlen(dirs[1]) - 1);
+        ab_strlcpy(dirs[2], AB_PLUGIN_INSTALL_DIR, sizeof dirs[2]);
+        for (int d = 0; d < 3; d++) {
             if (!dirs[d][0])
                 continue;
-            snprintf(buf, sizeof buf, "%s/%s", dirs[d], na->plugin_file);
+            if (snprintf(buf, sizeof buf, "%s/%s", dirs[d], na->plugin_file) >= (int)sizeof buf)
+                continue;
             if (access(buf, R_OK) == 0 && realpath(buf, path))
                 return true;
         }
@@ -114,54 +121,109 @@ bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size
     return false;
 }
 
-/* ELF64 shared object for this machine? (ET_DYN also covers PIE executables;
- * dlopen rejects those and says so.) */
-static int check_elf(const char *path, char *err, size_t errlen)
+/* What the file's dynamic symbol table defines, read from the file itself:
+ * classifying a path never runs its code (some allocators cannot even be
+ * dlopen'ed: jemalloc's initial-exec TLS). */
+struct exports {
+    bool plugin_entry, malloc, free;
+};
+
+static int read_exports(const char *path, struct exports *ex, char *err, size_t errlen)
 {
+    memset(ex, 0, sizeof *ex);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
         return -errno;
     }
-    Elf64_Ehdr eh;
-    ssize_t n = read(fd, &eh, sizeof eh);
+    struct stat st;
+    if (fstat(fd, &st) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+        close(fd);
+        snprintf(err, errlen, "'%s' is not a shared object (too short for an ELF header)", path);
+        return -ENOEXEC;
+    }
+    size_t size = (size_t)st.st_size;
+    const unsigned char *base = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    if (n != (ssize_t)sizeof eh || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+    if (base == MAP_FAILED) {
+        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        return -EIO;
+    }
+    int rc = -ENOEXEC;
+    const Elf64_Ehdr *eh = (const void *)base;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) {
         snprintf(err, errlen, "'%s' is not a shared object (no ELF header)", path);
-        return -ENOEXEC;
+        goto out;
     }
-    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN) {
+    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_DYN) {
         snprintf(err, errlen, "'%s' is not a 64-bit shared object", path);
-        return -ENOEXEC;
+        goto out;
     }
-    return 0;
+    if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+        eh->e_shoff > size || (size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum) {
+        snprintf(err, errlen, "'%s' has no readable section table", path);
+        goto out;
+    }
+    const Elf64_Shdr *sh = (const void *)(base + eh->e_shoff);
+    for (unsigned i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum)
+            continue;
+        const Elf64_Shdr *strs = &sh[sh[i].sh_link];
+        if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
+            strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+            break;
+        const Elf64_Sym *sym = (const void *)(base + sh[i].sh_offset);
+        size_t nsym = sh[i].sh_size / sizeof *sym;
+        const char *names = (const char *)base + strs->sh_offset;
+        for (size_t k = 0; k < nsym; k++) {
+            unsigned bind = ELF64_ST_BIND(sym[k].st_info), type = ELF64_ST_TYPE(sym[k].st_info);
+            unsigned vis = ELF64_ST_VISIBILITY(sym[k].st_other);
+            if (sym[k].st_shndx == SHN_UNDEF || sym[k].st_name >= strs->sh_size ||
+                (bind != STB_GLOBAL && bind != STB_WEAK) || vis == STV_HIDDEN ||
+                vis == STV_INTERNAL || (type != STT_FUNC && type != STT_GNU_IFUNC))
+                continue;
+            const char *name = names + sym[k].st_name;
+            size_t room = strs->sh_size - sym[k].st_name;
+            if (strnlen(name, room) == room)
+                continue;
+            if (!strcmp(name, ALLOCBENCH_PLUGIN_ENTRY))
+                ex->plugin_entry = true;
+            else if (!strcmp(name, "malloc"))
+                ex->malloc = true;
+            else if (!strcmp(name, "free"))
+                ex->free = true;
+        }
+        rc = 0;
+        break;
+    }
+    if (rc)
+        snprintf(err, errlen, "'%s' has no dynamic symbol table", path);
+out:
+    munmap((void *)base, size);
+    return rc;
 }
 
-/* In a forked child: dlopen the file and say what it is on fd.  One line:
- * "P\t<name>\t<version>" plugin, "M" malloc-compatible, "N" neither,
- * "A\t<why>" bad plugin descriptor, "E\t<why>" dlopen failed. */
+/* In a forked child: dlopen the plugin and validate its descriptor.  One
+ * line on fd: "P\t<name>\t<version>" valid, "A\t<why>" refused, "E\t<why>"
+ * dlopen failed. */
 static void probe_child(const char *path, int fd)
 {
     char line[1024];
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    void *entry = h ? dlsym(h, ALLOCBENCH_PLUGIN_ENTRY) : NULL;
     if (!h) {
         snprintf(line, sizeof line, "E\t%s", dlerror());
+    } else if (!entry) {
+        snprintf(line, sizeof line, "A\t" ALLOCBENCH_PLUGIN_ENTRY " not found by dlsym");
     } else {
-        void *entry = dlsym(h, ALLOCBENCH_PLUGIN_ENTRY);
-        if (entry && ab_heap_origin_is(entry, path)) {
-            allocbench_plugin_entry_fn fn;
-            memcpy(&fn, &entry, sizeof fn);
-            const struct allocbench_plugin *p = fn(ALLOCBENCH_PLUGIN_ABI_VERSION);
-            char why[512];
-            if (ab_plugin_validate(p, why, sizeof why))
-                snprintf(line, sizeof line, "A\t%s", why);
-            else
-                snprintf(line, sizeof line, "P\t%s\t%s", p->name, p->version);
-        } else {
-            void *m = dlsym(h, "malloc"), *f = dlsym(h, "free");
-            bool own = m && f && ab_heap_origin_is(m, path) && ab_heap_origin_is(f, path);
-            snprintf(line, sizeof line, "%s", own ? "M" : "N");
-        }
+        allocbench_plugin_entry_fn fn;
+        memcpy(&fn, &entry, sizeof fn);
+        const struct allocbench_plugin *p = fn(ALLOCBENCH_PLUGIN_ABI_VERSION);
+        char why[512];
+        if (ab_plugin_validate(p, why, sizeof why))
+            snprintf(line, sizeof line, "A\t%s", why);
+        else
+            snprintf(line, sizeof line, "P\t%s\t%s", p->name, p->version);
     }
     for (char *c = line; *c; c++)
         if (*c == '\n')
@@ -172,7 +234,7 @@ static void probe_child(const char *path, int fd)
     _exit(0);
 }
 
-static int probe(const char *path, struct ab_subject *out, char *err, size_t errlen)
+static int probe_plugin(const char *path, struct ab_subject *out, char *err, size_t errlen)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC))
@@ -245,15 +307,6 @@ static int probe(const char *path, struct ab_subject *out, char *err, size_t err
         ab_strlcpy(out->name, name, sizeof out->name);
         return -1;
     }
-    case 'M':
-        out->kind = AB_SUBJECT_PRELOAD;
-        out->family = AB_FAMILY_OTHER;
-        return -1;
-    case 'N':
-        snprintf(err, errlen,
-                 "'%s' exports neither " ALLOCBENCH_PLUGIN_ENTRY " nor its own malloc and free",
-                 path);
-        return AB_ALLOCBENCH_BAD_SUBJECT;
     case 'A':
         snprintf(err, errlen, "plugin '%s' refused: %s", path, tab ? tab + 1 : "");
         return AB_ALLOCBENCH_PLUGIN_ABI;
@@ -300,7 +353,7 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
                                                            : AB_SUBJECT_PRELOAD;
             if (out->kind == AB_SUBJECT_PLUGIN) {
                 /* Validate the in-tree plugin like any other. */
-                int code = probe(out->path, out, err, errlen);
+                int code = probe_plugin(out->path, out, err, errlen);
                 ab_strlcpy(out->name, na[i].name, sizeof out->name);
                 return code;
             }
@@ -328,7 +381,8 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
         snprintf(err, errlen, "allocator '%s': %s", spec, strerror(errno));
         return AB_ALLOCBENCH_BAD_SUBJECT;
     }
-    if (check_elf(out->path, err, errlen))
+    struct exports ex;
+    if (read_exports(out->path, &ex, err, errlen))
         return AB_ALLOCBENCH_BAD_SUBJECT;
     /* The C library itself, given by path, is the system allocator. */
     char libc[PATH_MAX];
@@ -338,19 +392,25 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
         out->family = AB_FAMILY_GLIBC;
         return -1;
     }
-    int code = probe(out->path, out, err, errlen);
-    if (code >= 0)
-        return code;
-    if (out->kind == AB_SUBJECT_PRELOAD) {
-        /* A named allocator's library given by path keeps its name. */
-        char p[PATH_MAX];
-        stem(out->path, out->name, sizeof out->name);
-        for (size_t i = 0; i < nn; i++) {
-            if (!na[i].plugin_file && na[i].family != AB_FAMILY_GLIBC &&
-                ab_subject_find_named(&na[i], p, sizeof p) && strcmp(p, out->path) == 0) {
-                ab_strlcpy(out->name, na[i].name, sizeof out->name);
-                out->family = na[i].family;
-            }
+    if (ex.plugin_entry)
+        return probe_plugin(out->path, out, err, errlen);
+    if (!ex.malloc || !ex.free) {
+        snprintf(err, errlen,
+                 "'%s' exports neither " ALLOCBENCH_PLUGIN_ENTRY " nor its own malloc and free",
+                 out->path);
+        return AB_ALLOCBENCH_BAD_SUBJECT;
+    }
+    /* Malloc-compatible: preloaded.  A named allocator's library given by
+     * path keeps its name. */
+    out->kind = AB_SUBJECT_PRELOAD;
+    out->family = AB_FAMILY_OTHER;
+    stem(out->path, out->name, sizeof out->name);
+    char p[PATH_MAX];
+    for (size_t i = 0; i < nn; i++) {
+        if (!na[i].plugin_file && na[i].family != AB_FAMILY_GLIBC &&
+            ab_subject_find_named(&na[i], p, sizeof p) && strcmp(p, out->path) == 0) {
+            ab_strlcpy(out->name, na[i].name, sizeof out->name);
+            out->family = na[i].family;
         }
     }
     return -1;

@@ -1,0 +1,66 @@
+"""Bad input: each case exits 2 (usage) with exactly one line on stderr that
+names the problem, and writes no report; a good input in the same shape does
+not fire."""
+import os
+import stat
+
+from abtest import *
+
+out = tmpdir()
+not_so = os.path.join(out, "not-a-library.so")
+with open(not_so, "w") as f:
+    f.write("just text\n")
+readonly = os.path.join(out, "readonly")
+os.mkdir(readonly)
+os.chmod(readonly, stat.S_IRUSR | stat.S_IXUSR)
+
+cases = [
+    # (what, args, expected exit, words the one line must contain)
+    ("unknown workload", ["run", "no-such-workload"], 2, ["no-such-workload", "ALLOCBENCH_UNKNOWN_WORKLOAD"]),
+    ("unknown allocator", ["run", "bulk-new", "--allocator", "nosuchalloc"], 2, ["nosuchalloc", "ALLOCBENCH_UNKNOWN_ALLOCATOR"]),
+    ("missing .so", ["run", "bulk-new", "--allocator", "/nonexistent/libx.so"], 2, ["/nonexistent/libx.so", "ALLOCBENCH_BAD_SUBJECT"]),
+    ("not a shared object", ["run", "bulk-new", "--allocator", not_so], 2, ["not a shared object", "ALLOCBENCH_BAD_SUBJECT"]),
+    ("neither plugin nor malloc", ["run", "bulk-new", "--allocator", fixture("libab-not-allocator.so")], 2, ["neither", "ALLOCBENCH_BAD_SUBJECT"]),
+    ("wrong plugin ABI", ["run", "bulk-new", "--allocator", fixture("ab-plugin-bad-abi.so")], 2, ["ABI version 999", "ALLOCBENCH_PLUGIN_ABI"]),
+    ("plugin without a required member", ["run", "bulk-new", "--allocator", fixture("ab-plugin-no-usable.so")], 2, ["usable_size", "ALLOCBENCH_PLUGIN_ABI"]),
+    ("parameter out of range", ["run", "bulk-new", "--param", "n=0"], 2, ["n", "outside", "ALLOCBENCH_BAD_PARAM"]),
+    ("unknown parameter", ["run", "bulk-new", "--param", "bogus=1"], 2, ["bogus", "ALLOCBENCH_BAD_PARAM"]),
+    ("parameter not a number", ["run", "bulk-new", "--param", "size=lots"], 2, ["size", "ALLOCBENCH_BAD_PARAM"]),
+    ("threads out of range", ["run", "bulk-new", "--threads", "0"], 2, ["--threads", "ALLOCBENCH_USAGE"]),
+    ("repetitions not a number", ["run", "bulk-new", "--repetitions", "ten"], 2, ["--repetitions", "ALLOCBENCH_USAGE"]),
+    ("timeout out of range", ["run", "bulk-new", "--timeout", "0"], 2, ["--timeout", "ALLOCBENCH_USAGE"]),
+    ("unknown variant", ["run", "bulk-new", "--variant", "nope"], 2, ["nope", "ALLOCBENCH_USAGE"]),
+    ("unknown format", ["run", "bulk-new", "--format", "xml"], 2, ["xml", "ALLOCBENCH_USAGE"]),
+    ("unknown option", ["run", "bulk-new", "--frobnicate"], 2, ["--frobnicate", "ALLOCBENCH_USAGE"]),
+    ("no workload", ["run"], 2, ["workload", "ALLOCBENCH_USAGE"]),
+    ("unknown command", ["frobnicate"], 2, ["frobnicate", "ALLOCBENCH_USAGE"]),
+    ("out folder not writable", ["run", "bulk-new", "--out", os.path.join(readonly, "sub")], 2, ["--out", "ALLOCBENCH_OUTPUT"]),
+    ("out is a file", ["run", "bulk-new", "--out", not_so], 2, ["--out", "ALLOCBENCH_OUTPUT"]),
+    ("list of nothing known", ["list", "frobs"], 2, ["frobs", "ALLOCBENCH_USAGE"]),
+]
+
+root = os.geteuid() == 0
+for what, args, code, words in cases:
+    if what == "out folder not writable" and root:
+        continue  # root writes anywhere; the "out is a file" case still runs
+    if "--out" not in args and args[0] == "run":
+        args = args + ["--out", os.path.join(out, "never")]
+    p = run(*args, timeout=60)
+    lines = p.stderr.splitlines()
+    check(p.returncode == code, f"{what}: exit {p.returncode}, expected {code} ({p.stderr.strip()})")
+    check(len(lines) == 1, f"{what}: {len(lines)} stderr lines, expected one: {p.stderr!r}")
+    check(lines and lines[0].startswith("allocbench: error: "), f"{what}: line does not start with 'allocbench: error: ': {p.stderr!r}")
+    for w in words:
+        check(w in p.stderr, f"{what}: '{w}' missing from {p.stderr.strip()!r}")
+    check(p.stdout == "", f"{what}: wrote to stdout: {p.stdout[:200]!r}")
+check(not os.path.exists(os.path.join(out, "never", "report.json")), "a refused run left a report")
+
+# The same shapes, valid: none of them fires.
+good = tmpdir()
+p = run("run", "bulk-new", "--param", "n=64", "--param", "size=48", "--threads", "1",
+        "--repetitions", "2", "--rounds", "3", "--variant", "loop", "--timeout", "30",
+        "--format", "tsv", "--allocator", fixture("../../plugins/ab-bump.so"), "--out", good)
+check(p.returncode == 0, f"valid run: exit {p.returncode}: {p.stderr}")
+check(p.stdout.startswith("workload\tallocator\tvariant\t"), "valid run: --format tsv did not print the TSV")
+check(os.path.exists(os.path.join(good, "report.json")), "valid run: no report.json")
+done()

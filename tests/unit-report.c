@@ -1,0 +1,158 @@
+/* Report writers: a synthetic run with a measured, an unavailable and a
+ * crashed configuration.  The TSV header is exact, unmeasured figures are
+ * null (JSON) or empty (TSV), never 0. */
+#include "ab.h"
+#include "check.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cJSON *get(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+int main(void)
+{
+    static struct ab_subject subj[2];
+    strcpy(subj[0].name, "glibc");
+    strcpy(subj[0].path, "/lib/libc.so.6");
+    strcpy(subj[0].version, "2.36");
+    strcpy(subj[1].name, "crashy");
+    strcpy(subj[1].path, "/tmp/crashy.so");
+    subj[1].kind = AB_SUBJECT_PRELOAD;
+
+    static struct ab_run_config cfg;
+    cfg.wl = ab_workload_find("bulk-new");
+    cfg.subjects = subj;
+    cfg.nsubjects = 2;
+    cfg.threads[0] = 1;
+    cfg.nthreads = 1;
+    cfg.variant_on[0] = cfg.variant_on[3] = true; /* loop, bulk */
+    cfg.repetitions = 1;
+    cfg.rounds = 1;
+    char err[256];
+    CHECK(ab_params_defaults(cfg.wl, &cfg.params, err, sizeof err) == 0);
+
+    static struct ab_trial_record tr[4];
+    for (int i = 0; i < 4; i++) {
+        tr[i].threads = 1;
+        tr[i].ns = tr[i].ns_per_op = tr[i].ops_per_s = NAN;
+        tr[i].rss_start_kib = tr[i].rss_before_kib = tr[i].rss_after_kib = -1;
+        tr[i].peak_rss_kib = -1;
+        tr[i].stats_before = tr[i].stats_after = (struct ab_alloc_stats){-1, -1, -1, -1};
+    }
+    /* glibc loop: measured */
+    tr[0] = (struct ab_trial_record){.variant = 0, .subject = 0, .threads = 1,
+                                     .status = AB_TRIAL_OK, .ops = 4096, .ns = 40960,
+                                     .ns_per_op = 10, .ops_per_s = 1e8, .rss_start_kib = 100,
+                                     .rss_before_kib = 200, .rss_after_kib = 210,
+                                     .peak_rss_kib = 300,
+                                     .stats_before = {-1, -1, -1, -1},
+                                     .stats_after = {5000, -1, -1, 8000}};
+    /* glibc bulk: unavailable */
+    tr[1].variant = 3;
+    tr[1].status = AB_TRIAL_UNAVAILABLE;
+    strcpy(tr[1].reason, "glibc offers no bulk allocation API");
+    /* crashy loop: crashed */
+    tr[2].subject = 1;
+    tr[2].status = AB_TRIAL_CRASHED;
+    tr[2].peak_rss_kib = 1234;
+    tr[2].ndiags = 1;
+    tr[2].diags[0].code = AB_ALLOCBENCH_TRIAL_CRASHED;
+    strcpy(tr[2].diags[0].detail, "signal=SIGSEGV");
+    /* crashy bulk: unavailable */
+    tr[3].variant = 3;
+    tr[3].subject = 1;
+    tr[3].status = AB_TRIAL_UNAVAILABLE;
+
+    static struct ab_aggregate ag[4];
+    double ten = 10, big = 1e8;
+    ag[0] = (struct ab_aggregate){.variant = 0, .subject = 0, .threads = 1,
+                                  .status = AB_TRIAL_OK, .trials = 1, .measured = 1,
+                                  .ops_per_trial = 4096, .peak_rss_kib = 300};
+    ab_summarize(&ten, 1, &ag[0].ns_per_op);
+    ab_summarize(&big, 1, &ag[0].ops_per_s);
+    ag[1] = (struct ab_aggregate){.variant = 3, .subject = 0, .threads = 1,
+                                  .status = AB_TRIAL_UNAVAILABLE, .trials = 1,
+                                  .peak_rss_kib = -1};
+    ag[2] = (struct ab_aggregate){.variant = 0, .subject = 1, .threads = 1,
+                                  .status = AB_TRIAL_FAILED, .trials = 1, .peak_rss_kib = 1234};
+    ag[3] = (struct ab_aggregate){.variant = 3, .subject = 1, .threads = 1,
+                                  .status = AB_TRIAL_UNAVAILABLE, .trials = 1,
+                                  .peak_rss_kib = -1};
+    for (int i = 1; i < 4; i++) {
+        ab_summarize(NULL, 0, &ag[i].ns_per_op);
+        ab_summarize(NULL, 0, &ag[i].ops_per_s);
+    }
+
+    struct ab_run run = {.cfg = &cfg, .trials = tr, .ntrials = 4, .aggs = ag, .naggs = 4,
+                         .failures = 1};
+    strcpy(run.started_utc, "20260101T000000Z");
+
+    /* TSV: exact header, one row per aggregate, empty where not measured. */
+    char *tsv = ab_report_benchmarks_tsv(&run);
+    CHECK(tsv != NULL);
+    const char *want =
+        "workload\tallocator\tvariant\tthreads\tops_per_trial\tns_per_op_median\t"
+        "ns_per_op_min\tns_per_op_max\tns_per_op_ci95_low\tns_per_op_ci95_high\t"
+        "peak_rss_kib\tns_per_op_mad\tops_per_s_median\ttrials\tmeasured\tstatus\n";
+    CHECK(strncmp(tsv, want, strlen(want)) == 0);
+    CHECK(strstr(tsv, "bulk-new\tglibc\tloop\t1\t4096\t10.000\t10.000\t10.000\t\t\t300\t0.000\t"
+                      "100000000.000\t1\t1\tok\n") != NULL);
+    CHECK(strstr(tsv, "bulk-new\tglibc\tbulk\t1\t\t\t\t\t\t\t\t\t\t1\t0\tunavailable\n") != NULL);
+    CHECK(strstr(tsv, "bulk-new\tcrashy\tloop\t1\t\t\t\t\t\t\t1234\t\t\t1\t0\tfailed\n") != NULL);
+    int lines = 0;
+    for (char *c = tsv; *c; c++)
+        lines += *c == '\n';
+    CHECK(lines == 5);
+    free(tsv);
+
+    char *dt = ab_report_diagnostics_tsv(&run);
+    CHECK(dt && !strcmp(dt, "code\tallocator\tprofile\tcase\tdetail\n"
+                            "ALLOCBENCH_TRIAL_CRASHED\tcrashy\t\tbulk-new:loop:t1:r0\tsignal=SIGSEGV\n"));
+    free(dt);
+
+    char *json = ab_report_json(&run);
+    cJSON *doc = cJSON_Parse(json);
+    free(json);
+    CHECK(doc != NULL);
+    CHECK(get(doc, "schema_version")->valueint == 1);
+    const cJSON *trials = get(doc, "trials");
+    CHECK(cJSON_GetArraySize(trials) == 4);
+    const cJSON *t0 = cJSON_GetArrayItem(trials, 0), *t1 = cJSON_GetArrayItem(trials, 1);
+    const cJSON *t2 = cJSON_GetArrayItem(trials, 2);
+    CHECK(get(t0, "ns_per_op")->valuedouble == 10);
+    CHECK(cJSON_IsNull(get(t0, "reason")));
+    CHECK(cJSON_IsNull(get(get(t0, "allocator_before"), "mapped")));
+    CHECK(get(get(t0, "allocator_after"), "mapped")->valuedouble == 8000);
+    CHECK(cJSON_IsNull(get(get(t0, "allocator_after"), "active")));
+    const char *nullkeys[] = {"ops", "ns", "ns_per_op", "ops_per_s", "rss_before_kib",
+                              "peak_rss_kib"};
+    for (size_t k = 0; k < sizeof nullkeys / sizeof nullkeys[0]; k++)
+        CHECK(cJSON_IsNull(get(t1, nullkeys[k])));
+    CHECK(!strcmp(get(t1, "status")->valuestring, "unavailable"));
+    CHECK(!strcmp(get(t1, "reason")->valuestring, "glibc offers no bulk allocation API"));
+    CHECK(!strcmp(get(t2, "status")->valuestring, "crashed"));
+    CHECK(get(t2, "peak_rss_kib")->valuedouble == 1234);
+    CHECK(cJSON_IsNull(get(t2, "ns_per_op")));
+    const cJSON *diags = get(doc, "diagnostics");
+    CHECK(cJSON_GetArraySize(diags) == 1);
+    CHECK(!strcmp(get(cJSON_GetArrayItem(diags, 0), "code")->valuestring,
+                  "ALLOCBENCH_TRIAL_CRASHED"));
+    const cJSON *aggs = get(doc, "aggregates");
+    const cJSON *a1 = cJSON_GetArrayItem(aggs, 1), *a0 = cJSON_GetArrayItem(aggs, 0);
+    CHECK(cJSON_IsNull(get(get(a1, "ns_per_op"), "median")));
+    CHECK(cJSON_IsNull(get(a1, "ops_per_trial")));
+    CHECK(!strcmp(get(a1, "reason")->valuestring, "glibc offers no bulk allocation API"));
+    CHECK(get(get(a0, "ns_per_op"), "median")->valuedouble == 10);
+    CHECK(cJSON_IsNull(get(get(a0, "ns_per_op"), "ci95_low"))); /* one trial: no CI */
+    CHECK(get(a0, "relative")->valuedouble == 1.0);
+    CHECK(!strcmp(get(a0, "relative_base")->valuestring, "glibc"));
+    const cJSON *subs = get(get(doc, "context"), "subjects");
+    CHECK(cJSON_IsNull(get(cJSON_GetArrayItem(subs, 1), "version")));
+    cJSON_Delete(doc);
+    return check_done();
+}
