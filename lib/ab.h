@@ -171,6 +171,23 @@ int64_t ab_statm_rss_kib(int fd);
 void *ab_buf_alloc(size_t bytes);
 void ab_buf_free(void *p, size_t bytes);
 
+/* ---------------------------------------------------------------- verify.c */
+
+/* The live-set shadow: which bytes belong to live blocks (thread-safe). */
+struct ab_shadow;
+struct ab_shadow *ab_shadow_new(void);
+void ab_shadow_free(struct ab_shadow *s);
+/* Mark [p, p + size) live: 0, -EEXIST when it overlaps a live block (then
+ * nothing is marked), -ENOSPC when the shadow is full. */
+int ab_shadow_add(struct ab_shadow *s, const void *p, size_t size);
+/* Clear it: 0, or -ENOENT when some of it was not marked live. */
+int ab_shadow_remove(struct ab_shadow *s, const void *p, size_t size);
+size_t ab_shadow_bytes(const struct ab_shadow *s);
+/* The block's pattern from its address and a sequence number; check returns
+ * 0, or 1 + the offset of the first byte that differs. */
+void ab_pattern_fill(void *p, size_t size, uint64_t seq);
+size_t ab_pattern_check(const void *p, size_t size, uint64_t seq);
+
 /* --------------------------------------------------------------- subject.c */
 
 enum ab_subject_kind {
