@@ -28,6 +28,10 @@ def run(*args, timeout=900, env=None, check_stderr_lines=None):
 
 
 def fixture(name):
+    """A fixture allocator: tests/fixtures/ or stress/fixtures/ in the build."""
+    for d in (FIXTURES, os.path.join(BUILD, "stress", "fixtures")):
+        if os.path.exists(os.path.join(d, name)):
+            return os.path.join(d, name)
     return os.path.join(FIXTURES, name)
 
 
