@@ -151,6 +151,14 @@ static uint64_t round_fn(struct ab_thread *th)
     return n;
 }
 
+static void teardown(struct ab_thread *th)
+{
+    struct state *s = th->state;
+    ab_buf_free(s->p, s->n * sizeof *s->p);
+    ab_buf_free(s->order, s->n * sizeof *s->order);
+    ab_buf_free(s, sizeof *s);
+}
+
 static int run(struct ab_trial *t)
 {
     if ((t->variant == V_BULK || t->variant == V_BULK_SHUFFLED) && !t->heap->alloc_bulk) {
@@ -158,7 +166,7 @@ static int run(struct ab_trial *t)
                              ab_family_name(t->heap->family));
         return 0;
     }
-    static const struct ab_rounds r = {setup, round_fn, NULL};
+    static const struct ab_rounds r = {setup, round_fn, teardown};
     return ab_trial_run_rounds(t, &r);
 }
 

@@ -181,11 +181,16 @@ static uint64_t round_fn(struct ab_thread *th)
     return s->batches;
 }
 
+static void teardown(struct ab_thread *th)
+{
+    ab_buf_free(th->state, sizeof(struct state));
+}
+
 static int run(struct ab_trial *t)
 {
     struct pool pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .free = NULL};
     t->shared = &pool;
-    static const struct ab_rounds r = {setup, round_fn, NULL};
+    static const struct ab_rounds r = {setup, round_fn, teardown};
     int rc = ab_trial_run_rounds(t, &r);
     /* Hand the arenas' first pages back to the allocator. */
     for (struct arena *a = pool.free, *next; a; a = next) {

@@ -1,0 +1,93 @@
+"""report.json's keys are the README's: every key a real report carries is
+documented under "### `report.json`", and every documented key is in the
+report.  A report from a run with a measured, an unavailable and a crashed
+configuration exercises every object."""
+import os
+import re
+
+from abtest import *
+
+def documented():
+    with open(os.path.join(SOURCE, "README.md")) as f:
+        text = f.read()
+    start = text.index("### `report.json`")
+    end = text.index("\n## ", start)
+    sections, path = {}, None
+    for line in text[start:end].splitlines():
+        h = re.match(r"#### (?:`([^`]+)`|top level)$", line)
+        if h:
+            path = h.group(1) or ""
+            sections[path] = {"keys": set(), "maps": set(), "also": []}
+            continue
+        if path is None:
+            continue
+        also = re.match(r"Also `([^`]+)`", line)
+        if also:
+            sections[path]["also"].append(also.group(1))
+        row = re.match(r"\| (`[^|]+`) \| (.*) \|$", line)
+        if row and not row.group(1).startswith("`key"):
+            for k in re.findall(r"`([^`]+)`", row.group(1)):
+                sections[path]["keys"].add(k)
+                if "(map)" in row.group(2):
+                    sections[path]["maps"].add(k)
+    # "Also `x`": the same keys for the sibling x.
+    for p, s in list(sections.items()):
+        for sib in s["also"]:
+            parent = p.rsplit(".", 1)[0] if "." in p else ""
+            sections[(parent + "." if parent else "") + sib] = s
+    return sections
+
+def resolve(doc, path):
+    """The objects at a documented path (a[] means every element of a)."""
+    objs = [doc]
+    for part in [p for p in path.split(".") if p]:
+        nxt = []
+        arr = part.endswith("[]")
+        name = part[:-2] if arr else part
+        for o in objs:
+            v = o.get(name)
+            if arr:
+                nxt.extend(x for x in (v or []) if isinstance(x, dict))
+            elif isinstance(v, dict):
+                nxt.append(v)
+        objs = nxt
+    return objs
+
+out = tmpdir()
+p = run("run", "bulk-new", "--allocator", f"glibc,jemalloc,{fixture('libab-crash.so')}",
+        "--variant", "loop,bulk", "--repetitions", "2", "--rounds", "20", "--param", "n=500",
+        "--out", out, env={"AB_FIXTURE_AFTER": "2000"})
+check(p.returncode == 1, f"exit {p.returncode}: {p.stderr}")
+doc = load_report(out)
+statuses = {t["status"] for t in doc["trials"]}
+check({"ok", "unavailable", "crashed"} <= statuses, f"the run did not exercise every status: {statuses}")
+
+sections = documented()
+check(len(sections) >= 10, f"only {len(sections)} documented objects found in README.md")
+for path, s in sorted(sections.items()):
+    objs = resolve(doc, path)
+    if not check(objs, f"README documents `{path or 'top level'}`, the report has no such object"):
+        continue
+    actual = set()
+    for o in objs:
+        actual |= set(o.keys())
+    for k in sorted(actual - s["keys"]):
+        check(False, f"report key `{path + '.' if path else ''}{k}` is not documented in README.md")
+    for k in sorted(s["keys"] - actual):
+        check(False, f"README documents `{path + '.' if path else ''}{k}`, the report lacks it")
+
+# Every object in the report is covered by some section (maps excepted).
+def walk(o, path):
+    if isinstance(o, dict):
+        yield path
+        for k, v in o.items():
+            sec = sections.get(path, {"maps": set()})
+            if k in sec.get("maps", set()):
+                continue
+            yield from walk(v, (path + "." if path else "") + k)
+    elif isinstance(o, list):
+        for x in o:
+            yield from walk(x, path + "[]")
+for path in sorted(set(walk(doc, ""))):
+    check(path in sections, f"report object `{path}` has no section in README.md")
+done()
