@@ -80,17 +80,21 @@ static int setup(struct ab_thread *th)
     return 0;
 }
 
-/* Free the objects in the variant's order; after a partial round (the
- * allocator ran dry) just the ones we got, in allocation order. */
+/* Free the objects in the variant's order (allocation order needs no
+ * order[] lookup); after a partial round (the allocator ran dry) just the
+ * ones we got, in allocation order. */
 static void free_all(const struct ab_heap *h, struct state *s, size_t got)
 {
-    if (got < s->n) {
+    void (*const do_free)(void *) = h->free;
+    void **const p = s->p;
+    if (got < s->n || s->variant == V_LOOP || s->variant == V_BULK) {
         for (size_t i = 0; i < got; i++)
-            h->free(s->p[i]);
+            do_free(p[i]);
         return;
     }
+    const uint32_t *const order = s->order;
     for (size_t i = 0; i < s->n; i++)
-        h->free(s->p[s->order[i]]);
+        do_free(p[order[i]]);
 }
 
 static uint64_t round_fn(struct ab_thread *th)
@@ -101,15 +105,19 @@ static uint64_t round_fn(struct ab_thread *th)
     switch (s->variant) {
     case V_LOOP:
     case V_LOOP_SHUFFLED: {
+        /* Locals: the compiler barrier in ab_touch would otherwise reload
+         * them from memory for every object. */
+        void *(*const do_malloc)(size_t) = h->malloc;
+        void **const ptrs = s->p;
         size_t i = 0;
         for (; i < n; i++) {
-            void *p = h->malloc(size);
+            void *p = do_malloc(size);
             if (!p) {
                 th->error = -ENOMEM;
                 break;
             }
             ab_touch(p, size, i);
-            s->p[i] = p;
+            ptrs[i] = p;
         }
         free_all(h, s, i);
         break;
