@@ -35,6 +35,8 @@ enum {
 #define AB_MAX_THREADS 1024
 #define AB_MAX_METRICS 16
 #define AB_NAME_MAX 64
+#define AB_MAX_SAMPLES 128
+#define AB_PHASE_MAX 32
 
 /* ------------------------------------------------------------------ diag.c */
 
@@ -288,6 +290,9 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
 int ab_plugin_validate(const struct allocbench_plugin *p, char *err, size_t errlen);
 /* True when the shared object at path defines (not merely reaches) sym. */
 bool ab_heap_origin_is(const void *addr, const char *path);
+/* An entry point of the allocator under test by name (mi_heap_new, mallocx,
+ * ...): NULL unless the library malloc comes from defines it. */
+void *ab_heap_sym(const struct ab_heap *h, const char *name);
 
 /* -------------------------------------------------------------- workload.c */
 
@@ -319,6 +324,7 @@ struct ab_workload {
     const char *quick;               /* the quick preset: "key=value,..." */
     unsigned default_rounds;         /* measured rounds per trial */
     int (*run)(struct ab_trial *t);  /* in the trial child */
+    const char *merit;               /* its figure of merit, named (NULL: ns per op) */
 };
 
 /* The registry built from workloads/list.h. */
@@ -357,6 +363,15 @@ struct ab_thread {
     int error;         /* set by the workload: negative errno, stops the rounds */
     uint64_t ops;      /* measured ops, filled by the runner */
     uint64_t t0, t1;   /* measured interval, filled by the runner */
+    bool measuring;    /* set by the runner for the measured rounds only */
+};
+
+/* A reading at a phase boundary: bytes the workload knows are live, the
+ * process's resident set, the allocator's mapped and resident bytes; -1 where
+ * not reported. */
+struct ab_sample {
+    char phase[AB_PHASE_MAX];
+    int64_t live_bytes, rss_bytes, mapped_bytes, resident_bytes;
 };
 
 /* Everything a workload's run() sees in the child. */
@@ -386,14 +401,39 @@ struct ab_trial {
     unsigned nmetrics;
     struct ab_diag diags[8];
     unsigned ndiags;
+    struct ab_sample samples[AB_MAX_SAMPLES];
+    unsigned nsamples;
+
+    /* --pin: thread i runs on PU placement[i] (OS index, -1 not pinned). */
+    bool pin;
+    void *pin_plan;            /* trial.c's, between pin_prepare and pin_release */
+    int placement[AB_MAX_THREADS];
+    unsigned nplaced;          /* entries of placement in use */
+    char pin_method[32];       /* hwloc, sched_setaffinity, mixed or failed */
 };
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name);
 void ab_trial_unavailable(struct ab_trial *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ab_trial_metric(struct ab_trial *t, const char *name, const char *unit, double value);
+/* Thread-safe: verifying threads report what they find as they find it. */
 void ab_trial_diag(struct ab_trial *t, enum ab_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Record a sample named phase (truncated to AB_PHASE_MAX - 1): live_bytes as
+ * the workload counts them (-1 unknown), RSS and the allocator's figures read
+ * now.  One thread at a time. */
+void ab_trial_sample(struct ab_trial *t, const char *phase, int64_t live_bytes);
+/* --pin: plan the placement of t->threads threads (hwloc topology, loaded
+ * before the trial's first reading so its memory is not counted as the
+ * workload's), and drop the plan at the end.  No-ops without t->pin. */
+void ab_trial_pin_prepare(struct ab_trial *t);
+void ab_trial_pin_release(struct ab_trial *t);
+/* Bind the calling thread to thread index's PU and record it. */
+void ab_trial_pin_self(struct ab_trial *t, unsigned index);
+/* Run fn(arg) on a fresh thread standing in for th (same PU under --pin,
+ * attached to a plugin heap) and wait for it: the shape of workloads whose
+ * threads exit and are replaced.  Returns 0 or -errno (no thread). */
+int ab_trial_run_thread(struct ab_thread *th, void *(*fn)(void *), void *arg);
 
 /* The common shape: each of t->threads threads runs setup once, warm-up
  * rounds, then (after a barrier) measured rounds, then teardown.  The round
@@ -478,6 +518,7 @@ struct ab_run_config {
     double timeout_s;
     char out_dir[PATH_MAX];
     bool progress;            /* progress lines on stderr */
+    bool pin;                 /* --pin: bind each thread to a PU */
 };
 
 enum ab_trial_status {
@@ -504,6 +545,18 @@ struct ab_trial_record {
     unsigned ndiags;
     double elapsed_s;
     char stderr_tail[1024];
+    struct ab_sample *samples;        /* malloc'd, nsamples of them */
+    size_t nsamples;
+    int *placement;                   /* malloc'd: PU per thread under --pin */
+    size_t nplaced;
+    char pin_method[32];
+};
+
+/* A metric summarised over an aggregate's measured trials. */
+struct ab_metric_summary {
+    char name[48];
+    char unit[16];
+    struct ab_summary s;              /* over its finite values; n = 0: none */
 };
 
 struct ab_aggregate {
@@ -514,7 +567,12 @@ struct ab_aggregate {
     struct ab_summary ops_per_s;
     uint64_t ops_per_trial;
     int64_t peak_rss_kib;             /* max over trials; -1 none */
+    struct ab_metric_summary metrics[AB_MAX_METRICS];
+    unsigned nmetrics;
 };
+/* The summary of the metric named name, or NULL. */
+const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a,
+                                                    const char *name);
 
 struct ab_run {
     const struct ab_run_config *cfg;
@@ -547,9 +605,32 @@ void ab_report_console(const struct ab_run *run, FILE *out);
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen);
 
 char *ab_report_diagnostics_tsv(const struct ab_run *run);
+/* Rows from aggregates with a remote_frees metric, and from trial samples;
+ * *rows says how many (the files are written only when there are some). */
+char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows);
+char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows);
 
 extern const char ab_benchmarks_tsv_header[];
 extern const char ab_diagnostics_tsv_header[];
+extern const char ab_remote_free_tsv_header[];
+extern const char ab_page_backend_tsv_header[];
+
+/* --------------------------------------------------------------- handoff.c */
+
+/* A bounded queue of pointer batches between threads (producers hand blocks
+ * to the threads that free them).  Push blocks while the queue is full, pop
+ * while it is empty: a mutex and two condition variables, one lock round
+ * trip per batch, so the cost per block is the allocator's, not the queue's.
+ * Lives in harness memory. */
+struct ab_handoff;
+struct ab_handoff *ab_handoff_new(size_t depth, size_t batch);
+void ab_handoff_free(struct ab_handoff *q);
+/* Copy n (1..batch) pointers in as one batch. */
+void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n);
+/* Copy the oldest batch out; returns its size.  try_pop returns 0 at once
+ * when the queue is empty. */
+size_t ab_handoff_pop(struct ab_handoff *q, void **items);
+size_t ab_handoff_try_pop(struct ab_handoff *q, void **items);
 
 /* ----------------------------------------------------------------- version */
 

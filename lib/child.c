@@ -89,6 +89,7 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
     t.rounds = (unsigned)num_item(req, "rounds", 1);
     t.repetition = (unsigned)num_item(req, "repetition", 0);
     t.seed = (uint64_t)num_item(req, "seed", 1);
+    t.pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "pin"));
     t.heap = heap;
     t.rss_start_kib = t.rss_before_kib = t.rss_after_kib = -1;
     t.stats_before.allocated = t.stats_before.active = -1;
@@ -98,9 +99,11 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
     for (size_t i = 0; i < wl->nparams; i++)
         t.params.v[i] = (int64_t)num_item(params, wl->params[i].name, 0);
     t.statm_fd = ab_statm_open();
+    ab_trial_pin_prepare(&t);
     t.rss_start_kib = ab_statm_rss_kib(t.statm_fd);
 
     int rc = wl->run(&t);
+    ab_trial_pin_release(&t);
 
     cJSON *d = cJSON_CreateObject();
     if (rc < 0 && !t.unavailable) {
@@ -140,6 +143,25 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
         cJSON_AddStringToObject(o, "code", ab_code_name(t.diags[i].code));
         cJSON_AddStringToObject(o, "detail", t.diags[i].detail);
         cJSON_AddItemToArray(diags, o);
+    }
+    cJSON *samples = cJSON_AddArrayToObject(d, "samples");
+    for (unsigned i = 0; i < t.nsamples; i++) {
+        const struct ab_sample *s = &t.samples[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "phase", s->phase);
+        add_int_or_null(o, "live_bytes", s->live_bytes);
+        add_int_or_null(o, "rss_bytes", s->rss_bytes);
+        add_int_or_null(o, "mapped_bytes", s->mapped_bytes);
+        add_int_or_null(o, "resident_bytes", s->resident_bytes);
+        cJSON_AddItemToArray(samples, o);
+    }
+    if (t.pin) {
+        cJSON *pl = cJSON_AddObjectToObject(d, "placement");
+        cJSON_AddStringToObject(pl, "method", t.pin_method[0] ? t.pin_method : "none");
+        cJSON *pus = cJSON_AddArrayToObject(pl, "pus");
+        for (unsigned i = 0; i < t.nplaced; i++)
+            cJSON_AddItemToArray(pus, t.placement[i] >= 0 ? cJSON_CreateNumber(t.placement[i])
+                                                          : cJSON_CreateNull());
     }
     return reply(d);
 }
