@@ -124,6 +124,10 @@ static inline uint64_t ab_rng_below(uint64_t *state, uint64_t n)
 {
     return n ? ab_rng_next(state) % n : 0;
 }
+static inline uint64_t ab_rng_range(uint64_t *state, uint64_t lo, uint64_t hi)
+{
+    return lo + ab_rng_below(state, hi - lo + 1);
+}
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng);
 
 /* Keep the compiler from eliding an allocation or a store. */
