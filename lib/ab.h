@@ -434,6 +434,9 @@ void ab_trial_pin_prepare(struct ab_trial *t);
 void ab_trial_pin_release(struct ab_trial *t);
 /* Bind the calling thread to thread index's PU and record it. */
 void ab_trial_pin_self(struct ab_trial *t, unsigned index);
+/* Run n threads (a workload whose roles need more than --threads asked,
+ * such as one producer and one consumer for --threads 1); --pin plans again. */
+void ab_trial_set_threads(struct ab_trial *t, unsigned n);
 /* Run fn(arg) on a fresh thread standing in for th (same PU under --pin,
  * attached to a plugin heap) and wait for it: the shape of workloads whose
  * threads exit and are replaced.  Returns 0 or -errno (no thread). */
@@ -635,6 +638,22 @@ void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n);
  * when the queue is empty. */
 size_t ab_handoff_pop(struct ab_handoff *q, void **items);
 size_t ab_handoff_try_pop(struct ab_handoff *q, void **items);
+
+/* Producers allocate, consumers free what they are handed: the trial of
+ * cross-thread-free and xmalloc.  Each round every producer hands `batches`
+ * batches of `batch` blocks over; consumers free them (timed per batch).
+ * One op is one block.  Adds the metrics remote_frees, ns_per_remote_free,
+ * pending_at_end (where the allocator reports it), producers, consumers. */
+struct ab_handoff_plan {
+    unsigned producers, consumers;
+    size_t batch, batches;
+    size_t min_size, max_size;   /* each block's size, uniform in between */
+    size_t depth;                /* batches one queue holds */
+    bool shared;                 /* one queue, any consumer takes any batch;
+                                  * else producer p's k-th batch goes to
+                                  * consumer (p + k) mod consumers */
+};
+int ab_handoff_run(struct ab_trial *t, const struct ab_handoff_plan *plan);
 
 /* ----------------------------------------------------------------- version */
 

@@ -50,7 +50,11 @@ static void print_metrics(const struct ab_run *run, FILE *out)
                 cfg->subjects[a->subject].name, a->threads);
         for (unsigned k = 0; k < a->nmetrics; k++) {
             char v[32];
-            fmt_num(v, sizeof v, a->metrics[k].s.n ? a->metrics[k].s.median : NAN);
+            double x = a->metrics[k].s.n ? a->metrics[k].s.median : NAN;
+            if (isfinite(x) && fabs(x) < 1e4 && x == (double)(int64_t)x)
+                snprintf(v, sizeof v, "%lld", (long long)x);
+            else
+                fmt_num(v, sizeof v, x);
             fprintf(out, " %s=%s%s%s", a->metrics[k].name, v, a->metrics[k].s.n ? " " : "",
                     a->metrics[k].s.n ? a->metrics[k].unit : "");
         }

@@ -182,6 +182,17 @@ void ab_trial_pin_self(struct ab_trial *t, unsigned index)
     atomic_fetch_add(&pl->failed, 1);
 }
 
+void ab_trial_set_threads(struct ab_trial *t, unsigned n)
+{
+    if (n == t->threads || n == 0 || n > AB_MAX_THREADS)
+        return;
+    bool planned = t->pin_plan != NULL;
+    ab_trial_pin_release(t);
+    t->threads = n;
+    if (planned)
+        ab_trial_pin_prepare(t);
+}
+
 struct stand_in {
     struct ab_trial *t;
     unsigned index;
