@@ -53,6 +53,16 @@ void ab_handoff_free(struct ab_handoff *q)
     ab_buf_free(q, q->bytes);
 }
 
+/* Under the lock, with room. */
+static void put(struct ab_handoff *q, void *const *items, size_t n)
+{
+    size_t slot = (q->head + q->count) % q->depth;
+    memcpy(q->items + slot * q->batch, items, n * sizeof *items);
+    q->lens[slot] = n;
+    q->count++;
+    pthread_cond_signal(&q->not_empty);
+}
+
 void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n)
 {
     if (n > q->batch)
@@ -60,12 +70,20 @@ void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n)
     pthread_mutex_lock(&q->lock);
     while (q->count == q->depth)
         pthread_cond_wait(&q->not_full, &q->lock);
-    size_t slot = (q->head + q->count) % q->depth;
-    memcpy(q->items + slot * q->batch, items, n * sizeof *items);
-    q->lens[slot] = n;
-    q->count++;
-    pthread_cond_signal(&q->not_empty);
+    put(q, items, n);
     pthread_mutex_unlock(&q->lock);
+}
+
+bool ab_handoff_try_push(struct ab_handoff *q, void *const *items, size_t n)
+{
+    if (n > q->batch)
+        n = q->batch;
+    pthread_mutex_lock(&q->lock);
+    bool room = q->count < q->depth;
+    if (room)
+        put(q, items, n);
+    pthread_mutex_unlock(&q->lock);
+    return room;
 }
 
 /* Under the lock, with count > 0. */
