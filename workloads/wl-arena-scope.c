@@ -267,8 +267,9 @@ static int scope(const struct ab_heap *h, unsigned variant, struct state *s)
 }
 
 /* The pitfall's loop: fill, then one-allocation scopes nested in the outer
- * one.  Each op is one nested scope. */
-static int slab_round(const struct ab_heap *h, struct state *s)
+ * one.  Each op is one nested scope.  With opened set (an unmeasured pass)
+ * it also counts the nested scopes whose allocation opened a slab. */
+static int slab_round(const struct ab_heap *h, struct state *s, size_t *opened)
 {
     const struct allocbench_plugin *pl = h->plugin;
     struct allocbench_checkpoint outer, cp;
@@ -279,9 +280,12 @@ static int slab_round(const struct ab_heap *h, struct state *s)
     for (size_t i = 0; i < s->inner; i++) {
         if (pl->checkpoint_save(&cp))
             return -ENOMEM;
+        int64_t before = opened ? plugin_mapped(h) : 0;
         void *p = h->malloc(PROBE);
         if (!p)
             return -ENOMEM;
+        if (opened)
+            *opened += plugin_mapped(h) > before;
         use_blocks(s, &p, 1);
         if (pl->checkpoint_restore(&cp))
             return -EINVAL;
@@ -295,7 +299,7 @@ static uint64_t round_fn(struct ab_thread *th)
     const struct ab_heap *h = th->t->heap;
     unsigned v = th->t->variant;
     if (v == V_SLAB_INTERIOR || v == V_SLAB_BOUNDARY) {
-        th->error = slab_round(h, s);
+        th->error = slab_round(h, s, NULL);
         return th->error ? 0 : s->inner;
     }
     /* malloc-free on a plugin arena: the round is one checkpoint, so its
@@ -319,9 +323,14 @@ static void teardown(struct ab_thread *th)
     if (th->t->variant == V_JE_ARENA)
         je_arena_ctl(h, s->api->destroy_mib, s->api->miblen, s->arena);
     AB_ESCAPE(s->sink);
-    /* The first thread's plan stands for all: they fill the same way. */
-    if (th->index == 0 && th->t->variant >= V_SLAB_INTERIOR)
+    /* The first thread's plan and count stand for all: they fill the same
+     * way.  The count comes from one more, unmeasured round. */
+    size_t opened = 0;
+    if (th->index == 0 && th->t->variant >= V_SLAB_INTERIOR) {
         ab_trial_metric(th->t, "fill_bytes", "bytes", (double)s->fill);
+        ab_trial_metric(th->t, "slab_opens_per_scope", "ratio",
+                        slab_round(h, s, &opened) ? NAN : (double)opened / (double)s->inner);
+    }
     if (th->index == 0 && th->t->variant == V_SLAB_BOUNDARY)
         ab_trial_metric(th->t, "boundary_found", "bool", s->boundary >= 0 ? s->boundary : NAN);
 }

@@ -15,8 +15,8 @@
  * blocks go into the transfer array (freeing what they displace) and the
  * rest are freed: blocks outlive their thread.
  *
- * With verify=1 (the default) every block carries its size, owner and
- * sequence number in a 16-byte header and a pattern derived from its address
+ * With verify=1 (the default) every block carries its size and owner in an
+ * 8-byte header and a pattern derived from its address, size and owner
  * (lib/verify.c) over the rest, written at allocation and checked at free,
  * and a shadow of the live blocks catches an allocation that overlaps a live
  * block: ALLOCBENCH_BLOCK_OVERLAP, ALLOCBENCH_BLOCK_CORRUPTED.  A block found
@@ -40,15 +40,22 @@ static const struct ab_param params[] = {
     {"verify", AB_PARAM_INT, "1", 0, 1, NULL, "check every block's contents and overlap"},
 };
 
-#define HDR 16
+#define HDR 8
 #define SMALL_MAX (16u << 7)
 #define LARGE_MAX (SMALL_MAX * 256u)
 
 struct hdr {
     uint32_t size;
     uint32_t life;      /* the thread life that allocated it */
-    uint64_t seq;
 };
+
+/* The pattern's key: the same address, size and owner give the same
+ * pattern, which is harmless (that block was freed first, or the shadow
+ * reports the overlap). */
+static inline uint64_t key(const struct hdr *h)
+{
+    return ((uint64_t)h->life << 32) | h->size;
+}
 
 struct shared {
     _Atomic(void *) *xfer;
@@ -67,7 +74,7 @@ struct life {
     void **slot;
     size_t nslots, steps, survive_pct;
     uint32_t id;
-    uint64_t seq, remote, checked, done;
+    uint64_t remote, checked, done;
     bool measuring;
 };
 
@@ -87,7 +94,6 @@ static void *alloc_block(struct life *L)
         atomic_store(&L->sh->failed, 1);
         return NULL;
     }
-    uint64_t seq = ((uint64_t)L->id << 32) | ++L->seq;
     if (L->sh->shadow) {
         int rc = ab_shadow_add(L->sh->shadow, p, size);
         if (rc == -EEXIST) {
@@ -96,10 +102,10 @@ static void *alloc_block(struct life *L)
             return NULL; /* another holder's memory: neither written nor freed */
         }
     }
-    struct hdr h = {(uint32_t)size, L->id, seq};
+    struct hdr h = {(uint32_t)size, L->id};
     __builtin_memcpy(p, &h, sizeof h);
     if (L->sh->shadow)
-        ab_pattern_fill(p + HDR, size - HDR, seq);
+        ab_pattern_fill(p + HDR, size - HDR, key(&h));
     return p;
 }
 
@@ -119,7 +125,7 @@ static void free_block(struct life *L, unsigned char *p, struct shared *sh,
                           (void *)p, h.size);
             return;
         }
-        size_t off = ab_pattern_check(p + HDR, h.size - HDR, h.seq);
+        size_t off = ab_pattern_check(p + HDR, h.size - HDR, key(&h));
         if (off) {
             ab_trial_diag(L->t, AB_ALLOCBENCH_BLOCK_CORRUPTED,
                           "block %p of %u bytes: byte %zu changed while it was live",
