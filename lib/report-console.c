@@ -168,6 +168,13 @@ void ab_report_console(const struct ab_run *run, FILE *out)
         const struct ab_aggregate *a = &run->aggs[i];
         if (a->status != AB_TRIAL_UNAVAILABLE)
             continue;
+        /* Once per variant and allocator, not per thread count. */
+        bool said = false;
+        for (size_t j = 0; j < i && !said; j++)
+            said = run->aggs[j].status == AB_TRIAL_UNAVAILABLE &&
+                   run->aggs[j].variant == a->variant && run->aggs[j].subject == a->subject;
+        if (said)
+            continue;
         for (size_t t = 0; t < run->ntrials; t++) {
             const struct ab_trial_record *r = &run->trials[t];
             if (r->variant == a->variant && r->subject == a->subject &&
