@@ -632,11 +632,8 @@ extern const char ab_page_backend_tsv_header[];
 struct ab_handoff;
 struct ab_handoff *ab_handoff_new(size_t depth, size_t batch);
 void ab_handoff_free(struct ab_handoff *q);
-/* Copy n (1..batch) pointers in as one batch; try_push returns false at
- * once when the queue is full (a thread that also receives drains its own
- * queue meanwhile, so two threads feeding each other never deadlock). */
+/* Copy n (1..batch) pointers in as one batch. */
 void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n);
-bool ab_handoff_try_push(struct ab_handoff *q, void *const *items, size_t n);
 /* Copy the oldest batch out; returns its size.  try_pop returns 0 at once
  * when the queue is empty. */
 size_t ab_handoff_pop(struct ab_handoff *q, void **items);

@@ -74,18 +74,6 @@ void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n)
     pthread_mutex_unlock(&q->lock);
 }
 
-bool ab_handoff_try_push(struct ab_handoff *q, void *const *items, size_t n)
-{
-    if (n > q->batch)
-        n = q->batch;
-    pthread_mutex_lock(&q->lock);
-    bool room = q->count < q->depth;
-    if (room)
-        put(q, items, n);
-    pthread_mutex_unlock(&q->lock);
-    return room;
-}
-
 /* Under the lock, with count > 0. */
 static size_t take(struct ab_handoff *q, void **items)
 {

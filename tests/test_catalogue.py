@@ -50,7 +50,7 @@ def expected_ops(wl, threads):
         "cache-thrash": (2000 // threads) * threads * ROUNDS,
         "cache-scratch": (2000 // threads) * threads * ROUNDS,
         "glibc-thread": 10000 * threads * ROUNDS,
-        "larson": 2000 * threads * ROUNDS,
+        "larson": 500 * 4 * threads * ROUNDS,
         "mstress": 5 * 200 * threads * ROUNDS,
         "large-objects": 8 * threads * ROUNDS,
     }.get(wl)

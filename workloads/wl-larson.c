@@ -3,8 +3,9 @@
  * for Long-Running Server Applications", ISMM 1998), re-implemented from its
  * published description: each thread owns an array of `chunks` blocks and
  * replaces random ones (free the block in a random slot, allocate one of a
- * random size in [min_size, max_size]); after `life` replacements it hands
- * its array to a newly created thread and exits.  Blocks therefore outlive
+ * random size in [min_size, max_size]); after `passes` * `chunks`
+ * replacements (the author's num-rounds times chunks per thread) it hands its
+ * array to a newly created thread and exits.  Blocks therefore outlive
  * the thread that made them and are freed by its successors (the "bleeding"
  * the authors saw in servers).  mimalloc-bench runs larson 5 8 1000 5000 100
  * 4141 P: sizes 8 to 1000, 5000 chunks per thread.
@@ -25,8 +26,9 @@ static const struct ab_param params[] = {
     {"min_size", AB_PARAM_SIZE, "8", 1, 1 << 20, NULL, "smallest block"},
     {"max_size", AB_PARAM_SIZE, "1000", 1, 1 << 20, NULL, "largest block"},
     {"chunks", AB_PARAM_INT, "5000", 1, 1 << 24, NULL, "blocks each thread's array holds"},
-    {"life", AB_PARAM_INT, "10000", 1, 1000000000, NULL,
-     "replacements before a thread hands its array on and exits"},
+    {"passes", AB_PARAM_INT, "100", 1, 1000000, NULL,
+     "a thread's life, in replacements per chunk: it hands its array on and exits "
+     "after passes*chunks replacements (the author's num-rounds)"},
 };
 
 struct state {
@@ -49,7 +51,7 @@ static int setup(struct ab_thread *th)
     s->th = th;
     s->h = t->heap;
     s->chunks = (size_t)ab_trial_param(t, "chunks");
-    s->life = (size_t)ab_trial_param(t, "life");
+    s->life = (size_t)ab_trial_param(t, "passes") * s->chunks;
     s->min = (size_t)ab_trial_param(t, "min_size");
     s->max = (size_t)ab_trial_param(t, "max_size");
     if (s->max < s->min)
@@ -138,8 +140,8 @@ const struct ab_workload ab_wl_larson = {
     .variants = variants,
     .params = params,
     .nparams = sizeof params / sizeof params[0],
-    .quick = "chunks=500,life=2000",
-    .default_rounds = 20,
+    .quick = "chunks=500,passes=4",
+    .default_rounds = 4,
     .run = run,
     .merit = "throughput: replacements per second (ops_per_s)",
 };

@@ -13,6 +13,12 @@
  * linear falloff, cross rate 2, 500 loops, 1000 blocks, 100 ops, 8 to 16000
  * bytes.
  *
+ * A handed-over batch is linked through the blocks' first words onto the
+ * receiver's inbox (a lock-free stack the receiver empties in one exchange),
+ * so a sender never waits for a receiver.  All threads' lives start and end
+ * together (the author terminates and restarts the threads as a group): a
+ * life drains its inbox once every thread has stopped sending.
+ *
  * One round is one thread life; one op is one malloc or one free (the
  * author's figure is memory operations per CPU second).
  */
@@ -20,7 +26,7 @@
 
 #include <errno.h>
 #include <math.h>
-#include <sched.h>
+#include <pthread.h>
 #include <stdatomic.h>
 
 static const char *const variants[] = {"lives", NULL};
@@ -34,16 +40,16 @@ static const struct ab_param params[] = {
     {"loops", AB_PARAM_INT, "500", 1, 100000000, NULL, "iterations per loop sequence"},
     {"blocks", AB_PARAM_INT, "1000", 1, 1 << 24, NULL, "slots per thread"},
     {"ops", AB_PARAM_INT, "100", 1, 1 << 20, NULL, "frees and allocations per iteration"},
-    {"min_size", AB_PARAM_SIZE, "8", 1, 1 << 24, NULL, "smallest block"},
+    {"min_size", AB_PARAM_SIZE, "8", 8, 1 << 24, NULL, "smallest block (it carries a link)"},
     {"max_size", AB_PARAM_SIZE, "16000", 1, 1 << 24, NULL, "largest block"},
 };
 
 enum { DIST_EVEN, DIST_LINEAR, DIST_EXP };
 #define SIZES 4096
-#define DEPTH 64
 
 struct shared {
-    struct ab_handoff **inbox;       /* one per thread index */
+    pthread_barrier_t bar;           /* lives start and stop together */
+    _Atomic(void *) *inbox;          /* one list per thread index */
     unsigned n;
     atomic_uint_fast64_t remote;     /* measured rounds */
     atomic_int failed;
@@ -52,7 +58,7 @@ struct shared {
 struct state {
     struct ab_thread *th;
     struct shared *sh;
-    void **slot, **batch, **inbuf;   /* slots, outgoing and incoming batches */
+    void **slot;
     size_t blocks, ops, loops, cross_rate;
     uint32_t size[SIZES];
     uint64_t memops, remote;
@@ -95,9 +101,7 @@ static int setup(struct ab_thread *th)
         s->size[i] = (uint32_t)(z < lo ? lo : z > hi ? hi : z);
     }
     s->slot = ab_buf_alloc(s->blocks * sizeof *s->slot);
-    s->batch = ab_buf_alloc(s->ops * sizeof *s->batch);
-    s->inbuf = ab_buf_alloc(s->ops * sizeof *s->inbuf);
-    if (!s->slot || !s->batch || !s->inbuf)
+    if (!s->slot)
         return -ENOMEM;
     th->state = s;
     return 0;
@@ -124,25 +128,45 @@ static void release(struct state *s, void *p)
     }
 }
 
-/* Free what other threads handed to this one; false when there was none. */
-static bool drain(struct state *s)
+/* Free what other threads handed to this one: one exchange takes the whole
+ * list. */
+static void drain(struct state *s)
 {
-    struct ab_handoff *in = s->sh->inbox[s->th->index];
-    size_t n;
-    bool any = false;
-    while ((n = ab_handoff_try_pop(in, s->inbuf)) > 0) {
-        for (size_t i = 0; i < n; i++)
-            release(s, s->inbuf[i]);
-        s->remote += s->sh->n > 1 ? n : 0;
-        any = true;
+    void *p = atomic_exchange(&s->sh->inbox[s->th->index], NULL);
+    while (p) {
+        void *next = *(void **)p;
+        release(s, p);
+        s->remote += s->sh->n > 1;
+        p = next;
     }
-    return any;
+}
+
+/* Link ops fresh blocks into a chain and push it onto the next thread's
+ * inbox (push only, so no ABA). */
+static void hand_over(struct state *s)
+{
+    _Atomic(void *) *to = &s->sh->inbox[(s->th->index + 1) % s->sh->n];
+    void *head = NULL, *tail = NULL;
+    for (size_t k = 0; k < s->ops; k++) {
+        void *p = block(s);
+        if (!p)
+            break;
+        *(void **)p = head;
+        head = p;
+        if (!tail)
+            tail = p;
+    }
+    if (!head)
+        return;
+    void *old = atomic_load(to);
+    do
+        *(void **)tail = old;
+    while (!atomic_compare_exchange_weak(to, &old, head));
 }
 
 static void sequence(struct state *s)
 {
     uint64_t *rng = &s->th->rng;
-    struct ab_handoff *next = s->sh->inbox[(s->th->index + 1) % s->sh->n];
     for (size_t it = 0; it < s->loops && !atomic_load(&s->sh->failed); it++) {
         drain(s);
         for (size_t k = 0; k < s->ops; k++) {
@@ -155,15 +179,8 @@ static void sequence(struct state *s)
             release(s, s->slot[j]);
             s->slot[j] = block(s);
         }
-        if (s->cross_rate && it % s->cross_rate == 0) {
-            for (size_t k = 0; k < s->ops; k++)
-                s->batch[k] = block(s);
-            /* The next thread's inbox is full: empty this one's meanwhile
-             * (it may be waiting on us). */
-            while (!ab_handoff_try_push(next, s->batch, s->ops))
-                if (!drain(s))
-                    sched_yield();
-        }
+        if (s->cross_rate && it % s->cross_rate == 0)
+            hand_over(s);
     }
     for (size_t j = 0; j < s->blocks; j++) {
         release(s, s->slot[j]);
@@ -174,8 +191,10 @@ static void sequence(struct state *s)
 static void *life_main(void *arg)
 {
     struct state *s = arg;
+    pthread_barrier_wait(&s->sh->bar);
     sequence(s);
     sequence(s);
+    pthread_barrier_wait(&s->sh->bar);
     drain(s);
     return NULL;
 }
@@ -198,25 +217,17 @@ static int run(struct ab_trial *t)
     sh.inbox = ab_buf_alloc(sh.n * sizeof *sh.inbox);
     if (!sh.inbox)
         return -ENOMEM;
-    size_t ops = (size_t)ab_trial_param(t, "ops");
-    int rc = 0;
-    for (unsigned i = 0; i < sh.n && !rc; i++)
-        if (!(sh.inbox[i] = ab_handoff_new(DEPTH, ops)))
-            rc = -ENOMEM;
+    pthread_barrier_init(&sh.bar, NULL, sh.n);
     t->shared = &sh;
     static const struct ab_rounds r = {setup, round_fn, NULL};
-    if (!rc)
-        rc = ab_trial_run_rounds(t, &r);
-    /* Batches handed to a thread after its last drain: freed here. */
-    void **rest = ab_buf_alloc(ops * sizeof *rest);
-    for (unsigned i = 0; i < sh.n && sh.inbox[i]; i++) {
-        size_t n;
-        while (rest && (n = ab_handoff_try_pop(sh.inbox[i], rest)) > 0)
-            for (size_t k = 0; k < n; k++)
-                t->heap->free(rest[k]);
-        ab_handoff_free(sh.inbox[i]);
-    }
-    ab_buf_free(rest, ops * sizeof *rest);
+    int rc = ab_trial_run_rounds(t, &r);
+    pthread_barrier_destroy(&sh.bar);
+    /* Blocks handed to a thread after its last drain: freed here. */
+    for (unsigned i = 0; i < sh.n; i++)
+        for (void *p = atomic_exchange(&sh.inbox[i], NULL), *next; p; p = next) {
+            next = *(void **)p;
+            t->heap->free(p);
+        }
     ab_buf_free(sh.inbox, sh.n * sizeof *sh.inbox);
     if (!rc && atomic_load(&sh.failed))
         rc = -ENOMEM;
