@@ -128,6 +128,14 @@ static inline uint64_t ab_rng_range(uint64_t *state, uint64_t lo, uint64_t hi)
 {
     return lo + ab_rng_below(state, hi - lo + 1);
 }
+/* Uniform in [0, 1), 53 bits. */
+static inline double ab_rng_unit(uint64_t *state)
+{
+    return (double)(ab_rng_next(state) >> 11) / 9007199254740992.0;
+}
+/* Log-uniform in [lo, hi]: as many sizes per doubling; lo > 0.  Defined in
+ * util.c (it needs libm). */
+size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi);
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng);
 
 /* Keep the compiler from eliding an allocation or a store. */
@@ -434,6 +442,11 @@ void ab_trial_pin_prepare(struct ab_trial *t);
 void ab_trial_pin_release(struct ab_trial *t);
 /* Bind the calling thread to thread index's PU and record it. */
 void ab_trial_pin_self(struct ab_trial *t, unsigned index);
+/* The remote-free figures of a workload (allocator-remote-free-report.tsv):
+ * frees of blocks another thread allocated, the ns they took in all (< 0:
+ * not timed one by one), and the allocator's remote-free queue depth now,
+ * where a plugin reports it. */
+void ab_trial_remote_frees(struct ab_trial *t, uint64_t frees, int64_t ns);
 /* Run n threads (a workload whose roles need more than --threads asked,
  * such as one producer and one consumer for --threads 1); --pin plans again. */
 void ab_trial_set_threads(struct ab_trial *t, unsigned n);

@@ -8,7 +8,6 @@
 #include "ab.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -219,14 +218,7 @@ int ab_handoff_run(struct ab_trial *t, const struct ab_handoff_plan *plan)
         rc = -ENOMEM;
     if (rc)
         return rc;
-    uint64_t frees = atomic_load(&sh.frees), ns = atomic_load(&sh.free_ns);
-    ab_trial_metric(t, "remote_frees", "frees", (double)frees);
-    ab_trial_metric(t, "ns_per_remote_free", "ns", frees ? (double)ns / (double)frees : NAN);
-    struct allocbench_plugin_stats st = {.struct_size = sizeof st};
-    const struct allocbench_plugin *pl = t->heap->plugin;
-    bool depth = pl && pl->stats && pl->stats(&st) == 0 && (st.valid & ALLOCBENCH_STAT_REMOTE_DEPTH);
-    if (depth)
-        ab_trial_metric(t, "pending_at_end", "blocks", (double)st.remote_free_depth);
+    ab_trial_remote_frees(t, atomic_load(&sh.frees), (int64_t)atomic_load(&sh.free_ns));
     ab_trial_metric(t, "producers", "threads", plan->producers);
     ab_trial_metric(t, "consumers", "threads", plan->consumers);
     return 0;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <hwloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -52,6 +53,17 @@ void ab_trial_diag(struct ab_trial *t, enum ab_code code, const char *fmt, ...)
         t->ndiags++;
     }
     pthread_mutex_unlock(&diag_lock);
+}
+
+void ab_trial_remote_frees(struct ab_trial *t, uint64_t frees, int64_t ns)
+{
+    ab_trial_metric(t, "remote_frees", "frees", (double)frees);
+    ab_trial_metric(t, "ns_per_remote_free", "ns",
+                    ns >= 0 && frees ? (double)ns / (double)frees : NAN);
+    const struct allocbench_plugin *pl = t->heap->plugin;
+    struct allocbench_plugin_stats st = {.struct_size = sizeof st};
+    if (pl && pl->stats && pl->stats(&st) == 0 && (st.valid & ALLOCBENCH_STAT_REMOTE_DEPTH))
+        ab_trial_metric(t, "pending_at_end", "blocks", (double)st.remote_free_depth);
 }
 
 void ab_trial_sample(struct ab_trial *t, const char *phase, int64_t live_bytes)

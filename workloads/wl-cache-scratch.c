@@ -12,7 +12,6 @@
 #include "ab.h"
 
 #include <errno.h>
-#include <math.h>
 
 extern const struct ab_rounds ab_cache_thrash_rounds;
 extern const struct ab_param ab_cache_thrash_params[];
@@ -34,8 +33,7 @@ static int run_scratch(struct ab_trial *t)
     if (rc)
         return rc;
     /* With one thread the object stays on the main thread: a local free. */
-    ab_trial_metric(t, "remote_frees", "frees", n > 1 ? n : 0);
-    ab_trial_metric(t, "ns_per_remote_free", "ns", NAN);
+    ab_trial_remote_frees(t, n > 1 ? n : 0, -1);
     return 0;
 }
 

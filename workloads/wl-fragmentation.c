@@ -102,9 +102,7 @@ static size_t draw(struct state *s, uint64_t *rng, int mix)
     size_t lo = s->lo[mix], hi = s->hi[mix];
     if (s->dist == DIST_UNIFORM)
         return (size_t)ab_rng_range(rng, lo, hi);
-    double u = (double)(ab_rng_next(rng) >> 11) / 9007199254740992.0;
-    size_t z = (size_t)((double)lo * pow((double)hi / (double)lo, u));
-    return z < lo ? lo : z > hi ? hi : z;
+    return ab_rng_loguniform(rng, lo, hi);
 }
 
 /* Every thread at the boundary; the first takes the sample. */

@@ -32,7 +32,7 @@ struct state {
  * x = 1 / (1/lo - u (1/lo - 1/hi)). */
 static uint32_t inverse_square(uint64_t *rng, double lo, double hi)
 {
-    double u = (double)(ab_rng_next(rng) >> 11) / 9007199254740992.0;
+    double u = ab_rng_unit(rng);
     double x = 1.0 / (1.0 / lo - u * (1.0 / lo - 1.0 / hi));
     return (uint32_t)(x < lo ? lo : x > hi ? hi : x);
 }

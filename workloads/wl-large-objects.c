@@ -59,9 +59,7 @@ struct state {
 
 static size_t draw(struct state *s, uint64_t *rng)
 {
-    double u = (double)(ab_rng_next(rng) >> 11) / 9007199254740992.0;
-    size_t z = (size_t)((double)s->min * pow((double)s->max / (double)s->min, u));
-    return z < s->min ? s->min : z > s->max ? s->max : z;
+    return ab_rng_loguniform(rng, s->min, s->max);
 }
 
 /* Allocate and write every page into slot i (freeing what was there). */

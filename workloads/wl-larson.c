@@ -126,8 +126,7 @@ static int run(struct ab_trial *t)
     int rc = ab_trial_run_rounds(t, &r);
     if (rc)
         return rc;
-    ab_trial_metric(t, "remote_frees", "frees", (double)atomic_load(&measured_remote));
-    ab_trial_metric(t, "ns_per_remote_free", "ns", NAN);
+    ab_trial_remote_frees(t, atomic_load(&measured_remote), -1);
     return 0;
 }
 

@@ -236,8 +236,7 @@ static int run(struct ab_trial *t)
         rc = -ENOMEM;
     if (rc)
         return rc;
-    ab_trial_metric(t, "remote_frees", "frees", (double)atomic_load(&sh.remote));
-    ab_trial_metric(t, "ns_per_remote_free", "ns", NAN);
+    ab_trial_remote_frees(t, atomic_load(&sh.remote), -1);
     ab_trial_metric(t, "blocks_verified", "blocks",
                     sh.shadow ? (double)(atomic_load(&sh.checked) + last.checked) : NAN);
     return 0;

@@ -96,8 +96,7 @@ static int setup(struct ab_thread *th)
     bool fixed = ab_trial_param(t, "mode") == 1;
     int dist = (int)ab_trial_param(t, "dist");
     for (size_t i = 0; i < SIZES; i++) {
-        double u = (double)(ab_rng_next(&th->rng) >> 11) / 9007199254740992.0;
-        double z = fixed ? lo : pick_size(dist, lo, hi, u);
+        double z = fixed ? lo : pick_size(dist, lo, hi, ab_rng_unit(&th->rng));
         s->size[i] = (uint32_t)(z < lo ? lo : z > hi ? hi : z);
     }
     s->slot = ab_buf_alloc(s->blocks * sizeof *s->slot);
@@ -233,8 +232,7 @@ static int run(struct ab_trial *t)
         rc = -ENOMEM;
     if (rc)
         return rc;
-    ab_trial_metric(t, "remote_frees", "frees", (double)atomic_load(&sh.remote));
-    ab_trial_metric(t, "ns_per_remote_free", "ns", NAN);
+    ab_trial_remote_frees(t, atomic_load(&sh.remote), -1);
     return 0;
 }
 
