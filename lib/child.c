@@ -15,9 +15,9 @@
 enum { AB_REPLY_FD = 3 };
 
 /* glibc's allocator under its own names: the request and the reply are built
- * with it, never with the allocator under test, so a broken allocator cannot
- * corrupt the report of what it did (the text goes out with free() below,
- * hence the same pair). */
+ * with it (cJSON hooks), never with the allocator under test, so a broken
+ * allocator cannot corrupt the report of what it did.  The printed reply is
+ * released with __libc_free for the same reason. */
 void *__libc_malloc(size_t);
 void __libc_free(void *);
 

@@ -117,8 +117,10 @@ static void read_placement(struct ab_trial_record *r, const cJSON *pl)
     if (n <= 0 || !(r->placement = calloc((size_t)n, sizeof *r->placement)))
         return;
     const cJSON *v;
-    cJSON_ArrayForEach(v, pus) r->placement[r->nplaced++] =
-        cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
+    cJSON_ArrayForEach(v, pus)
+    {
+        r->placement[r->nplaced++] = cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
+    }
 }
 
 /* Turn the child's outcome into a record. */
@@ -223,8 +225,8 @@ const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a
     return NULL;
 }
 
-/* Each metric the measured trials of a reported, summarised over its finite
- * values (a metric a trial could not measure is NaN there, and left out). */
+/* Every metric that the measured trials of a reported, summarised over its
+ * finite values (a trial that could not measure one has NaN there: left out). */
 static void aggregate_metrics(const struct ab_run *run, struct ab_aggregate *a, double *buf)
 {
     for (size_t i = 0; i < run->ntrials; i++) {

@@ -109,7 +109,13 @@ void ab_trial_pin_prepare(struct ab_trial *t)
     t->nplaced = n;
     for (unsigned i = 0; i < n; i++)
         t->placement[i] = -1;
-    if (hwloc_topology_init(&pl->topo) == 0 && hwloc_topology_load(pl->topo) == 0) {
+    if (hwloc_topology_init(&pl->topo) != 0) {
+        pl->topo = NULL;
+    } else if (hwloc_topology_load(pl->topo) != 0) {
+        hwloc_topology_destroy(pl->topo);
+        pl->topo = NULL;
+    }
+    if (pl->topo) {
         hwloc_obj_t root = hwloc_get_root_obj(pl->topo);
         for (unsigned i = 0; i < n; i++)
             pl->sets[i] = hwloc_bitmap_alloc();
@@ -125,8 +131,6 @@ void ab_trial_pin_prepare(struct ab_trial *t)
                 pl->sets[i] = NULL;
             }
         }
-    } else {
-        pl->topo = NULL;
     }
     t->pin_plan = pl;
 }

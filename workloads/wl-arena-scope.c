@@ -5,9 +5,9 @@
  * mechanism the allocator has:
  *
  *   malloc-free        every block freed on its own, newest first (every
- *                      allocator; on a plugin with checkpoints each round is
- *                      also wrapped in one, or a bump arena, whose free is a
- *                      no-op, would grow without bound)
+ *                      allocator whose free releases memory: a plugin whose
+ *                      live bytes do not drop after a free, such as the bump
+ *                      arena, has no such mechanism)
  *   checkpoint         a plugin's checkpoint_save / checkpoint_restore (the
  *                      bump plugin: slab or fixed buffer)
  *   checkpoint-nested  `depth` nested checkpoints per scope, the objects
@@ -302,17 +302,10 @@ static uint64_t round_fn(struct ab_thread *th)
         th->error = slab_round(h, s, NULL);
         return th->error ? 0 : s->inner;
     }
-    /* malloc-free on a plugin arena: the round is one checkpoint, so its
-     * no-op frees do not accumulate (the harness's doing, not a scope). */
-    struct allocbench_checkpoint round_cp;
-    bool wrap = v == V_MALLOC_FREE && h->plugin && h->plugin->checkpoint_save &&
-                h->plugin->checkpoint_save(&round_cp) == 0;
     size_t i = 0;
     for (; i < s->scopes; i++)
         if ((th->error = scope(h, v, s)))
             break;
-    if (wrap)
-        h->plugin->checkpoint_restore(&round_cp);
     return i;
 }
 
@@ -343,8 +336,20 @@ static bool resolve(struct ab_trial *t, struct api *a)
     const struct allocbench_plugin *pl = h->plugin;
     const char *name = pl ? pl->name : ab_family_name(h->family);
     switch (t->variant) {
-    case V_MALLOC_FREE:
+    case V_MALLOC_FREE: {
+        /* Asked, not assumed: does a free give anything back? */
+        struct allocbench_plugin_stats a0 = {.struct_size = sizeof a0}, a1 = a0;
+        void *p = pl && pl->stats ? h->malloc(64) : NULL;
+        bool measured = p && pl->stats(&a0) == 0 && (a0.valid & ALLOCBENCH_STAT_LIVE);
+        if (p)
+            h->free(p);
+        if (measured && pl->stats(&a1) == 0 && a1.live_bytes >= a0.live_bytes) {
+            ab_trial_unavailable(t, "%s's free releases nothing (its live bytes did not drop): "
+                                    "its blocks come back at checkpoint restore", name);
+            return false;
+        }
         return true;
+    }
     case V_CHECKPOINT:
     case V_NESTED:
     case V_SLAB_INTERIOR:
