@@ -647,10 +647,8 @@ struct ab_handoff *ab_handoff_new(size_t depth, size_t batch);
 void ab_handoff_free(struct ab_handoff *q);
 /* Copy n (1..batch) pointers in as one batch. */
 void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n);
-/* Copy the oldest batch out; returns its size.  try_pop returns 0 at once
- * when the queue is empty. */
+/* Copy the oldest batch out; returns its size. */
 size_t ab_handoff_pop(struct ab_handoff *q, void **items);
-size_t ab_handoff_try_pop(struct ab_handoff *q, void **items);
 
 /* Producers allocate, consumers free what they are handed: the trial of
  * cross-thread-free and xmalloc.  Each round every producer hands `batches`

@@ -94,14 +94,6 @@ size_t ab_handoff_pop(struct ab_handoff *q, void **items)
     return n;
 }
 
-size_t ab_handoff_try_pop(struct ab_handoff *q, void **items)
-{
-    pthread_mutex_lock(&q->lock);
-    size_t n = q->count ? take(q, items) : 0;
-    pthread_mutex_unlock(&q->lock);
-    return n;
-}
-
 /* ----------------------------------------------- producers and consumers */
 
 struct pc_shared {
