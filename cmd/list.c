@@ -20,6 +20,8 @@ static void list_workloads(void)
         printf("%s — %s\n", w[i]->name, w[i]->summary);
         printf("  one op: one %s; default %u measured rounds per trial\n", w[i]->unit,
                w[i]->default_rounds);
+        if (w[i]->merit)
+            printf("  figure of merit: %s\n", w[i]->merit);
         printf("  variants:");
         for (size_t v = 0; w[i]->variants[v]; v++)
             printf(" %s", w[i]->variants[v]);

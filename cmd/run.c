@@ -37,15 +37,19 @@ static const char usage[] =
     "                        the files are always written\n"
     "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
     "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "  --pin                 bind each thread to a PU of its own (hwloc, else\n"
+    "                        sched_setaffinity), cores before hyperthreads; the\n"
+    "                        placement is recorded in report.json\n"
     "\n"
     "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
-    "allocator-diagnostics-report.tsv\n"
+    "allocator-diagnostics-report.tsv; allocator-remote-free-report.tsv and\n"
+    "allocator-page-backend-report.tsv when the workload produced rows for them\n"
     "\n"
     "exit status: 0 all trials measured or not available; 1 a trial crashed, hung or\n"
     "failed (the run goes on); 2 usage or input error; 3 an allocator is not installed\n";
 
 enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_REPS, OPT_WARMUP, OPT_ROUNDS,
-       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_PIN, OPT_HELP };
 
 static const struct option options[] = {
     {"allocator", required_argument, NULL, OPT_ALLOCATOR},
@@ -60,6 +64,7 @@ static const struct option options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"pin", no_argument, NULL, OPT_PIN},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -89,6 +94,7 @@ static int run_main(int argc, char **argv)
     const char *preset = NULL, *out = NULL, *format = "console";
     uint64_t reps = 15, warmup = 2, rounds = 0, seed = 1;
     double timeout = 60.0;
+    bool pin = false;
     int rc, c;
     opterr = 0;
     optind = 1;
@@ -135,6 +141,7 @@ static int run_main(int argc, char **argv)
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
                 return bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
             break;
+        case OPT_PIN: pin = true; break;
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
             if (optopt)
@@ -225,6 +232,7 @@ static int run_main(int argc, char **argv)
     cfg.rounds = rounds ? (unsigned)rounds : cfg.wl->default_rounds;
     cfg.seed = seed;
     cfg.timeout_s = timeout;
+    cfg.pin = pin;
     cfg.progress = isatty(2);
 
     if (out) {

@@ -35,6 +35,8 @@ enum {
 #define AB_MAX_THREADS 1024
 #define AB_MAX_METRICS 16
 #define AB_NAME_MAX 64
+#define AB_MAX_SAMPLES 128
+#define AB_PHASE_MAX 32
 
 /* ------------------------------------------------------------------ diag.c */
 
@@ -122,6 +124,18 @@ static inline uint64_t ab_rng_below(uint64_t *state, uint64_t n)
 {
     return n ? ab_rng_next(state) % n : 0;
 }
+static inline uint64_t ab_rng_range(uint64_t *state, uint64_t lo, uint64_t hi)
+{
+    return lo + ab_rng_below(state, hi - lo + 1);
+}
+/* Uniform in [0, 1), 53 bits. */
+static inline double ab_rng_unit(uint64_t *state)
+{
+    return (double)(ab_rng_next(state) >> 11) / 9007199254740992.0;
+}
+/* Log-uniform in [lo, hi]: as many sizes per doubling; lo > 0.  Defined in
+ * util.c (it needs libm). */
+size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi);
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng);
 
 /* Keep the compiler from eliding an allocation or a store. */
@@ -288,6 +302,9 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
 int ab_plugin_validate(const struct allocbench_plugin *p, char *err, size_t errlen);
 /* True when the shared object at path defines (not merely reaches) sym. */
 bool ab_heap_origin_is(const void *addr, const char *path);
+/* An entry point of the allocator under test by name (mi_heap_new, mallocx,
+ * ...): NULL unless the library malloc comes from defines it. */
+void *ab_heap_sym(const struct ab_heap *h, const char *name);
 
 /* -------------------------------------------------------------- workload.c */
 
@@ -319,6 +336,7 @@ struct ab_workload {
     const char *quick;               /* the quick preset: "key=value,..." */
     unsigned default_rounds;         /* measured rounds per trial */
     int (*run)(struct ab_trial *t);  /* in the trial child */
+    const char *merit;               /* its figure of merit, named (NULL: ns per op) */
 };
 
 /* The registry built from workloads/list.h. */
@@ -357,6 +375,15 @@ struct ab_thread {
     int error;         /* set by the workload: negative errno, stops the rounds */
     uint64_t ops;      /* measured ops, filled by the runner */
     uint64_t t0, t1;   /* measured interval, filled by the runner */
+    bool measuring;    /* set by the runner for the measured rounds only */
+};
+
+/* A reading at a phase boundary: bytes the workload knows are live, the
+ * process's resident set, the allocator's mapped and resident bytes; -1 where
+ * not reported. */
+struct ab_sample {
+    char phase[AB_PHASE_MAX];
+    int64_t live_bytes, rss_bytes, mapped_bytes, resident_bytes;
 };
 
 /* Everything a workload's run() sees in the child. */
@@ -386,14 +413,47 @@ struct ab_trial {
     unsigned nmetrics;
     struct ab_diag diags[8];
     unsigned ndiags;
+    struct ab_sample samples[AB_MAX_SAMPLES];
+    unsigned nsamples;
+
+    /* --pin: thread i runs on PU placement[i] (OS index, -1 not pinned). */
+    bool pin;
+    void *pin_plan;            /* trial.c's, between pin_prepare and pin_release */
+    int placement[AB_MAX_THREADS];
+    unsigned nplaced;          /* entries of placement in use */
+    char pin_method[32];       /* hwloc, sched_setaffinity, mixed or failed */
 };
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name);
 void ab_trial_unavailable(struct ab_trial *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ab_trial_metric(struct ab_trial *t, const char *name, const char *unit, double value);
+/* Thread-safe: verifying threads report what they find as they find it. */
 void ab_trial_diag(struct ab_trial *t, enum ab_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Record a sample named phase (truncated to AB_PHASE_MAX - 1): live_bytes as
+ * the workload counts them (-1 unknown), RSS and the allocator's figures read
+ * now.  One thread at a time. */
+void ab_trial_sample(struct ab_trial *t, const char *phase, int64_t live_bytes);
+/* --pin: plan the placement of t->threads threads (hwloc topology, loaded
+ * before the trial's first reading so its memory is not counted as the
+ * workload's), and drop the plan at the end.  No-ops without t->pin. */
+void ab_trial_pin_prepare(struct ab_trial *t);
+void ab_trial_pin_release(struct ab_trial *t);
+/* Bind the calling thread to thread index's PU and record it. */
+void ab_trial_pin_self(struct ab_trial *t, unsigned index);
+/* The remote-free figures of a workload (allocator-remote-free-report.tsv):
+ * frees of blocks another thread allocated, the ns they took in all (< 0:
+ * not timed one by one), and the allocator's remote-free queue depth now,
+ * where a plugin reports it. */
+void ab_trial_remote_frees(struct ab_trial *t, uint64_t frees, int64_t ns);
+/* Run n threads (a workload whose roles need more than --threads asked,
+ * such as one producer and one consumer for --threads 1); --pin plans again. */
+void ab_trial_set_threads(struct ab_trial *t, unsigned n);
+/* Run fn(arg) on a fresh thread standing in for th (same PU under --pin,
+ * attached to a plugin heap) and wait for it: the shape of workloads whose
+ * threads exit and are replaced.  Returns 0 or -errno (no thread). */
+int ab_trial_run_thread(struct ab_thread *th, void *(*fn)(void *), void *arg);
 
 /* The common shape: each of t->threads threads runs setup once, warm-up
  * rounds, then (after a barrier) measured rounds, then teardown.  The round
@@ -478,6 +538,7 @@ struct ab_run_config {
     double timeout_s;
     char out_dir[PATH_MAX];
     bool progress;            /* progress lines on stderr */
+    bool pin;                 /* --pin: bind each thread to a PU */
 };
 
 enum ab_trial_status {
@@ -504,6 +565,18 @@ struct ab_trial_record {
     unsigned ndiags;
     double elapsed_s;
     char stderr_tail[1024];
+    struct ab_sample *samples;        /* malloc'd, nsamples of them */
+    size_t nsamples;
+    int *placement;                   /* malloc'd: PU per thread under --pin */
+    size_t nplaced;
+    char pin_method[32];
+};
+
+/* A metric summarised over an aggregate's measured trials. */
+struct ab_metric_summary {
+    char name[48];
+    char unit[16];
+    struct ab_summary s;              /* over its finite values; n = 0: none */
 };
 
 struct ab_aggregate {
@@ -514,7 +587,12 @@ struct ab_aggregate {
     struct ab_summary ops_per_s;
     uint64_t ops_per_trial;
     int64_t peak_rss_kib;             /* max over trials; -1 none */
+    struct ab_metric_summary metrics[AB_MAX_METRICS];
+    unsigned nmetrics;
 };
+/* The summary of the metric named name, or NULL. */
+const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a,
+                                                    const char *name);
 
 struct ab_run {
     const struct ab_run_config *cfg;
@@ -547,9 +625,46 @@ void ab_report_console(const struct ab_run *run, FILE *out);
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen);
 
 char *ab_report_diagnostics_tsv(const struct ab_run *run);
+/* Rows from aggregates with a remote_frees metric, and from trial samples;
+ * *rows says how many (the files are written only when there are some). */
+char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows);
+char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows);
 
 extern const char ab_benchmarks_tsv_header[];
 extern const char ab_diagnostics_tsv_header[];
+extern const char ab_remote_free_tsv_header[];
+extern const char ab_page_backend_tsv_header[];
+
+/* --------------------------------------------------------------- handoff.c */
+
+/* A bounded queue of pointer batches between threads (producers hand blocks
+ * to the threads that free them).  Push blocks while the queue is full, pop
+ * while it is empty: a mutex and two condition variables, one lock round
+ * trip per batch, so the cost per block is the allocator's, not the queue's.
+ * Lives in harness memory. */
+struct ab_handoff;
+struct ab_handoff *ab_handoff_new(size_t depth, size_t batch);
+void ab_handoff_free(struct ab_handoff *q);
+/* Copy n (1..batch) pointers in as one batch. */
+void ab_handoff_push(struct ab_handoff *q, void *const *items, size_t n);
+/* Copy the oldest batch out; returns its size. */
+size_t ab_handoff_pop(struct ab_handoff *q, void **items);
+
+/* Producers allocate, consumers free what they are handed: the trial of
+ * cross-thread-free and xmalloc.  Each round every producer hands `batches`
+ * batches of `batch` blocks over; consumers free them (timed per batch).
+ * One op is one block.  Adds the metrics remote_frees, ns_per_remote_free,
+ * pending_at_end (where the allocator reports it), producers, consumers. */
+struct ab_handoff_plan {
+    unsigned producers, consumers;
+    size_t batch, batches;
+    size_t min_size, max_size;   /* each block's size, uniform in between */
+    size_t depth;                /* batches one queue holds */
+    bool shared;                 /* one queue, any consumer takes any batch;
+                                  * else producer p's k-th batch goes to
+                                  * consumer (p + k) mod consumers */
+};
+int ab_handoff_run(struct ab_trial *t, const struct ab_handoff_plan *plan);
 
 /* ----------------------------------------------------------------- version */
 

@@ -14,6 +14,13 @@
 
 enum { AB_REPLY_FD = 3 };
 
+/* glibc's allocator under its own names: the request and the reply are built
+ * with it (cJSON hooks), never with the allocator under test, so a broken
+ * allocator cannot corrupt the report of what it did.  The printed reply is
+ * released with __libc_free for the same reason. */
+void *__libc_malloc(size_t);
+void __libc_free(void *);
+
 static int reply(cJSON *doc)
 {
     char *text = cJSON_PrintUnformatted(doc);
@@ -26,12 +33,12 @@ static int reply(cJSON *doc)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            free(text);
+            __libc_free(text);
             return 4;
         }
         done += (size_t)w;
     }
-    free(text);
+    __libc_free(text);
     close(AB_REPLY_FD);
     return 0;
 }
@@ -89,6 +96,7 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
     t.rounds = (unsigned)num_item(req, "rounds", 1);
     t.repetition = (unsigned)num_item(req, "repetition", 0);
     t.seed = (uint64_t)num_item(req, "seed", 1);
+    t.pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "pin"));
     t.heap = heap;
     t.rss_start_kib = t.rss_before_kib = t.rss_after_kib = -1;
     t.stats_before.allocated = t.stats_before.active = -1;
@@ -98,9 +106,11 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
     for (size_t i = 0; i < wl->nparams; i++)
         t.params.v[i] = (int64_t)num_item(params, wl->params[i].name, 0);
     t.statm_fd = ab_statm_open();
+    ab_trial_pin_prepare(&t);
     t.rss_start_kib = ab_statm_rss_kib(t.statm_fd);
 
     int rc = wl->run(&t);
+    ab_trial_pin_release(&t);
 
     cJSON *d = cJSON_CreateObject();
     if (rc < 0 && !t.unavailable) {
@@ -141,11 +151,32 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
         cJSON_AddStringToObject(o, "detail", t.diags[i].detail);
         cJSON_AddItemToArray(diags, o);
     }
+    cJSON *samples = cJSON_AddArrayToObject(d, "samples");
+    for (unsigned i = 0; i < t.nsamples; i++) {
+        const struct ab_sample *s = &t.samples[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "phase", s->phase);
+        add_int_or_null(o, "live_bytes", s->live_bytes);
+        add_int_or_null(o, "rss_bytes", s->rss_bytes);
+        add_int_or_null(o, "mapped_bytes", s->mapped_bytes);
+        add_int_or_null(o, "resident_bytes", s->resident_bytes);
+        cJSON_AddItemToArray(samples, o);
+    }
+    if (t.pin) {
+        cJSON *pl = cJSON_AddObjectToObject(d, "placement");
+        cJSON_AddStringToObject(pl, "method", t.pin_method[0] ? t.pin_method : "none");
+        cJSON *pus = cJSON_AddArrayToObject(pl, "pus");
+        for (unsigned i = 0; i < t.nplaced; i++)
+            cJSON_AddItemToArray(pus, t.placement[i] >= 0 ? cJSON_CreateNumber(t.placement[i])
+                                                          : cJSON_CreateNull());
+    }
     return reply(d);
 }
 
 int ab_child_main(const char *request)
 {
+    cJSON_Hooks hooks = {__libc_malloc, __libc_free};
+    cJSON_InitHooks(&hooks);
     cJSON *req = cJSON_Parse(request);
     if (!req)
         return reply(error_doc("ALLOCBENCH_INTERNAL", "malformed request")) ? 4 : 0;

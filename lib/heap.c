@@ -115,6 +115,13 @@ static void *own_sym(const char *name, const char *path)
     return p && ab_heap_origin_is(p, path) ? p : NULL;
 }
 
+void *ab_heap_sym(const struct ab_heap *h, const char *name)
+{
+    if (h->kind == AB_SUBJECT_PLUGIN || !h->malloc_from[0])
+        return NULL;
+    return own_sym(name, h->malloc_from);
+}
+
 #define AB_SET_FN(dst, src) memcpy(&(dst), &(src), sizeof(dst))
 
 static int open_plugin(struct ab_heap *h, const char *path, char *err, size_t errlen)

@@ -30,6 +30,65 @@ static void fmt_kib(char *buf, size_t len, int64_t kib)
         snprintf(buf, len, "%lld KiB", (long long)kib);
 }
 
+/* The workload's own figures: each metric's median over the measured trials. */
+static void print_metrics(const struct ab_run *run, FILE *out)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    bool any = false;
+    for (size_t i = 0; i < run->naggs && !any; i++)
+        any = run->aggs[i].nmetrics > 0;
+    if (!any)
+        return;
+    fprintf(out, "\n%s figures (median over measured trials; - not measured)%s%s\n",
+            cfg->wl->name, cfg->wl->merit ? "; figure of merit: " : "",
+            cfg->wl->merit ? cfg->wl->merit : "");
+    for (size_t i = 0; i < run->naggs; i++) {
+        const struct ab_aggregate *a = &run->aggs[i];
+        if (!a->nmetrics)
+            continue;
+        fprintf(out, "%-16s %-12s %7u ", cfg->wl->variants[a->variant],
+                cfg->subjects[a->subject].name, a->threads);
+        for (unsigned k = 0; k < a->nmetrics; k++) {
+            char v[32];
+            double x = a->metrics[k].s.n ? a->metrics[k].s.median : NAN;
+            if (isfinite(x) && fabs(x) < 1e4 && x == (double)(int64_t)x)
+                snprintf(v, sizeof v, "%lld", (long long)x);
+            else
+                fmt_num(v, sizeof v, x);
+            fprintf(out, " %s=%s%s%s", a->metrics[k].name, v, a->metrics[k].s.n ? " " : "",
+                    a->metrics[k].s.n ? a->metrics[k].unit : "");
+        }
+        fputc('\n', out);
+    }
+}
+
+/* Under --pin: where each trial's threads ran (the first trial per subject
+ * and thread count; the plan is the same for every repetition). */
+static void print_placement(const struct ab_run *run, FILE *out)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    if (!cfg->pin)
+        return;
+    fprintf(out, "\nplacement (--pin): PU (OS index) per thread\n");
+    for (size_t i = 0; i < run->ntrials; i++) {
+        const struct ab_trial_record *r = &run->trials[i];
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = run->trials[j].subject == r->subject && run->trials[j].threads == r->threads &&
+                   run->trials[j].pin_method[0];
+        if (seen || !r->pin_method[0])
+            continue;
+        fprintf(out, "%-12s threads=%-4u %s:", cfg->subjects[r->subject].name, r->threads,
+                r->pin_method);
+        for (size_t k = 0; k < r->nplaced; k++)
+            if (r->placement[k] >= 0)
+                fprintf(out, " %d", r->placement[k]);
+            else
+                fprintf(out, " -");
+        fputc('\n', out);
+    }
+}
+
 void ab_report_console(const struct ab_run *run, FILE *out)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -63,6 +122,8 @@ void ab_report_console(const struct ab_run *run, FILE *out)
                 cfg->wl->variants[a->variant], cfg->subjects[a->subject].name, a->threads, med,
                 ci, mad, ops, rss, status);
     }
+    print_metrics(run, out);
+    print_placement(run, out);
     if (cfg->nsubjects > 1) {
         fprintf(out, "\nrelative median ns per %s (base 1.00: the first allocator measured in "
                      "the row; below 1.00 is faster)\n",
@@ -106,6 +167,13 @@ void ab_report_console(const struct ab_run *run, FILE *out)
     for (size_t i = 0; i < run->naggs; i++) {
         const struct ab_aggregate *a = &run->aggs[i];
         if (a->status != AB_TRIAL_UNAVAILABLE)
+            continue;
+        /* Once per variant and allocator, not per thread count. */
+        bool said = false;
+        for (size_t j = 0; j < i && !said; j++)
+            said = run->aggs[j].status == AB_TRIAL_UNAVAILABLE &&
+                   run->aggs[j].variant == a->variant && run->aggs[j].subject == a->subject;
+        if (said)
             continue;
         for (size_t t = 0; t < run->ntrials; t++) {
             const struct ab_trial_record *r = &run->trials[t];

@@ -55,6 +55,17 @@ static cJSON *stats_json(const struct ab_alloc_stats *s)
     return o;
 }
 
+static cJSON *sample_json(const struct ab_sample *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "phase", s->phase);
+    int_or_null(o, "live_bytes", s->live_bytes);
+    int_or_null(o, "rss_bytes", s->rss_bytes);
+    int_or_null(o, "mapped_bytes", s->mapped_bytes);
+    int_or_null(o, "resident_bytes", s->resident_bytes);
+    return o;
+}
+
 static cJSON *context_json(const struct ab_run *run)
 {
     const struct ab_host *h = &run->host;
@@ -140,6 +151,7 @@ char *ab_report_json(const struct ab_run *run)
     cJSON *rc = cJSON_AddObjectToObject(doc, "run");
     cJSON_AddStringToObject(rc, "workload", cfg->wl->name);
     cJSON_AddStringToObject(rc, "unit", cfg->wl->unit);
+    str_or_null(rc, "figure_of_merit", cfg->wl->merit);
     cJSON *vars = cJSON_AddArrayToObject(rc, "variants");
     for (unsigned v = 0; cfg->wl->variants[v]; v++)
         if (cfg->variant_on[v])
@@ -152,6 +164,7 @@ char *ab_report_json(const struct ab_run *run)
     cJSON_AddNumberToObject(rc, "rounds", cfg->rounds);
     cJSON_AddNumberToObject(rc, "seed", (double)cfg->seed);
     cJSON_AddNumberToObject(rc, "timeout_s", cfg->timeout_s);
+    cJSON_AddBoolToObject(rc, "pin", cfg->pin);
     cJSON_AddItemToObject(rc, "params", params_json(cfg));
 
     cJSON *trials = cJSON_AddArrayToObject(doc, "trials");
@@ -192,6 +205,20 @@ char *ab_report_json(const struct ab_run *run)
             cJSON_AddItemToArray(td, cJSON_CreateString(ab_code_name(r->diags[k].code)));
             cJSON_AddItemToArray(diags, diag_json(run, r, &r->diags[k]));
         }
+        cJSON *samples = cJSON_AddArrayToObject(o, "samples");
+        for (size_t k = 0; k < r->nsamples; k++)
+            cJSON_AddItemToArray(samples, sample_json(&r->samples[k]));
+        if (r->pin_method[0]) {
+            cJSON *pl = cJSON_AddObjectToObject(o, "placement");
+            cJSON_AddStringToObject(pl, "method", r->pin_method);
+            cJSON *pus = cJSON_AddArrayToObject(pl, "pus");
+            for (size_t k = 0; k < r->nplaced; k++)
+                cJSON_AddItemToArray(pus, r->placement[k] >= 0
+                                              ? cJSON_CreateNumber(r->placement[k])
+                                              : cJSON_CreateNull());
+        } else {
+            cJSON_AddNullToObject(o, "placement");
+        }
         cJSON_AddNumberToObject(o, "elapsed_s", r->elapsed_s);
         str_or_null(o, "stderr_tail", r->stderr_tail);
         cJSON_AddItemToArray(trials, o);
@@ -224,6 +251,12 @@ char *ab_report_json(const struct ab_run *run)
         cJSON_AddItemToObject(o, "ns_per_op", summary_json(&a->ns_per_op));
         cJSON_AddItemToObject(o, "ops_per_s", summary_json(&a->ops_per_s));
         int_or_null(o, "peak_rss_kib", a->peak_rss_kib);
+        cJSON *am = cJSON_AddObjectToObject(o, "metrics");
+        for (unsigned k = 0; k < a->nmetrics; k++) {
+            cJSON *mv = summary_json(&a->metrics[k].s);
+            cJSON_AddStringToObject(mv, "unit", a->metrics[k].unit);
+            cJSON_AddItemToObject(am, a->metrics[k].name, mv);
+        }
         const struct ab_aggregate *base = ab_aggregate_base(run, a);
         num_or_null(o, "relative",
                     base && a->measured ? a->ns_per_op.median / base->ns_per_op.median : NAN);

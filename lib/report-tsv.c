@@ -14,6 +14,15 @@ const char ab_benchmarks_tsv_header[] =
 
 const char ab_diagnostics_tsv_header[] = "code\tallocator\tprofile\tcase\tdetail";
 
+/* The seed's columns first, in its order; variant (and, per sample, threads
+ * and repetition) after them so that rows of one workload stay distinct. */
+const char ab_remote_free_tsv_header[] =
+    "workload\tallocator\tthreads\tremote_frees\tns_per_remote_free\tpending_at_end\t"
+    "variant\ttrials";
+const char ab_page_backend_tsv_header[] =
+    "workload\tallocator\tphase\tlive_bytes\trss_bytes\tmapped_bytes\tresident_bytes\t"
+    "variant\tthreads\trepetition";
+
 /* A growing string; every append checks for room. */
 struct sbuf {
     char *p;
@@ -106,6 +115,70 @@ char *ab_report_benchmarks_tsv(const struct ab_run *run)
     return sb_finish(&b);
 }
 
+/* A tab and a metric's median (an integer prints as one), or just a tab. */
+static void sb_metric(struct sbuf *b, const struct ab_aggregate *a, const char *name)
+{
+    const struct ab_metric_summary *m = ab_aggregate_metric(a, name);
+    if (!m || !m->s.n)
+        sb_printf(b, "\t");
+    else if (m->s.median == (double)(int64_t)m->s.median)
+        sb_printf(b, "\t%lld", (long long)m->s.median);
+    else
+        sb_printf(b, "\t%.3f", m->s.median);
+}
+
+char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    struct sbuf b = {0};
+    *rows = 0;
+    sb_printf(&b, "%s\n", ab_remote_free_tsv_header);
+    for (size_t i = 0; i < run->naggs; i++) {
+        const struct ab_aggregate *a = &run->aggs[i];
+        if (!ab_aggregate_metric(a, "remote_frees"))
+            continue;
+        sb_printf(&b, "%s\t%s\t%u", cfg->wl->name, cfg->subjects[a->subject].name, a->threads);
+        sb_metric(&b, a, "remote_frees");
+        sb_metric(&b, a, "ns_per_remote_free");
+        sb_metric(&b, a, "pending_at_end");
+        sb_printf(&b, "\t%s\t%zu\n", cfg->wl->variants[a->variant], a->measured);
+        (*rows)++;
+    }
+    return sb_finish(&b);
+}
+
+static void sb_bytes(struct sbuf *b, int64_t v)
+{
+    if (v >= 0)
+        sb_printf(b, "\t%lld", (long long)v);
+    else
+        sb_printf(b, "\t");
+}
+
+char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    struct sbuf b = {0};
+    *rows = 0;
+    sb_printf(&b, "%s\n", ab_page_backend_tsv_header);
+    for (size_t i = 0; i < run->ntrials; i++) {
+        const struct ab_trial_record *r = &run->trials[i];
+        for (size_t k = 0; k < r->nsamples; k++) {
+            const struct ab_sample *s = &r->samples[k];
+            sb_printf(&b, "%s\t%s\t", cfg->wl->name, cfg->subjects[r->subject].name);
+            sb_field(&b, s->phase);
+            sb_bytes(&b, s->live_bytes);
+            sb_bytes(&b, s->rss_bytes);
+            sb_bytes(&b, s->mapped_bytes);
+            sb_bytes(&b, s->resident_bytes);
+            sb_printf(&b, "\t%s\t%u\t%u\n", cfg->wl->variants[r->variant], r->threads,
+                      r->repetition);
+            (*rows)++;
+        }
+    }
+    return sb_finish(&b);
+}
+
 char *ab_report_diagnostics_tsv(const struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -147,6 +220,24 @@ int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
     if (!rc)
         rc = write_one(dir, "allocator-diagnostics-report.tsv", ab_report_diagnostics_tsv(run),
                        err, errlen);
+    /* The evidence files that only some workloads produce: written when the
+     * run has rows for them, never as an empty table. */
+    size_t rows;
+    char *text;
+    if (!rc) {
+        text = ab_report_remote_free_tsv(run, &rows);
+        if (rows || !text)
+            rc = write_one(dir, "allocator-remote-free-report.tsv", text, err, errlen);
+        else
+            free(text);
+    }
+    if (!rc) {
+        text = ab_report_page_backend_tsv(run, &rows);
+        if (rows || !text)
+            rc = write_one(dir, "allocator-page-backend-report.tsv", text, err, errlen);
+        else
+            free(text);
+    }
     if (!rc) {
         /* report.json last: its presence says the run's files are complete. */
         char *json = ab_report_json(run);

@@ -41,6 +41,8 @@ static char *trial_request(const struct ab_run_config *cfg, const struct ab_subj
     cJSON_AddNumberToObject(req, "rounds", cfg->rounds);
     cJSON_AddNumberToObject(req, "repetition", rep);
     cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
+    if (cfg->pin)
+        cJSON_AddTrueToObject(req, "pin");
     cJSON *params = cJSON_AddObjectToObject(req, "params");
     for (size_t i = 0; i < cfg->wl->nparams; i++)
         cJSON_AddNumberToObject(params, cfg->wl->params[i].name, (double)cfg->params.v[i]);
@@ -83,6 +85,42 @@ static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *f
     va_start(ap, fmt);
     vsnprintf(d->detail, sizeof d->detail, fmt, ap);
     va_end(ap);
+}
+
+static void read_samples(struct ab_trial_record *r, const cJSON *arr)
+{
+    int n = cJSON_GetArraySize(arr);
+    if (n <= 0 || !(r->samples = calloc((size_t)n, sizeof *r->samples)))
+        return;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, arr)
+    {
+        struct ab_sample *s = &r->samples[r->nsamples++];
+        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(o, "phase");
+        ab_strlcpy(s->phase, cJSON_IsString(ph) ? ph->valuestring : "", sizeof s->phase);
+        s->live_bytes = int_or_null(o, "live_bytes");
+        s->rss_bytes = int_or_null(o, "rss_bytes");
+        s->mapped_bytes = int_or_null(o, "mapped_bytes");
+        s->resident_bytes = int_or_null(o, "resident_bytes");
+    }
+}
+
+static void read_placement(struct ab_trial_record *r, const cJSON *pl)
+{
+    if (!cJSON_IsObject(pl))
+        return;
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(pl, "method");
+    ab_strlcpy(r->pin_method, cJSON_IsString(method) ? method->valuestring : "none",
+               sizeof r->pin_method);
+    const cJSON *pus = cJSON_GetObjectItemCaseSensitive(pl, "pus");
+    int n = cJSON_GetArraySize(pus);
+    if (n <= 0 || !(r->placement = calloc((size_t)n, sizeof *r->placement)))
+        return;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, pus)
+    {
+        r->placement[r->nplaced++] = cJSON_IsNumber(v) ? (int)v->valuedouble : -1;
+    }
 }
 
 /* Turn the child's outcome into a record. */
@@ -172,8 +210,53 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
                  cJSON_IsString(det) ? det->valuestring : "");
     }
+    read_samples(r, cJSON_GetObjectItemCaseSensitive(d, "samples"));
+    read_placement(r, cJSON_GetObjectItemCaseSensitive(d, "placement"));
     if (r->ndiags)
         r->status = AB_TRIAL_FAILED;
+}
+
+const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a,
+                                                    const char *name)
+{
+    for (unsigned i = 0; i < a->nmetrics; i++)
+        if (!strcmp(a->metrics[i].name, name))
+            return &a->metrics[i];
+    return NULL;
+}
+
+/* Every metric that the measured trials of a reported, summarised over its
+ * finite values (a trial that could not measure one has NaN there: left out). */
+static void aggregate_metrics(const struct ab_run *run, struct ab_aggregate *a, double *buf)
+{
+    for (size_t i = 0; i < run->ntrials; i++) {
+        const struct ab_trial_record *r = &run->trials[i];
+        if (r->variant != a->variant || r->subject != a->subject || r->threads != a->threads ||
+            r->status != AB_TRIAL_OK)
+            continue;
+        for (unsigned k = 0; k < r->nmetrics && a->nmetrics < AB_MAX_METRICS; k++) {
+            if (ab_aggregate_metric(a, r->metrics[k].name))
+                continue;
+            struct ab_metric_summary *ms = &a->metrics[a->nmetrics++];
+            ab_strlcpy(ms->name, r->metrics[k].name, sizeof ms->name);
+            ab_strlcpy(ms->unit, r->metrics[k].unit, sizeof ms->unit);
+            size_t n = 0;
+            for (size_t j = i; j < run->ntrials; j++) {
+                const struct ab_trial_record *q = &run->trials[j];
+                if (q->variant != a->variant || q->subject != a->subject ||
+                    q->threads != a->threads || q->status != AB_TRIAL_OK)
+                    continue;
+                for (unsigned m = 0; m < q->nmetrics; m++) {
+                    if (strcmp(q->metrics[m].name, ms->name))
+                        continue;
+                    if (isfinite(q->metrics[m].value))
+                        buf[n++] = q->metrics[m].value;
+                    break;
+                }
+            }
+            ab_summarize(buf, n, &ms->s);
+        }
+    }
 }
 
 static void aggregate(struct ab_run *run)
@@ -224,6 +307,7 @@ static void aggregate(struct ab_run *run)
                 a->measured = n;
                 ab_summarize(ns, n, &a->ns_per_op);
                 ab_summarize(ops, n, &a->ops_per_s);
+                aggregate_metrics(run, a, ns);
                 a->status = n ? AB_TRIAL_OK : any_failed ? AB_TRIAL_FAILED : AB_TRIAL_UNAVAILABLE;
                 run->naggs++;
             }
@@ -338,6 +422,10 @@ const struct ab_aggregate *ab_aggregate_base(const struct ab_run *run,
 
 void ab_run_free(struct ab_run *run)
 {
+    for (size_t i = 0; i < run->ntrials; i++) {
+        free(run->trials[i].samples);
+        free(run->trials[i].placement);
+    }
     free(run->trials);
     free(run->aggs);
     run->trials = NULL;

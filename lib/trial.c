@@ -6,7 +6,11 @@
 #include "ab.h"
 
 #include <errno.h>
+#include <hwloc.h>
+#include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,16 +38,206 @@ void ab_trial_metric(struct ab_trial *t, const char *name, const char *unit, dou
     t->metrics[t->nmetrics++] = (struct ab_metric){name, unit, value};
 }
 
+static pthread_mutex_t diag_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void ab_trial_diag(struct ab_trial *t, enum ab_code code, const char *fmt, ...)
 {
-    if (t->ndiags == sizeof t->diags / sizeof t->diags[0])
+    pthread_mutex_lock(&diag_lock);
+    if (t->ndiags < sizeof t->diags / sizeof t->diags[0]) {
+        struct ab_diag *d = &t->diags[t->ndiags];
+        d->code = code;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->detail, sizeof d->detail, fmt, ap);
+        va_end(ap);
+        t->ndiags++;
+    }
+    pthread_mutex_unlock(&diag_lock);
+}
+
+void ab_trial_remote_frees(struct ab_trial *t, uint64_t frees, int64_t ns)
+{
+    ab_trial_metric(t, "remote_frees", "frees", (double)frees);
+    ab_trial_metric(t, "ns_per_remote_free", "ns",
+                    ns >= 0 && frees ? (double)ns / (double)frees : NAN);
+    const struct allocbench_plugin *pl = t->heap->plugin;
+    struct allocbench_plugin_stats st = {.struct_size = sizeof st};
+    if (pl && pl->stats && pl->stats(&st) == 0 && (st.valid & ALLOCBENCH_STAT_REMOTE_DEPTH))
+        ab_trial_metric(t, "pending_at_end", "blocks", (double)st.remote_free_depth);
+}
+
+void ab_trial_sample(struct ab_trial *t, const char *phase, int64_t live_bytes)
+{
+    if (t->nsamples == AB_MAX_SAMPLES)
         return;
-    struct ab_diag *d = &t->diags[t->ndiags++];
-    d->code = code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->detail, sizeof d->detail, fmt, ap);
-    va_end(ap);
+    struct ab_sample *s = &t->samples[t->nsamples++];
+    ab_strlcpy(s->phase, phase, sizeof s->phase);
+    s->live_bytes = live_bytes;
+    int64_t kib = ab_statm_rss_kib(t->statm_fd);
+    s->rss_bytes = kib >= 0 ? kib * 1024 : -1;
+    struct ab_alloc_stats st;
+    ab_heap_stats(t->heap, &st);
+    s->mapped_bytes = st.mapped;
+    s->resident_bytes = st.resident;
+}
+
+/*
+ * --pin.  The plan spreads t->threads threads over the machine with
+ * hwloc_distrib (cores before hyperthreads, then round robin), one PU each.
+ * A thread binds itself with hwloc_set_cpubind; where hwloc cannot (no
+ * topology, or one not of this system) sched_setaffinity takes the same PU
+ * (or the i-th CPU this process may use).  What each thread got is recorded.
+ */
+struct pin_plan {
+    hwloc_topology_t topo;       /* NULL: no topology, affinity only */
+    hwloc_cpuset_t *sets;        /* one PU per thread index */
+    bool bindable;               /* the topology is this system's */
+    unsigned n;
+    atomic_uint used_hwloc, used_affinity, failed;
+};
+
+void ab_trial_pin_prepare(struct ab_trial *t)
+{
+    if (!t->pin)
+        return;
+    unsigned n = t->threads ? t->threads : 1;
+    struct pin_plan *pl = ab_buf_alloc(sizeof *pl + n * sizeof(hwloc_cpuset_t));
+    if (!pl)
+        return;
+    pl->sets = (hwloc_cpuset_t *)(pl + 1);
+    pl->n = n;
+    t->nplaced = n;
+    for (unsigned i = 0; i < n; i++)
+        t->placement[i] = -1;
+    if (hwloc_topology_init(&pl->topo) != 0) {
+        pl->topo = NULL;
+    } else if (hwloc_topology_load(pl->topo) != 0) {
+        hwloc_topology_destroy(pl->topo);
+        pl->topo = NULL;
+    }
+    if (pl->topo) {
+        hwloc_obj_t root = hwloc_get_root_obj(pl->topo);
+        for (unsigned i = 0; i < n; i++)
+            pl->sets[i] = hwloc_bitmap_alloc();
+        /* hwloc "binds" to a topology loaded from elsewhere (XML,
+         * synthetic) without doing anything: plan with it, bind without. */
+        pl->bindable = hwloc_topology_is_thissystem(pl->topo);
+        if (hwloc_distrib(pl->topo, &root, 1, pl->sets, n, INT_MAX, 0) == 0) {
+            for (unsigned i = 0; i < n; i++)
+                hwloc_bitmap_singlify(pl->sets[i]);
+        } else {
+            for (unsigned i = 0; i < n; i++) {
+                hwloc_bitmap_free(pl->sets[i]);
+                pl->sets[i] = NULL;
+            }
+        }
+    }
+    t->pin_plan = pl;
+}
+
+void ab_trial_pin_release(struct ab_trial *t)
+{
+    struct pin_plan *pl = t->pin_plan;
+    if (!pl)
+        return;
+    unsigned h = atomic_load(&pl->used_hwloc), a = atomic_load(&pl->used_affinity);
+    ab_strlcpy(t->pin_method,
+               atomic_load(&pl->failed) ? "failed"
+               : h && a                 ? "mixed"
+               : h                      ? "hwloc"
+               : a                      ? "sched_setaffinity"
+                                        : "none",
+               sizeof t->pin_method);
+    if (pl->topo) {
+        for (unsigned i = 0; i < pl->n; i++)
+            hwloc_bitmap_free(pl->sets[i]);
+        hwloc_topology_destroy(pl->topo);
+    }
+    ab_buf_free(pl, sizeof *pl + pl->n * sizeof(hwloc_cpuset_t));
+    t->pin_plan = NULL;
+}
+
+/* The index-th CPU of those this process may run on, or -1. */
+static int allowed_cpu(unsigned index)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set))
+        return -1;
+    int count = CPU_COUNT(&set);
+    if (count <= 0)
+        return -1;
+    unsigned want = index % (unsigned)count;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set) && want-- == 0)
+            return c;
+    return -1;
+}
+
+void ab_trial_pin_self(struct ab_trial *t, unsigned index)
+{
+    struct pin_plan *pl = t->pin_plan;
+    if (!pl || index >= pl->n)
+        return;
+    hwloc_cpuset_t set = pl->topo ? pl->sets[index] : NULL;
+    if (set && pl->bindable && hwloc_set_cpubind(pl->topo, set, HWLOC_CPUBIND_THREAD) == 0) {
+        t->placement[index] = hwloc_bitmap_first(set);
+        atomic_fetch_add(&pl->used_hwloc, 1);
+        return;
+    }
+    int cpu = set ? hwloc_bitmap_first(set) : allowed_cpu(index);
+    cpu_set_t cs;
+    CPU_ZERO(&cs);
+    if (cpu >= 0 && cpu < CPU_SETSIZE) {
+        CPU_SET(cpu, &cs);
+        if (sched_setaffinity(0, sizeof cs, &cs) == 0) {
+            t->placement[index] = cpu;
+            atomic_fetch_add(&pl->used_affinity, 1);
+            return;
+        }
+    }
+    atomic_fetch_add(&pl->failed, 1);
+}
+
+void ab_trial_set_threads(struct ab_trial *t, unsigned n)
+{
+    if (n == t->threads || n == 0 || n > AB_MAX_THREADS)
+        return;
+    bool planned = t->pin_plan != NULL;
+    ab_trial_pin_release(t);
+    t->threads = n;
+    if (planned)
+        ab_trial_pin_prepare(t);
+}
+
+struct stand_in {
+    struct ab_trial *t;
+    unsigned index;
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void *stand_in_main(void *arg)
+{
+    struct stand_in *s = arg;
+    const struct ab_heap *h = s->t->heap;
+    ab_trial_pin_self(s->t, s->index);
+    if (h->plugin && h->plugin->thread_attach)
+        h->plugin->thread_attach();
+    void *r = s->fn(s->arg);
+    if (h->plugin && h->plugin->thread_detach)
+        h->plugin->thread_detach();
+    return r;
+}
+
+int ab_trial_run_thread(struct ab_thread *th, void *(*fn)(void *), void *arg)
+{
+    struct stand_in s = {th->t, th->index, fn, arg};
+    pthread_t tid;
+    int rc = pthread_create(&tid, NULL, stand_in_main, &s);
+    if (rc)
+        return -rc;
+    pthread_join(tid, NULL);
+    return 0;
 }
 
 struct worker {
@@ -67,6 +261,7 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     struct ab_thread *th = &w->th;
     const struct ab_heap *h = th->t->heap;
+    ab_trial_pin_self(th->t, th->index);
     if (h->plugin && h->plugin->thread_attach)
         h->plugin->thread_attach();
     w->setup_rc = w->r->setup ? w->r->setup(th) : 0;
@@ -78,11 +273,13 @@ static void *worker_main(void *arg)
         pthread_barrier_wait(w->bar); /* 2: the before-readings are taken */
     }
     uint64_t ops = 0;
+    th->measuring = true;
     th->t0 = ab_now_ns();
     if (w->setup_rc == 0)
         for (unsigned i = 0; i < th->t->rounds && !th->error; i++)
             ops += w->r->round(th);
     th->t1 = ab_now_ns();
+    th->measuring = false;
     th->ops = ops;
     if (w->bar) {
         pthread_barrier_wait(w->bar); /* 3: all measured */
@@ -112,6 +309,7 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
     if (n == 1) {
         /* One thread runs on the child's main thread, as a plain program would. */
         const struct ab_heap *h = t->heap;
+        ab_trial_pin_self(t, 0);
         if (h->plugin && h->plugin->thread_attach)
             h->plugin->thread_attach();
         struct ab_thread *th = &w[0].th;
@@ -121,10 +319,12 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
                 r->round(th);
             reading(t, &t->rss_before_kib, &t->stats_before);
             uint64_t ops = 0;
+            th->measuring = true;
             th->t0 = ab_now_ns();
             for (unsigned i = 0; i < t->rounds && !th->error; i++)
                 ops += r->round(th);
             th->t1 = ab_now_ns();
+            th->measuring = false;
             th->ops = ops;
             reading(t, &t->rss_after_kib, &t->stats_after);
             if (r->teardown)

@@ -244,6 +244,12 @@ void ab_utc_stamp(char *buf, size_t len)
     strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm);
 }
 
+size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi)
+{
+    size_t z = (size_t)((double)lo * pow((double)hi / (double)lo, ab_rng_unit(state)));
+    return z < lo ? lo : z > hi ? hi : z;
+}
+
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng)
 {
     for (size_t i = n; i > 1; i--) {

@@ -53,6 +53,7 @@ def resolve(doc, path):
         objs = nxt
     return objs
 
+reports = []
 out = tmpdir()
 p = run("run", "bulk-new", "--allocator", f"glibc,jemalloc,{fixture('libab-crash.so')}",
         "--variant", "loop,bulk", "--repetitions", "2", "--rounds", "20", "--param", "n=500",
@@ -61,11 +62,18 @@ check(p.returncode == 1, f"exit {p.returncode}: {p.stderr}")
 doc = load_report(out)
 statuses = {t["status"] for t in doc["trials"]}
 check({"ok", "unavailable", "crashed"} <= statuses, f"the run did not exercise every status: {statuses}")
+reports.append(doc)
+# Phase samples, placement and metric summaries.
+out2 = tmpdir()
+p = run("run", "fragmentation", "--preset", "quick", "--allocator", "jemalloc",
+        "--repetitions", "2", "--pin", "--out", out2)
+check(p.returncode == 0, f"fragmentation: exit {p.returncode}: {p.stderr}")
+reports.append(load_report(out2))
 
 sections = documented()
 check(len(sections) >= 10, f"only {len(sections)} documented objects found in README.md")
 for path, s in sorted(sections.items()):
-    objs = resolve(doc, path)
+    objs = [o for d in reports for o in resolve(d, path)]
     if not check(objs, f"README documents `{path or 'top level'}`, the report has no such object"):
         continue
     actual = set()
@@ -88,6 +96,6 @@ def walk(o, path):
     elif isinstance(o, list):
         for x in o:
             yield from walk(x, path + "[]")
-for path in sorted(set(walk(doc, ""))):
+for path in sorted(set(p for d in reports for p in walk(d, ""))):
     check(path in sections, f"report object `{path}` has no section in README.md")
 done()
