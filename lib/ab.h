@@ -562,10 +562,13 @@ extern const char ab_diagnostics_tsv_header[];
 #define AB_TRACE_MAX_PROBES 128 /* = AB_TRACE_SLOTS in trace-bpf.h */
 #define AB_TRACE_NBINS 65       /* log2 bins: 0, then [2^(k-1), 2^k - 1] */
 
-/* One probed function: a distinct address in the library (aliases share it). */
+#define AB_TRACE_MAX_OBJECTS 8   /* files probed in one process image */
+
+/* One probed function: a distinct address in a file (aliases share it). */
 struct ab_trace_probe {
     char name[64];          /* the first of its names in the probe table */
     char aliases[256];      /* its other names there, comma-separated */
+    unsigned object;        /* the file defining it (ab_trace_lib.objects) */
     uint64_t offset;        /* file offset of its first instruction */
     unsigned kind;          /* enum ab_trace_kind (trace-bpf.h) */
     unsigned size_arg, count_arg;
@@ -573,28 +576,40 @@ struct ab_trace_probe {
     char attach_error[96];  /* "" when both probes attached */
 };
 
-/* The library that serves malloc in one process image, and what to probe. */
-struct ab_trace_lib {
+struct ab_trace_object {
     char path[PATH_MAX];      /* as the target names it */
     char open_path[PATH_MAX]; /* read and attached: a /proc/PID/map_files link
                                  when the target has it mapped */
     enum ab_family family;
+};
+
+/* What serves the allocator calls of one process image.  The loader binds
+ * each name to the first object in its order defining it, so besides the
+ * object serving malloc there can be others: the C library's aligned_alloc
+ * under an allocator that replaces only malloc, calloc, realloc and free;
+ * libstdc++'s operator new over glibc's malloc. */
+struct ab_trace_lib {
+    struct ab_trace_object objects[AB_TRACE_MAX_OBJECTS];
+    size_t nobjects;
+    size_t malloc_object;     /* the one serving malloc */
     char chosen_by[32];       /* "--lib", "loader order" or "mappings" */
     struct ab_trace_probe probes[AB_TRACE_MAX_PROBES];
     size_t nprobes;
 };
 
-/* The probe table applied to one file: every known allocator entry point it
- * defines, one probe per distinct address.  -ENOENT (err says so) when it
+/* Add to lib the probe-table entry points that path defines and no object
+ * added before it does (read through open_path).  0 (nothing added when it
+ * defines none of them); -ENOENT (err says so) when need_malloc and it
  * defines no malloc; -EINVAL when it is not a readable ELF file. */
-int ab_trace_plan(const char *path, struct ab_trace_lib *lib, char *err, size_t errlen);
-/* Which library serves malloc in process pid: the first object in the
- * dynamic loader's search order (the executable, preloads, then its needed
- * libraries, as `ld.so --list` prints them for the process's environment)
- * that defines malloc; with mapped, only objects pid has mapped (else the
- * image has just been exec'd and maps nothing yet).  override (--lib) skips
- * the search.  On failure writes err and returns the code to report; -1 on
- * success. */
+int ab_trace_plan_object(struct ab_trace_lib *lib, const char *path, const char *open_path,
+                         bool need_malloc, char *err, size_t errlen);
+/* What serves process pid's allocator calls: each entry point from the
+ * first object in the dynamic loader's search order (the executable,
+ * preloads, then its needed libraries, as `ld.so --list` prints them for
+ * the process's environment) that defines it; with mapped, only objects pid
+ * has mapped (else the image has just been exec'd and maps nothing yet).
+ * override (--lib) probes that one file only.  On failure writes err and
+ * returns the code to report; -1 on success. */
 int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trace_lib *lib,
                       char *err, size_t errlen);
 /* The paths in `ld.so --list` output, in order (text is modified).  Returns

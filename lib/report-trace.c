@@ -15,7 +15,7 @@
 #include <string.h>
 
 const char ab_trace_tsv_header[] =
-    "section\tfunction\tbin\tlow\thigh\tcount\tbytes\tnested\tfailed\tlatency_ns_mean\t"
+    "section\tfunction\tobject\tbin\tlow\thigh\tcount\tbytes\tnested\tfailed\tlatency_ns_mean\t"
     "task_clock_ns_per_call\ttask_clock_calls\tinstructions_per_call\tinstruction_calls";
 
 static bool allocating(const struct ab_trace_func *f)
@@ -120,12 +120,23 @@ char *ab_report_trace_json(const struct ab_trace_result *r)
         cJSON_AddNumberToObject(tg, "exit_status", r->exit_status);
     else
         cJSON_AddNullToObject(tg, "exit_status");
-    add_text(tg, "exit_signal", r->exit_signal > 0 ? signal_name(r->exit_signal) : NULL);
+    char sig[32] = "";
+    if (r->exit_signal > 0)
+        snprintf(sig, sizeof sig, "SIG%s", signal_name(r->exit_signal));
+    add_text(tg, "exit_signal", sig);
 
+    const struct ab_trace_object *mo = &r->lib.objects[r->lib.malloc_object];
     cJSON *lib = cJSON_AddObjectToObject(t, "library");
-    cJSON_AddStringToObject(lib, "path", r->lib.path);
-    cJSON_AddStringToObject(lib, "family", ab_family_name(r->lib.family));
+    cJSON_AddStringToObject(lib, "path", mo->path);
+    cJSON_AddStringToObject(lib, "family", ab_family_name(mo->family));
     cJSON_AddStringToObject(lib, "chosen_by", r->lib.chosen_by);
+    cJSON *objs = cJSON_AddArrayToObject(t, "objects");
+    for (size_t i = 0; i < r->lib.nobjects; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "path", r->lib.objects[i].path);
+        cJSON_AddStringToObject(o, "family", ab_family_name(r->lib.objects[i].family));
+        cJSON_AddItemToArray(objs, o);
+    }
 
     cJSON_AddStringToObject(t, "ended_by", r->ended_by);
     if (r->cfg->duration_s > 0)
@@ -147,6 +158,7 @@ char *ab_report_trace_json(const struct ab_trace_result *r)
         const struct ab_trace_func *f = &r->funcs[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "function", f->probe.name);
+        cJSON_AddStringToObject(o, "object", r->lib.objects[f->probe.object].path);
         cJSON *al = cJSON_AddArrayToObject(o, "aliases");
         char aliases[sizeof f->probe.aliases];
         ab_strlcpy(aliases, f->probe.aliases, sizeof aliases);
@@ -228,14 +240,15 @@ static void tsv_mean(FILE *f, uint64_t sum, uint64_t n, bool available)
         fputs("\t", f);
 }
 
-static void tsv_bins(FILE *out, const char *section, const char *function, const uint64_t *hist)
+static void tsv_bins(FILE *out, const char *section, const char *function, const char *object,
+                     const uint64_t *hist)
 {
     for (unsigned k = 0; k < AB_TRACE_NBINS; k++) {
         if (!hist[k])
             continue;
         uint64_t low, high;
         ab_trace_bin_bounds(k, &low, &high);
-        fprintf(out, "%s\t%s\t%u\t%llu\t%llu\t%llu\t\t\t\t\t\t\t\t\n", section, function, k,
+        fprintf(out, "%s\t%s\t%s\t%u\t%llu\t%llu\t%llu\t\t\t\t\t\t\t\t\n", section, function, object, k,
                 (unsigned long long)low, (unsigned long long)high,
                 (unsigned long long)hist[k]);
     }
@@ -251,7 +264,8 @@ char *ab_report_trace_tsv(const struct ab_trace_result *r)
     fprintf(out, "%s\n", ab_trace_tsv_header);
     for (size_t i = 0; i < r->nfuncs; i++) {
         const struct ab_trace_func *f = &r->funcs[i];
-        fprintf(out, "calls\t%s\t\t\t\t%llu\t%llu\t%llu\t", f->probe.name,
+        fprintf(out, "calls\t%s\t%s\t\t\t\t%llu\t%llu\t%llu\t", f->probe.name,
+                r->lib.objects[f->probe.object].path,
                 (unsigned long long)f->calls, (unsigned long long)f->bytes,
                 (unsigned long long)f->nested);
         if (allocating(f))
@@ -270,17 +284,19 @@ char *ab_report_trace_tsv(const struct ab_trace_result *r)
     }
     uint64_t hist[AB_TRACE_NBINS];
     for (size_t i = 0; i < r->nfuncs; i++)
-        tsv_bins(out, "size", r->funcs[i].probe.name, r->funcs[i].size_hist);
+        tsv_bins(out, "size", r->funcs[i].probe.name,
+                 r->lib.objects[r->funcs[i].probe.object].path, r->funcs[i].size_hist);
     sum_hists(r, true, hist);
-    tsv_bins(out, "size", "all", hist);
+    tsv_bins(out, "size", "all", "", hist);
     for (size_t i = 0; i < r->nfuncs; i++)
-        tsv_bins(out, "latency", r->funcs[i].probe.name, r->funcs[i].lat_hist);
+        tsv_bins(out, "latency", r->funcs[i].probe.name,
+                 r->lib.objects[r->funcs[i].probe.object].path, r->funcs[i].lat_hist);
     sum_hists(r, false, hist);
-    tsv_bins(out, "latency", "all", hist);
-    fprintf(out, "outstanding\tall\t\t\t\t%llu\t%llu\t\t\t\t\t\t\t\n",
+    tsv_bins(out, "latency", "all", "", hist);
+    fprintf(out, "outstanding\tall\t\t\t\t\t%llu\t%llu\t\t\t\t\t\t\t\n",
             (unsigned long long)r->live_count, (unsigned long long)r->live_bytes);
     for (size_t i = 0; i < r->ngroups; i++)
-        fprintf(out, "outstanding\t\t\t%llu\t%llu\t%llu\t%llu\t\t\t\t\t\t\t\n",
+        fprintf(out, "outstanding\t\t\t\t%llu\t%llu\t%llu\t%llu\t\t\t\t\t\t\t\n",
                 (unsigned long long)r->groups[i].size, (unsigned long long)r->groups[i].size,
                 (unsigned long long)r->groups[i].count, (unsigned long long)r->groups[i].bytes);
     if (fclose(out)) {
@@ -317,8 +333,13 @@ void ab_report_trace_console(const struct ab_trace_result *r, FILE *out)
     if (r->started)
         fprintf(out, " (started as: %s)", r->command);
     fputc('\n', out);
-    fprintf(out, "malloc served by %s (%s; chosen by %s)\n", r->lib.path,
-            ab_family_name(r->lib.family), r->lib.chosen_by);
+    const struct ab_trace_object *mo = &r->lib.objects[r->lib.malloc_object];
+    fprintf(out, "malloc served by %s (%s; chosen by %s)\n", mo->path,
+            ab_family_name(mo->family), r->lib.chosen_by);
+    for (size_t i = 0; i < r->lib.nobjects; i++)
+        if (i != r->lib.malloc_object)
+            fprintf(out, "also probed, for the entry points it serves: %s\n",
+                    r->lib.objects[i].path);
     char status[64] = "";
     if (r->exit_status >= 0)
         snprintf(status, sizeof status, ", exit status %d", r->exit_status);
@@ -349,7 +370,13 @@ void ab_report_trace_console(const struct ab_trace_result *r, FILE *out)
             snprintf(failed, sizeof failed, "%llu", (unsigned long long)f->failed);
         else
             snprintf(failed, sizeof failed, "-");
-        fprintf(out, "%-24s %10llu %8llu %8s %14llu %12s %14s %12s\n", f->probe.name,
+        char name[96];
+        const char *base = strrchr(r->lib.objects[f->probe.object].path, '/');
+        if (f->probe.object == r->lib.malloc_object || !base)
+            snprintf(name, sizeof name, "%s", f->probe.name);
+        else
+            snprintf(name, sizeof name, "%s@%s", f->probe.name, base + 1);
+        fprintf(out, "%-24s %10llu %8llu %8s %14llu %12s %14s %12s\n", name,
                 (unsigned long long)f->calls, (unsigned long long)f->nested, failed,
                 (unsigned long long)f->bytes, lat, clk, insn);
     }

@@ -274,24 +274,54 @@ static void first_instruction(int fd, uint64_t offset, char *out, size_t len)
 #endif
 }
 
-int ab_trace_plan(const char *path, struct ab_trace_lib *lib, char *err, size_t errlen)
+/* Whether an earlier object claimed probe-table entry k. */
+static bool claimed(const struct ab_trace_lib *lib, size_t k)
+{
+    for (size_t j = 0; j < lib->nprobes; j++) {
+        const struct ab_trace_probe *p = &lib->probes[j];
+        if (!strcmp(p->name, probe_names[k].name))
+            return true;
+        const char *a = p->aliases;
+        size_t len = strlen(probe_names[k].name);
+        while ((a = strstr(a, probe_names[k].name))) {
+            if ((a == p->aliases || a[-1] == ',') && (a[len] == ',' || !a[len]))
+                return true;
+            a += len;
+        }
+    }
+    return false;
+}
+
+int ab_trace_plan_object(struct ab_trace_lib *lib, const char *path, const char *open_path,
+                         bool need_malloc, char *err, size_t errlen)
 {
     struct elf_facts f;
-    int rc = elf_read(path, &f, err, errlen);
+    int rc = elf_read(open_path, &f, err, errlen);
     if (rc)
         return rc;
-    if (!f.found[0]) {
+    if (need_malloc && !f.found[0]) {
         snprintf(err, errlen, "'%s' defines no malloc", path);
         return -ENOENT;
     }
-    lib->family = f.family;
-    lib->nprobes = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    bool any = false;
+    for (size_t i = 0; i < NPROBE_NAMES && !any; i++)
+        any = f.found[i] && !claimed(lib, i);
+    if (!any || lib->nobjects == AB_TRACE_MAX_OBJECTS)
+        return 0;
+    unsigned obj = (unsigned)lib->nobjects++;
+    struct ab_trace_object *o = &lib->objects[obj];
+    ab_strlcpy(o->path, path, sizeof o->path);
+    ab_strlcpy(o->open_path, open_path, sizeof o->open_path);
+    o->family = f.family;
+    if (f.found[0] && !claimed(lib, 0))
+        lib->malloc_object = obj;
+    size_t first = lib->nprobes;
+    int fd = open(open_path, O_RDONLY | O_CLOEXEC);
     for (size_t i = 0; i < NPROBE_NAMES; i++) {
-        if (!f.found[i])
+        if (!f.found[i] || claimed(lib, i))
             continue;
         struct ab_trace_probe *same = NULL;
-        for (size_t j = 0; j < lib->nprobes && !same; j++)
+        for (size_t j = first; j < lib->nprobes && !same; j++)
             if (lib->probes[j].offset == f.offset[i])
                 same = &lib->probes[j];
         if (same) {
@@ -305,6 +335,7 @@ int ab_trace_plan(const char *path, struct ab_trace_lib *lib, char *err, size_t 
         struct ab_trace_probe *p = &lib->probes[lib->nprobes++];
         memset(p, 0, sizeof *p);
         ab_strlcpy(p->name, probe_names[i].name, sizeof p->name);
+        p->object = obj;
         p->offset = f.offset[i];
         p->kind = probe_names[i].kind;
         p->size_arg = probe_names[i].s;
@@ -491,17 +522,17 @@ static size_t read_maps(int pid, struct mapping **out)
     return n;
 }
 
-/* Plan lib from path (and, when mapped, its map_files link). */
-static int try_candidate(int pid, const char *path, const struct mapping *map,
-                         struct ab_trace_lib *lib, char *err, size_t errlen)
+/* Add the object at path (through its map_files link when mapped). */
+static int add_candidate(struct ab_trace_lib *lib, int pid, const char *path,
+                         const struct mapping *map, bool need_malloc, char *err, size_t errlen)
 {
-    ab_strlcpy(lib->path, path, sizeof lib->path);
+    char open_path[PATH_MAX];
     if (map)
-        snprintf(lib->open_path, sizeof lib->open_path, "/proc/%d/map_files/%s", pid,
-                 map->range);
+        snprintf(open_path, sizeof open_path, "/proc/%d/map_files/%s", pid, map->range);
     else
-        ab_strlcpy(lib->open_path, path, sizeof lib->open_path);
-    return ab_trace_plan(lib->open_path, lib, err, errlen);
+        ab_strlcpy(open_path, path, sizeof open_path);
+    return ab_trace_plan_object(lib, map ? map->path : path, open_path, need_malloc, err,
+                                errlen);
 }
 
 static const struct mapping *mapped_as(const struct mapping *maps, size_t n, const char *path)
@@ -513,6 +544,14 @@ static const struct mapping *mapped_as(const struct mapping *maps, size_t n, con
         if (!strcmp(maps[i].path, real) || !strcmp(maps[i].path, path))
             return &maps[i];
     return NULL;
+}
+
+static bool serves_malloc(const struct ab_trace_lib *lib)
+{
+    for (size_t i = 0; i < lib->nprobes; i++)
+        if (!strcmp(lib->probes[i].name, "malloc"))
+            return true;
+    return false;
 }
 
 int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trace_lib *lib,
@@ -534,8 +573,8 @@ int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trac
         if (mapped && !m) {
             snprintf(err, errlen, "--lib %s is not mapped by process %d", override, pid);
             code = AB_ALLOCBENCH_USAGE;
-        } else if (try_candidate(pid, m ? m->path : override, m, lib, why, sizeof why)) {
-            snprintf(err, errlen, "--lib %s: %s", override, why);
+        } else if (add_candidate(lib, pid, override, m, true, why, sizeof why)) {
+            snprintf(err, errlen, "--lib %s", why);
             code = AB_ALLOCBENCH_BAD_SUBJECT;
         }
         free(maps);
@@ -572,27 +611,29 @@ int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trac
         free(envp);
     }
     ab_strlcpy(lib->chosen_by, "loader order", sizeof lib->chosen_by);
-    bool done = false;
-    for (size_t i = 0; i < nc && !done; i++) {
+    for (size_t i = 0; i < nc; i++) {
         const struct mapping *m = mapped ? mapped_as(maps, nmaps, cands[i]) : NULL;
-        if (mapped && !m)
-            continue;
-        done = try_candidate(pid, m ? m->path : cands[i], m, lib, why, sizeof why) == 0;
+        if (!mapped || m)
+            add_candidate(lib, pid, cands[i], m, false, why, sizeof why);
     }
     /* The loader could not be asked (a static or foreign executable): the
      * mappings, the C library last since anything else defining malloc
      * there was loaded to replace it. */
-    for (int pass = 0; pass < 2 && !done && mapped; pass++) {
+    for (int pass = 0; pass < 2 && mapped && !serves_malloc(lib); pass++) {
+        memset(lib, 0, sizeof *lib);
         ab_strlcpy(lib->chosen_by, "mappings", sizeof lib->chosen_by);
-        for (size_t i = 0; i < nmaps && !done; i++) {
-            if (try_candidate(pid, maps[i].path, &maps[i], lib, why, sizeof why))
+        for (size_t i = 0; i < nmaps && !serves_malloc(lib); i++) {
+            char open_path[PATH_MAX];
+            snprintf(open_path, sizeof open_path, "/proc/%d/map_files/%s", pid, maps[i].range);
+            if (elf_read(open_path, &f, why, sizeof why) || !f.found[0] ||
+                (pass == 0 && f.family == AB_FAMILY_GLIBC))
                 continue;
-            done = pass == 1 || lib->family != AB_FAMILY_GLIBC;
+            add_candidate(lib, pid, maps[i].path, &maps[i], true, why, sizeof why);
         }
     }
     free(cands);
     free(maps);
-    if (!done) {
+    if (!serves_malloc(lib)) {
         snprintf(err, errlen, "no object in process %d (%s) defines malloc; name it with --lib",
                  pid, exe);
         return AB_ALLOCBENCH_BAD_SUBJECT;

@@ -73,7 +73,7 @@ struct session {
     size_t nlinks;
     int link_fds[2 * AB_TRACE_MAX_PROBES]; /* multi-uprobe links */
     size_t nlink_fds;
-    char attached_to[PATH_MAX]; /* the real file the probes are on */
+    char attached_to[AB_TRACE_MAX_OBJECTS * PATH_MAX]; /* the real files probed */
     struct ring_buffer *rb;
     int *clock_fds, *insn_fds;
     int ncpus;
@@ -131,7 +131,8 @@ int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen)
             return AB_ALLOCBENCH_INTERNAL;
         }
         char why[512];
-        int rc = ab_trace_plan(cfg->lib, lib, why, sizeof why);
+        memset(lib, 0, sizeof *lib);
+        int rc = ab_trace_plan_object(lib, cfg->lib, cfg->lib, true, why, sizeof why);
         free(lib);
         if (rc) {
             snprintf(err, errlen, "--lib %s", why);
@@ -274,15 +275,16 @@ static uint64_t cookie_of(const struct ab_trace_probe *p, size_t slot)
 static int attach_one(struct session *s, const struct ab_trace_lib *lib, size_t i)
 {
     const struct ab_trace_probe *p = &lib->probes[i];
+    const char *path = lib->objects[p->object].open_path;
     struct ab_trace_bpf *k = s->skel;
     uint64_t cookie = cookie_of(p, i);
     if (s->multi) {
-        int in = uprobe_multi_link(k->progs.ab_enter_multi, lib->open_path, &p->offset,
-                                   &cookie, 1, false, s->pid);
+        int in = uprobe_multi_link(k->progs.ab_enter_multi, path, &p->offset, &cookie, 1, false,
+                                   s->pid);
         if (in < 0)
             return -errno;
-        int out = uprobe_multi_link(k->progs.ab_leave_multi, lib->open_path, &p->offset,
-                                    &cookie, 1, true, s->pid);
+        int out = uprobe_multi_link(k->progs.ab_leave_multi, path, &p->offset, &cookie, 1, true,
+                                    s->pid);
         if (out < 0) {
             int e = errno;
             close(in);
@@ -293,13 +295,13 @@ static int attach_one(struct session *s, const struct ab_trace_lib *lib, size_t 
         return 0;
     }
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
-    struct bpf_link *in = bpf_program__attach_uprobe_opts(k->progs.ab_enter, s->pid,
-                                                          lib->open_path, p->offset, &opts);
+    struct bpf_link *in = bpf_program__attach_uprobe_opts(k->progs.ab_enter, s->pid, path,
+                                                          p->offset, &opts);
     if (!in)
         return -errno;
     opts.retprobe = true;
-    struct bpf_link *out = bpf_program__attach_uprobe_opts(k->progs.ab_leave, s->pid,
-                                                           lib->open_path, p->offset, &opts);
+    struct bpf_link *out = bpf_program__attach_uprobe_opts(k->progs.ab_leave, s->pid, path,
+                                                           p->offset, &opts);
     if (!out) {
         int e = errno;
         bpf_link__destroy(in);
@@ -310,46 +312,62 @@ static int attach_one(struct session *s, const struct ab_trace_lib *lib, size_t 
     return 0;
 }
 
-/* Every probe of lib, in two multi links when the kernel has them; one at
- * a time otherwise, or when the kernel refuses the whole set (then a
- * function it refuses is left out, and says why, unless it is malloc or
- * free). */
+/* The probes of one object in a multi-link pair: 0 or -errno. */
+static int attach_object(struct session *s, const struct ab_trace_lib *lib, unsigned obj)
+{
+    uint64_t offsets[AB_TRACE_MAX_PROBES], cookies[AB_TRACE_MAX_PROBES];
+    size_t n = 0;
+    for (size_t i = 0; i < lib->nprobes; i++) {
+        if (lib->probes[i].object != obj)
+            continue;
+        offsets[n] = lib->probes[i].offset;
+        cookies[n++] = cookie_of(&lib->probes[i], i);
+    }
+    const char *path = lib->objects[obj].open_path;
+    int in = uprobe_multi_link(s->skel->progs.ab_enter_multi, path, offsets, cookies, n, false,
+                               s->pid);
+    if (in < 0)
+        return -errno;
+    int out = uprobe_multi_link(s->skel->progs.ab_leave_multi, path, offsets, cookies, n, true,
+                                s->pid);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    s->link_fds[s->nlink_fds++] = in;
+    s->link_fds[s->nlink_fds++] = out;
+    s->res->attached += n;
+    return 0;
+}
+
+/* Every probe of lib: a multi-link pair per object when the kernel has
+ * them; one function at a time otherwise, or for an object whose set the
+ * kernel refuses (then a function it refuses is left out, and says why,
+ * unless it is malloc or free). */
 static int attach_probes(struct session *s, struct ab_trace_lib *lib, char *err, size_t errlen)
 {
     s->res->attached = 0;
-    if (s->multi) {
-        uint64_t offsets[AB_TRACE_MAX_PROBES], cookies[AB_TRACE_MAX_PROBES];
-        for (size_t i = 0; i < lib->nprobes; i++) {
-            offsets[i] = lib->probes[i].offset;
-            cookies[i] = cookie_of(&lib->probes[i], i);
-        }
-        int in = uprobe_multi_link(s->skel->progs.ab_enter_multi, lib->open_path, offsets,
-                                   cookies, lib->nprobes, false, s->pid);
-        int out = in < 0 ? -1
-                         : uprobe_multi_link(s->skel->progs.ab_leave_multi, lib->open_path,
-                                             offsets, cookies, lib->nprobes, true, s->pid);
-        if (in >= 0 && out >= 0) {
-            s->link_fds[s->nlink_fds++] = in;
-            s->link_fds[s->nlink_fds++] = out;
-            s->res->attached = lib->nprobes;
-            return 0;
-        }
-        if (in >= 0)
-            close(in);
-    }
-    for (size_t i = 0; i < lib->nprobes; i++) {
-        struct ab_trace_probe *p = &lib->probes[i];
-        libbpf_last[0] = '\0';
-        int rc = attach_one(s, lib, i);
-        if (!rc) {
-            s->res->attached++;
+    for (unsigned obj = 0; obj < lib->nobjects; obj++) {
+        if (s->multi && attach_object(s, lib, obj) == 0)
             continue;
-        }
-        snprintf(p->attach_error, sizeof p->attach_error, "%s", strerror(-rc));
-        if (!strcmp(p->name, "malloc") || !strcmp(p->name, "free")) {
-            snprintf(err, errlen, "cannot attach a uprobe to %s in %s: %s%s%s", p->name,
-                     lib->path, strerror(-rc), libbpf_last[0] ? ": " : "", libbpf_last);
-            return rc;
+        for (size_t i = 0; i < lib->nprobes; i++) {
+            struct ab_trace_probe *p = &lib->probes[i];
+            if (p->object != obj)
+                continue;
+            libbpf_last[0] = '\0';
+            int rc = attach_one(s, lib, i);
+            if (!rc) {
+                s->res->attached++;
+                continue;
+            }
+            snprintf(p->attach_error, sizeof p->attach_error, "%s", strerror(-rc));
+            if (!strcmp(p->name, "malloc") || !strcmp(p->name, "free")) {
+                snprintf(err, errlen, "cannot attach a uprobe to %s in %s: %s%s%s", p->name,
+                         lib->objects[obj].path, strerror(-rc), libbpf_last[0] ? ": " : "",
+                         libbpf_last);
+                return rc;
+            }
         }
     }
     return 0;
@@ -558,8 +576,9 @@ static void announce(const struct session *s)
 {
     const struct ab_trace_result *r = s->res;
     fprintf(stderr,
-            "allocbench: tracing pid %d (%s): %zu functions of %s probed in %.1f ms%s\n",
-            s->pid, r->exe, r->attached, r->lib.path, r->attach_ms,
+            "allocbench: tracing pid %d (%s): %zu functions of %s%s probed in %.1f ms%s\n",
+            s->pid, r->exe, r->attached, r->lib.objects[r->lib.malloc_object].path,
+            r->lib.nobjects > 1 ? " and others" : "", r->attach_ms,
             s->cfg->duration_s > 0 ? "" : "; Ctrl-C ends");
 }
 
@@ -575,22 +594,27 @@ static int follow_image(struct session *s, bool mapped, char *err, size_t errlen
     int code = ab_trace_find_lib(s->pid, mapped, s->cfg->lib, &r->lib, err, errlen);
     if (code >= 0)
         return code;
-    char real[PATH_MAX];
-    if (!realpath(r->lib.open_path, real))
-        ab_strlcpy(real, r->lib.open_path, sizeof real);
-    uint64_t t0 = ab_now_ns();
+    /* The files probed, by their real names: an exec of another program
+     * served by the same files keeps the probes in place. */
+    char real[AB_TRACE_MAX_OBJECTS * PATH_MAX] = "";
+    for (size_t i = 0; i < r->lib.nobjects; i++) {
+        char one[PATH_MAX];
+        if (!realpath(r->lib.objects[i].open_path, one))
+            ab_strlcpy(one, r->lib.objects[i].open_path, sizeof one);
+        size_t used = strlen(real);
+        snprintf(real + used, sizeof real - used, "%s\n", one);
+    }
     if (strcmp(real, s->attached_to)) {
         detach_probes(s);
+        uint64_t t0 = ab_now_ns();
         if (attach_probes(s, &r->lib, err, errlen))
             return AB_ALLOCBENCH_NOT_INSTALLED;
+        r->attach_ms = (double)(ab_now_ns() - t0) / 1e6;
         ab_strlcpy(s->attached_to, real, sizeof s->attached_to);
     }
     s->skel->bss->enabled = 1;
-    uint64_t t1 = ab_now_ns();
-    r->attach_ms = (double)(t1 - t0) / 1e6;
     r->images++;
-    s->t_enabled = t1;
-    announce(s);
+    s->t_enabled = ab_now_ns();
     return -1;
 }
 
@@ -616,6 +640,8 @@ static int handle_exec(struct session *s, char *err, size_t errlen)
     if (s->stopped)
         kill(s->pid, SIGCONT);
     s->stopped = false;
+    if (code < 0)
+        announce(s);
     return code;
 }
 
@@ -899,6 +925,8 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
         }
     } else if (code < 0) {
         code = follow_image(&s, true, err, errlen);
+        if (code < 0)
+            announce(&s);
     }
     if (code < 0)
         code = trace_loop(&s, &exited, err, errlen);
