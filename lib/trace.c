@@ -31,6 +31,7 @@
 #include <linux/capability.h>
 #include <linux/perf_event.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -255,10 +256,28 @@ static bool uprobe_multi_supported(const struct bpf_program *prog)
     return errno == EBADF || errno == ENOENT;
 }
 
+static void *close_link(void *arg)
+{
+    close((int)(intptr_t)arg);
+    return NULL;
+}
+
+/* Closing a multi-uprobe link waits for RCU grace periods (~60 ms here);
+ * closed from one thread each, the links of several files wait together.
+ * Perf links gain nothing from it: the kernel removes those one by one. */
 static void detach_probes(struct session *s)
 {
-    for (size_t i = 0; i < s->nlink_fds; i++)
-        close(s->link_fds[i]);
+    pthread_t tid[2 * AB_TRACE_MAX_PROBES];
+    size_t nt = 0;
+    for (size_t i = 0; i < s->nlink_fds; i++) {
+        void *fd = (void *)(intptr_t)s->link_fds[i];
+        if (i + 1 < s->nlink_fds && pthread_create(&tid[nt], NULL, close_link, fd) == 0)
+            nt++;
+        else
+            close_link(fd);
+    }
+    for (size_t i = 0; i < nt; i++)
+        pthread_join(tid[i], NULL);
     s->nlink_fds = 0;
     for (size_t i = 0; i < s->nlinks; i++)
         bpf_link__destroy(s->links[i]);

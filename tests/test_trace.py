@@ -23,6 +23,10 @@ if "trace" not in run("--help").stdout:
     skip("allocbench was built without trace (meson's summary says why)")
 if os.geteuid() != 0:
     skip("allocbench trace needs root (CAP_SYS_ADMIN) to load BPF and attach uprobes")
+for need, what in (("/sys/kernel/btf/vmlinux", "kernel BTF"),
+                   ("/sys/bus/event_source/devices/uprobe", "the uprobe perf PMU")):
+    if not os.path.exists(need):
+        skip(f"this kernel lacks {what} ({need})")
 
 TARGET = os.path.realpath(os.path.join(BUILD, "tests", "ab-trace-target"))
 LIBC_FAMILY = "glibc"
@@ -227,6 +231,22 @@ if rc == 0:
     check(bins(fs["malloc"]["size_histogram"]).get(17) == 150 and
           bins(fs["free"]["size_histogram"]).get(17) == 150,
           f"threads: bin 17 {fs['malloc']['size_histogram']} / {fs['free']['size_histogram']}")
+
+# 3b. More blocks live than --max-live: the live set keeps the first ones,
+# says how many it dropped, and the outstanding figures say they are a lower
+# bound.  --top keeps the largest group.
+rc, err, so, out = trace_pid(None, target_args=("--keep", "2000"),
+                             trace_args=("--max-live", "1024", "--top", "1"))
+check(rc == 0, f"max-live: exit {rc}: {err}")
+if rc == 0:
+    t = load_report(out)["trace"]
+    o = t["outstanding"]
+    check(t["accounting"]["live_dropped"] == 7 + 2000 - 1024 and o["allocations"] == 1024 and
+          o["complete"] is False, f"max-live: dropped {t['accounting']['live_dropped']}, {o}")
+    check(o["groups_total"] == 2 and len(o["groups"]) == 1 and o["groups"][0]["size"] == 24,
+          f"max-live: groups {o['groups']} of {o['groups_total']}")
+    check("a lower bound" in so, "max-live: the console does not say the figures are a lower bound")
+    check(functions(load_report(out))["malloc"]["calls"] == 2120, "max-live: malloc calls")
 
 # 4. An allocator that hands out a live block twice (every 10th malloc, the
 # newest live block): caught once; it replaces only malloc, calloc, realloc
