@@ -154,7 +154,10 @@ static bool vaddr_to_offset(Elf *e, size_t nphdr, uint64_t vaddr, uint64_t *off)
     return false;
 }
 
-static void scan_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, size_t nphdr,
+/* dynamic: the loader binds only default/protected symbols; in a static
+ * executable's full table everything is bound already (static glibc's
+ * malloc is hidden there). */
+static void scan_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, size_t nphdr, bool dynamic,
                          struct elf_facts *f)
 {
     Elf_Data *d = elf_getdata(scn, NULL);
@@ -166,8 +169,8 @@ static void scan_symbols(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, size_t nphdr
         if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF || !sym.st_value)
             continue;
         unsigned bind = GELF_ST_BIND(sym.st_info), vis = GELF_ST_VISIBILITY(sym.st_other);
-        if ((bind != STB_GLOBAL && bind != STB_WEAK) || vis == STV_HIDDEN ||
-            vis == STV_INTERNAL)
+        if ((bind != STB_GLOBAL && bind != STB_WEAK) ||
+            (dynamic && (vis == STV_HIDDEN || vis == STV_INTERNAL)))
             continue;
         const char *name = elf_strptr(e, sh->sh_link, sym.st_name);
         if (!name)
@@ -229,7 +232,7 @@ static int elf_read(const char *path, struct elf_facts *f, char *err, size_t err
     if (use) {
         GElf_Shdr sh;
         if (gelf_getshdr(use, &sh))
-            scan_symbols(e, use, &sh, nphdr, f);
+            scan_symbols(e, use, &sh, nphdr, use == dynsym, f);
     }
     rc = 0;
 out:
