@@ -5,9 +5,10 @@
  * One entry program and one return program serve every probed allocator
  * function; the attach cookie says which slot and what the function does
  * with its arguments (trace-bpf.h).  Everything is filtered to the target
- * process (tgid, as seen in allocbench's pid namespace): the uprobes are
- * per-process already, this keeps other processes sharing the file out
- * whatever the kernel does.
+ * process — its tgid in its own pid namespace, so that a process in a
+ * container is matched from the host too: the uprobes are per-process
+ * already, this keeps other processes sharing the file out whatever the
+ * kernel does.
  *
  * Cost per call: two traps (entry and return) plus, here, a task-storage
  * lookup, two clock reads, up to four perf counter reads and a hash update
@@ -202,8 +203,7 @@ static __always_inline int on_enter(struct pt_regs *ctx)
         return 0;
     }
     if (f->depth) {
-        if (f->depth < 64)
-            f->depth++;
+        f->depth++;
         if (f->record)
             add(&slots[slot].nested, 1);
         return 0;

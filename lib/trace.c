@@ -748,6 +748,41 @@ static void finish_child(struct session *s, bool exited)
 
 /* ---------------------------------------------------------------- session */
 
+/* The target as the BPF program matches it: its pid namespace and its
+ * tgid there (the last NSpid of its status: the innermost). */
+static int target_namespace(int pid, struct ab_trace_bpf *k)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
+    struct stat ns;
+    if (stat(path, &ns))
+        return -errno;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    char *text = ab_read_file(path, 1 << 16, NULL);
+    if (!text)
+        return -errno;
+    long inner = pid;
+    char *line = strstr(text, "\nNSpid:");
+    if (line) {
+        char *end = strchr(line + 1, '\n');
+        if (end)
+            *end = '\0';
+        for (char *tok = line + 8; *tok;) {
+            char *next;
+            long v = strtol(tok, &next, 10);
+            if (next == tok)
+                break;
+            inner = v;
+            tok = next;
+        }
+    }
+    free(text);
+    k->rodata->target_tgid = (uint32_t)inner;
+    k->rodata->pidns_dev = ns.st_dev;
+    k->rodata->pidns_ino = ns.st_ino;
+    return 0;
+}
+
 /* Open and load the program, its perf-link or its multi-link programs. */
 static int load_variant(struct session *s, bool multi)
 {
@@ -765,12 +800,9 @@ static int load_variant(struct session *s, bool multi)
         bpf_program__set_expected_attach_type(k->progs.ab_leave_multi,
                                               (enum bpf_attach_type)AB_BPF_TRACE_UPROBE_MULTI);
     }
-    struct stat ns;
-    if (stat("/proc/self/ns/pid", &ns))
-        return -errno;
-    k->rodata->target_tgid = (uint32_t)s->pid;
-    k->rodata->pidns_dev = ns.st_dev;
-    k->rodata->pidns_ino = ns.st_ino;
+    int rc = target_namespace(s->pid, k);
+    if (rc)
+        return rc;
     bpf_map__set_max_entries(k->maps.clock_events, (uint32_t)s->ncpus);
     bpf_map__set_max_entries(k->maps.insn_events, (uint32_t)s->ncpus);
     bpf_map__set_max_entries(k->maps.live, (uint32_t)s->cfg->max_live);

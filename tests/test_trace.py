@@ -14,6 +14,7 @@ Needs root (CAP_SYS_ADMIN): exits 77 without it."""
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 
@@ -73,17 +74,24 @@ def wait_line(stream, word, timeout=60):
             return got
 
 
-def trace_pid(preload, target_args=(), extra_env=None, trace_args=()):
-    """Start the fixture waiting, trace it by pid, let it work; the trace's
-    (exit status, stderr, stdout, report folder)."""
+def child_of(pid):
+    """The one child of pid (a launcher such as unshare)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return int(f.read().split()[0])
+
+
+def trace_pid(preload, target_args=(), extra_env=None, trace_args=(), launcher=()):
+    """Start the fixture waiting (under launcher, if any), trace it by pid,
+    let it work; the trace's (exit status, stderr, stdout, report folder)."""
     env = env_without_preload(extra_env)
     if preload:
         env["LD_PRELOAD"] = preload
-    tgt = subprocess.Popen([TARGET, "--wait", *target_args], stdin=subprocess.PIPE,
+    tgt = subprocess.Popen([*launcher, TARGET, "--wait", *target_args], stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, env=env)
     ready = tgt.stdout.readline()
+    pid = child_of(tgt.pid) if launcher else tgt.pid
     out = tmpdir()
-    tr = subprocess.Popen([AB, "trace", "--pid", str(tgt.pid), "--out", out, *trace_args],
+    tr = subprocess.Popen([AB, "trace", "--pid", str(pid), "--out", out, *trace_args],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=env_without_preload())
     err = wait_line(tr.stderr, "allocbench: tracing pid")
@@ -193,6 +201,16 @@ for name, path in installed:
     check("outstanding at the end: 7 blocks, 280 bytes" in so, f"{what}: console: {so[:300]!r}")
     check_exact(what, r)
     check_tsv(what, out, r)
+
+# 1b. A process in its own pid namespace (a container's), traced by its pid
+# as seen from outside.
+if shutil.which("unshare"):
+    rc, err, so, out = trace_pid(None, launcher=("unshare", "--pid", "--fork", "--mount-proc"))
+    check(rc == 0, f"pid namespace: exit {rc}: {err}")
+    if rc == 0:
+        check_exact("pid namespace", load_report(out))
+else:
+    print("note: no unshare here; the pid namespace case is left out")
 
 # 2. As a command, through env LD_PRELOAD=...: the exec is followed, the
 # constructor's allocation (before main) is seen, the work is exact.
