@@ -131,14 +131,7 @@ static int trace_main(int argc, char **argv)
     int code = ab_trace_check(&cfg, err, sizeof err);
     if (code >= 0)
         return ab_error((enum ab_code)code, "%s", err);
-    if (out) {
-        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
-    }
-    if ((rc = ab_mkdir_p(cfg.out_dir)))
+    if ((rc = ab_out_dir_prepare(out, cfg.out_dir, sizeof cfg.out_dir)))
         return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
                         strerror(-rc));
 

@@ -99,6 +99,9 @@ int ab_parse_double(const char *s, double min, double max, double *out);
  * Returns the count, or -EINVAL for an empty item, -E2BIG for too many. */
 int ab_split_list(const char *s, char items[][AB_NAME_MAX * 4], int max);
 int ab_mkdir_p(const char *path);
+/* The report folder: out (--out), or results/runs/<UTC stamp>/ when NULL,
+ * copied into dir and created. */
+int ab_out_dir_prepare(const char *out, char *dir, size_t len);
 /* Write data to path.tmp.<pid> and rename it over path. */
 int ab_write_file_atomic(const char *path, const char *data, size_t len);
 /* The folder holding the running executable (from /proc/self/exe). */

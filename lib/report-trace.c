@@ -327,6 +327,23 @@ static void fmt_bin(char *buf, size_t len, unsigned k)
         snprintf(buf, len, "[%llu, %llu]", (unsigned long long)low, (unsigned long long)high);
 }
 
+/* The non-empty bins of hist, with the size bins of the functions in cols
+ * beside them. */
+static void console_bins(FILE *out, const struct ab_trace_result *r, const uint64_t *hist,
+                         const size_t *cols, size_t ncols)
+{
+    for (unsigned k = 0; k < AB_TRACE_NBINS; k++) {
+        if (!hist[k])
+            continue;
+        char b[64];
+        fmt_bin(b, sizeof b, k);
+        fprintf(out, "  %-26s %10llu", b, (unsigned long long)hist[k]);
+        for (size_t c = 0; c < ncols; c++)
+            fprintf(out, " %10llu", (unsigned long long)r->funcs[cols[c]].size_hist[k]);
+        fputc('\n', out);
+    }
+}
+
 void ab_report_trace_console(const struct ab_trace_result *r, FILE *out)
 {
     fprintf(out, "allocbench trace: pid %d, %s", r->pid, r->exe);
@@ -405,16 +422,7 @@ void ab_report_trace_console(const struct ab_trace_result *r, FILE *out)
         }
     }
     fputc('\n', out);
-    for (unsigned k = 0; k < AB_TRACE_NBINS; k++) {
-        if (!hist[k])
-            continue;
-        char b[64];
-        fmt_bin(b, sizeof b, k);
-        fprintf(out, "  %-26s %10llu", b, (unsigned long long)hist[k]);
-        for (size_t c = 0; c < ncols; c++)
-            fprintf(out, " %10llu", (unsigned long long)r->funcs[cols[c]].size_hist[k]);
-        fputc('\n', out);
-    }
+    console_bins(out, r, hist, cols, ncols);
 
     fprintf(out,
             "\noutstanding at the end: %llu blocks, %llu bytes (allocated while traced, not "
@@ -433,13 +441,7 @@ void ab_report_trace_console(const struct ab_trace_result *r, FILE *out)
 
     fputs("\nlatency per call (ns, including the probe's own cost): calls\n", out);
     sum_hists(r, false, hist);
-    for (unsigned k = 0; k < AB_TRACE_NBINS; k++) {
-        if (!hist[k])
-            continue;
-        char b[64];
-        fmt_bin(b, sizeof b, k);
-        fprintf(out, "  %-26s %10llu\n", b, (unsigned long long)hist[k]);
-    }
+    console_bins(out, r, hist, NULL, 0);
     if (r->live_replaced)
         fprintf(out,
                 "\nwarning: %llu allocations returned a block still recorded as live (handed "

@@ -290,6 +290,26 @@ static uint64_t cookie_of(const struct ab_trace_probe *p, size_t slot)
     return AB_TRACE_COOKIE(slot, p->kind, p->size_arg, p->count_arg);
 }
 
+/* Entry and return multi-uprobe links on n offsets of path: 0 or -errno. */
+static int multi_pair(struct session *s, const char *path, const uint64_t *offsets,
+                      const uint64_t *cookies, size_t n)
+{
+    int in = uprobe_multi_link(s->skel->progs.ab_enter_multi, path, offsets, cookies, n, false,
+                               s->pid);
+    if (in < 0)
+        return -errno;
+    int out = uprobe_multi_link(s->skel->progs.ab_leave_multi, path, offsets, cookies, n, true,
+                                s->pid);
+    if (out < 0) {
+        int e = errno;
+        close(in);
+        return -e;
+    }
+    s->link_fds[s->nlink_fds++] = in;
+    s->link_fds[s->nlink_fds++] = out;
+    return 0;
+}
+
 /* Entry and return probes on probe i alone: 0 or -errno. */
 static int attach_one(struct session *s, const struct ab_trace_lib *lib, size_t i)
 {
@@ -297,22 +317,8 @@ static int attach_one(struct session *s, const struct ab_trace_lib *lib, size_t 
     const char *path = lib->objects[p->object].open_path;
     struct ab_trace_bpf *k = s->skel;
     uint64_t cookie = cookie_of(p, i);
-    if (s->multi) {
-        int in = uprobe_multi_link(k->progs.ab_enter_multi, path, &p->offset, &cookie, 1, false,
-                                   s->pid);
-        if (in < 0)
-            return -errno;
-        int out = uprobe_multi_link(k->progs.ab_leave_multi, path, &p->offset, &cookie, 1, true,
-                                    s->pid);
-        if (out < 0) {
-            int e = errno;
-            close(in);
-            return -e;
-        }
-        s->link_fds[s->nlink_fds++] = in;
-        s->link_fds[s->nlink_fds++] = out;
-        return 0;
-    }
+    if (s->multi)
+        return multi_pair(s, path, &p->offset, &cookie, 1);
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
     struct bpf_link *in = bpf_program__attach_uprobe_opts(k->progs.ab_enter, s->pid, path,
                                                           p->offset, &opts);
@@ -342,22 +348,10 @@ static int attach_object(struct session *s, const struct ab_trace_lib *lib, unsi
         offsets[n] = lib->probes[i].offset;
         cookies[n++] = cookie_of(&lib->probes[i], i);
     }
-    const char *path = lib->objects[obj].open_path;
-    int in = uprobe_multi_link(s->skel->progs.ab_enter_multi, path, offsets, cookies, n, false,
-                               s->pid);
-    if (in < 0)
-        return -errno;
-    int out = uprobe_multi_link(s->skel->progs.ab_leave_multi, path, offsets, cookies, n, true,
-                                s->pid);
-    if (out < 0) {
-        int e = errno;
-        close(in);
-        return -e;
-    }
-    s->link_fds[s->nlink_fds++] = in;
-    s->link_fds[s->nlink_fds++] = out;
-    s->res->attached += n;
-    return 0;
+    int rc = multi_pair(s, lib->objects[obj].open_path, offsets, cookies, n);
+    if (!rc)
+        s->res->attached += n;
+    return rc;
 }
 
 /* Every probe of lib: a multi-link pair per object when the kernel has
