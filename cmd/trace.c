@@ -28,8 +28,9 @@ static const char usage[] =
     "  --duration S      stop after S seconds, 0.01..31536000; default: at exit or\n"
     "                    Ctrl-C\n"
     "  --top N           outstanding size groups reported, 1..10000; default 10\n"
-    "  --max-live N      blocks tracked at once, 1024..268435456; default 1048576\n"
-    "                    (past it, outstanding figures are a lower bound, and say so)\n"
+    "  --max-live N      blocks tracked at once, 1024..16777216; default 1048576\n"
+    "                    (past it, outstanding figures are a lower bound, and say so;\n"
+    "                    the kernel takes 16 bytes per N up front, 80 per block)\n"
     "  --out DIR         report folder; default results/runs/<UTC timestamp>/\n"
     "  --format F        what stdout shows: console (default), json or tsv;\n"
     "                    the files are always written\n"
@@ -96,8 +97,8 @@ static int trace_main(int argc, char **argv)
             cfg.top = (unsigned)v;
             break;
         case OPT_MAX_LIVE:
-            if ((rc = ab_parse_u64(optarg, 1024, 1u << 28, false, &v)))
-                return bad_number("max-live", optarg, rc, "[1024, 268435456]");
+            if ((rc = ab_parse_u64(optarg, 1024, 1u << 24, false, &v)))
+                return bad_number("max-live", optarg, rc, "[1024, 16777216]");
             cfg.max_live = v;
             break;
         case OPT_OUT: out = optarg; break;

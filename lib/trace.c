@@ -47,20 +47,22 @@
 #define AB_CAP_BPF 39
 
 /* libbpf reports through one process-wide callback without a context
- * pointer: its last message is kept here for the one-line error. */
+ * pointer: its last own message ("libbpf: ...", not a line of a verifier
+ * log it passes on) is kept here for the one-line error. */
 static char libbpf_last[256];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
     if (level == LIBBPF_DEBUG)
         return 0;
-    char line[256];
+    char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
+    if (strncmp(line, "libbpf: ", 8))
+        return 0;
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
         line[--n] = '\0';
-    if (n)
-        ab_strlcpy(libbpf_last, line, sizeof libbpf_last);
+    ab_strlcpy(libbpf_last, line + 8, sizeof libbpf_last);
     return 0;
 }
 
@@ -744,7 +746,12 @@ static void finish_child(struct session *s, bool exited)
 
 /* The target as the BPF program matches it: its pid namespace and its
  * tgid there (the last NSpid of its status: the innermost). */
-static int target_namespace(int pid, struct ab_trace_bpf *k)
+struct target_ns {
+    uint64_t dev, ino;
+    uint32_t tgid;
+};
+
+static int target_namespace(int pid, struct target_ns *t)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/pid", pid);
@@ -771,14 +778,14 @@ static int target_namespace(int pid, struct ab_trace_bpf *k)
         }
     }
     free(text);
-    k->rodata->target_tgid = (uint32_t)inner;
-    k->rodata->pidns_dev = ns.st_dev;
-    k->rodata->pidns_ino = ns.st_ino;
+    t->tgid = (uint32_t)inner;
+    t->dev = ns.st_dev;
+    t->ino = ns.st_ino;
     return 0;
 }
 
 /* Open and load the program, its perf-link or its multi-link programs. */
-static int load_variant(struct session *s, bool multi)
+static int load_variant(struct session *s, const struct target_ns *t, bool multi)
 {
     struct ab_trace_bpf *k = ab_trace_bpf__open();
     if (!k)
@@ -794,9 +801,9 @@ static int load_variant(struct session *s, bool multi)
         bpf_program__set_expected_attach_type(k->progs.ab_leave_multi,
                                               (enum bpf_attach_type)AB_BPF_TRACE_UPROBE_MULTI);
     }
-    int rc = target_namespace(s->pid, k);
-    if (rc)
-        return rc;
+    k->rodata->target_tgid = t->tgid;
+    k->rodata->pidns_dev = t->dev;
+    k->rodata->pidns_ino = t->ino;
     bpf_map__set_max_entries(k->maps.clock_events, (uint32_t)s->ncpus);
     bpf_map__set_max_entries(k->maps.insn_events, (uint32_t)s->ncpus);
     bpf_map__set_max_entries(k->maps.live, (uint32_t)s->cfg->max_live);
@@ -812,12 +819,17 @@ static int load_program(struct session *s, char *err, size_t errlen)
     s->ncpus = libbpf_num_possible_cpus();
     if (s->ncpus <= 0)
         s->ncpus = 1;
-    int rc = load_variant(s, true);
+    struct target_ns t;
+    if (target_namespace(s->pid, &t)) {
+        snprintf(err, errlen, "process %d exited before it could be traced", s->pid);
+        return AB_ALLOCBENCH_USAGE;
+    }
+    int rc = load_variant(s, &t, true);
     s->multi = rc == 0 && uprobe_multi_supported(s->skel->progs.ab_enter_multi);
     if (!s->multi) {
         ab_trace_bpf__destroy(s->skel);
         s->skel = NULL;
-        rc = load_variant(s, false);
+        rc = load_variant(s, &t, false);
     }
     if (rc) {
         snprintf(err, errlen, "the kernel refused the BPF program: %s%s%s", strerror(-rc),
