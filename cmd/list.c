@@ -65,6 +65,10 @@ static void list_allocators(void)
 static void list_counters(void)
 {
     printf("%-10s %s\n", "none", "wall-clock time only (monotonic clock)");
+#if AB_HAVE_TRACE
+    printf("%-10s %s\n", "bpf",
+           "allocbench trace: uprobes on a live process (root; includes probe cost)");
+#endif
 }
 
 static int list_main(int argc, char **argv)

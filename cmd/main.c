@@ -35,7 +35,7 @@ static void usage(FILE *out)
           "  0  everything held\n"
           "  1  a trial, check or verdict failed (a crashed or hung allocator included)\n"
           "  2  usage or input error (one line on stderr says which)\n"
-          "  3  a required resource is missing (an allocator not installed)\n",
+          "  3  a required resource is missing (an allocator not installed, privileges)\n",
           out);
 }
 

@@ -235,14 +235,7 @@ static int run_main(int argc, char **argv)
     cfg.pin = pin;
     cfg.progress = isatty(2);
 
-    if (out) {
-        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
-    }
-    if ((rc = ab_mkdir_p(cfg.out_dir)))
+    if ((rc = ab_out_dir_prepare(out, cfg.out_dir, sizeof cfg.out_dir)))
         return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
                         strerror(-rc));
 

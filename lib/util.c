@@ -133,6 +133,20 @@ int ab_mkdir_p(const char *path)
     return 0;
 }
 
+int ab_out_dir_prepare(const char *out, char *dir, size_t len)
+{
+    if (out) {
+        if (strlen(out) >= len)
+            return -ENAMETOOLONG;
+        ab_strlcpy(dir, out, len);
+    } else {
+        char stamp[32];
+        ab_utc_stamp(stamp, sizeof stamp);
+        snprintf(dir, len, "results/runs/%s", stamp);
+    }
+    return ab_mkdir_p(dir);
+}
+
 int ab_write_file_atomic(const char *path, const char *data, size_t len)
 {
     char tmp[PATH_MAX + 32];
