@@ -12,6 +12,7 @@ struct ab_command {
 
 #define AB_COMMANDS(X) \
     X(run)             \
+    X(stress)          \
     X(list)
 
 #define AB_COMMAND_DECL(name) extern const struct ab_command ab_command_##name;

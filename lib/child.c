@@ -171,6 +171,8 @@ int ab_child_main(const char *request)
         cJSON_AddBoolToObject(d, "bulk", heap.alloc_bulk != NULL);
         rc = reply(d);
         ab_heap_close(&heap);
+    } else if (!strcmp(str_item(req, "mode"), "stress")) {
+        rc = reply(ab_stress_child(req, &heap)); /* closes the heap */
     } else {
         rc = run_trial(req, &heap);
         ab_heap_close(&heap);

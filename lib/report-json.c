@@ -55,15 +55,15 @@ static cJSON *stats_json(const struct ab_alloc_stats *s)
     return o;
 }
 
-static cJSON *context_json(const struct ab_run *run)
+cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
+                              const struct ab_subject *subjects, size_t nsubjects)
 {
-    const struct ab_host *h = &run->host;
     cJSON *c = cJSON_CreateObject();
     cJSON *ab = cJSON_AddObjectToObject(c, "allocbench");
     cJSON_AddStringToObject(ab, "version", ab_version);
     str_or_null(ab, "git_revision", ab_git_revision);
     cJSON_AddStringToObject(ab, "build_type", ab_build_type);
-    cJSON_AddStringToObject(c, "started_utc", run->started_utc);
+    cJSON_AddStringToObject(c, "started_utc", started_utc);
     str_or_null(c, "hostname", h->hostname);
     str_or_null(c, "cpu_model", h->cpu_model);
     str_or_null(c, "kernel", h->kernel);
@@ -84,8 +84,8 @@ static cJSON *context_json(const struct ab_run *run)
     }
     cJSON_AddStringToObject(c, "counter", "none");
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
-    for (size_t i = 0; i < run->cfg->nsubjects; i++) {
-        const struct ab_subject *s = &run->cfg->subjects[i];
+    for (size_t i = 0; i < nsubjects; i++) {
+        const struct ab_subject *s = &subjects[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", s->name);
         cJSON_AddStringToObject(o, "kind", ab_subject_kind_name(s->kind));
@@ -97,6 +97,12 @@ static cJSON *context_json(const struct ab_run *run)
         cJSON_AddItemToArray(subs, o);
     }
     return c;
+}
+
+static cJSON *context_json(const struct ab_run *run)
+{
+    return ab_report_context_json(&run->host, run->started_utc, run->cfg->subjects,
+                                  run->cfg->nsubjects);
 }
 
 static cJSON *params_json(const struct ab_run_config *cfg)

@@ -63,14 +63,6 @@ static void read_stats(const cJSON *o, struct ab_alloc_stats *s)
     s->mapped = int_or_null(o, "mapped");
 }
 
-static enum ab_code code_by_name(const char *name)
-{
-    for (int c = 0; c < AB_CODE_COUNT; c++)
-        if (!strcmp(ab_code_name((enum ab_code)c), name))
-            return (enum ab_code)c;
-    return AB_ALLOCBENCH_INTERNAL;
-}
-
 static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *fmt, ...)
@@ -121,7 +113,7 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         r->status = AB_TRIAL_FAILED;
         ab_strlcpy(r->reason, cJSON_IsString(err) ? err->valuestring : "failed",
                    sizeof r->reason);
-        add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
+        add_diag(r, ab_code_from_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
                  r->reason);
         return;
     }
@@ -169,7 +161,7 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
     {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(m, "code");
         const cJSON *det = cJSON_GetObjectItemCaseSensitive(m, "detail");
-        add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
+        add_diag(r, ab_code_from_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
                  cJSON_IsString(det) ? det->valuestring : "");
     }
     if (r->ndiags)
