@@ -759,6 +759,13 @@ void ab_stress_block_checks(struct ab_stress *s);
 int64_t ab_stress_vm_bytes(const struct ab_stress *s);
 int64_t ab_stress_rss_bytes(const struct ab_stress *s);
 
+/* For a workload sharing a mechanism: a verifying context on the trial's
+ * allocator, threads and seed (f must outlive the trial's reply: metric
+ * names point into it), and the findings handed back as the trial's
+ * diagnostics and metrics. */
+int ab_stress_from_trial(struct ab_stress *s, struct ab_findings *f, const struct ab_trial *t);
+void ab_stress_to_trial(const struct ab_stress *s, struct ab_trial *t);
+
 /* The `__child` stress mode: configure the plugin for the profile, run the
  * case, and build the reply.  Closes the heap. */
 struct cJSON *ab_stress_child(const struct cJSON *req, struct ab_heap *heap);
@@ -799,6 +806,8 @@ int ab_churn_round(struct ab_churn *c);
 /* Free what the last round left, on the calling thread. */
 void ab_churn_drain(struct ab_churn *c);
 uint64_t ab_churn_exits(const struct ab_churn *c);
+/* The time the churn threads ran, summed over threads. */
+uint64_t ab_churn_thread_ns(const struct ab_churn *c);
 void ab_churn_free(struct ab_churn *c);
 
 /* ---------------------------------------------------------------- policy.c */

@@ -22,13 +22,13 @@ struct ab_churn {
     struct ab_block *left, *next;   /* [threads][keep]: last round's, this round's */
     size_t *nleft, *nnext;
     struct ab_block *work;          /* [threads][blocks] */
-    uint64_t round, exits;
+    uint64_t round, exits, thread_ns;
 };
 
 struct churn_thread {
     struct ab_churn *c;
     unsigned index;
-    uint64_t ops, verified;
+    uint64_t ops, verified, ns;
     void *stack;
     pthread_t tid;
 };
@@ -40,6 +40,7 @@ static void *churn_main(void *arg)
     struct ab_stress *s = c->s;
     const struct allocbench_plugin *pl = s->heap->plugin;
     unsigned T = c->c.threads, i = t->index;
+    uint64_t t0 = ab_now_ns();
     if (pl && pl->thread_attach)
         pl->thread_attach();
     /* Last round's blocks of the rank before this one: their owner is gone. */
@@ -77,6 +78,7 @@ static void *churn_main(void *arg)
     c->nnext[i] = keep;
     if (pl && pl->thread_detach)
         pl->thread_detach();
+    t->ns = ab_now_ns() - t0;
     return NULL;
 }
 
@@ -139,6 +141,7 @@ int ab_churn_round(struct ab_churn *c)
         ab_buf_free(t[i].stack, CHURN_STACK);
         ops += t[i].ops;
         verified += t[i].verified;
+        c->thread_ns += t[i].ns;
     }
     ab_stress_count(c->s, ops, verified);
     c->exits += started;
@@ -168,6 +171,11 @@ void ab_churn_drain(struct ab_churn *c)
 uint64_t ab_churn_exits(const struct ab_churn *c)
 {
     return c->exits;
+}
+
+uint64_t ab_churn_thread_ns(const struct ab_churn *c)
+{
+    return c->thread_ns;
 }
 
 void ab_churn_free(struct ab_churn *c)

@@ -291,6 +291,7 @@ static void *worker_loop(void *arg)
     /* A thread's first allocation sets up its arena or cache: done here,
      * before any limit, it is not what the limit is about. */
     w->s->heap->free(w->s->heap->malloc(64));
+    pthread_barrier_wait(&hp->bar); /* every thread is ready */
     for (;;) {
         pthread_barrier_wait(&hp->bar);
         enum job j = hp->job;
@@ -463,12 +464,18 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
         if (pthread_create(&hp.w[i].tid, NULL, worker_loop, &args[i]))
             return 2;
     }
+    pthread_barrier_wait(&hp.bar); /* no limit before every thread is set up */
     for (int si = 0; si < NSIZES; si++) {
         size_t size = fill_sizes[si];
         sh->size_index = si;
-        /* Room for every block the limit allows, twice over, mapped before
-         * the limit is set. */
-        size_t cap = (size_t)(2 * headroom / size) + 4096;
+        /* A plugin with a page limit keeps an address-space limit as a
+         * backstop well above it: the page limit must be what refuses. */
+        uint64_t limit = page_limit ? 2 * page_limit + (64u << 20) : c->as_limit;
+        /* Room for a block in every byte of address space the limit lets
+         * the process have (an allocator may reuse what it kept from the
+         * sizes before), twice over; mapped before the limit is set. */
+        int64_t vm_pre = ab_stress_vm_bytes(s);
+        size_t cap = (size_t)(2 * ((uint64_t)(vm_pre > 0 ? vm_pre : 0) + limit) / size) + 4096;
         for (unsigned i = 0; i < T; i++) {
             hp.w[i].size = size;
             hp.w[i].cap = cap;
@@ -478,9 +485,6 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
                 return 2;
         }
         int64_t vm0 = ab_stress_vm_bytes(s);
-        /* A plugin with a page limit keeps an address-space limit as a
-         * backstop well above it: the page limit must be what refuses. */
-        uint64_t limit = page_limit ? 2 * page_limit + (64u << 20) : c->as_limit;
         sh->phase = PH_FILL;
         if (limit && vm0 > 0)
             set_limit((uint64_t)vm0 + limit);
@@ -522,9 +526,9 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
         }
         if (capped)
             ab_stress_diag(s, AB_ALLOCATOR_EXHAUSTION,
-                           "handed out %llu blocks of %zu bytes, over twice the %llu-byte limit, "
-                           "without refusing one", (unsigned long long)blocks, size,
-                           (unsigned long long)headroom);
+                           "handed out %llu blocks of %zu bytes, more than the address space "
+                           "the limit allows, without refusing one",
+                           (unsigned long long)blocks, size);
 
         set_limit(0);
         sh->phase = PH_VERIFY;

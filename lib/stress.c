@@ -436,6 +436,33 @@ int64_t ab_stress_rss_bytes(const struct ab_stress *s)
     return rss < 0 ? -1 : rss * 1024;
 }
 
+/* ------------------------------------------------------------- workloads */
+
+int ab_stress_from_trial(struct ab_stress *s, struct ab_findings *f, const struct ab_trial *t)
+{
+    ab_stress_init(s, t->heap, f);
+    s->threads = t->threads ? t->threads : 1;
+    s->seed = t->seed + t->repetition * 0x9e3779b97f4a7c15ull;
+    s->verify = true;
+    s->statm_fd = t->statm_fd;
+    s->shadow = ab_shadow_new();
+    return s->shadow ? 0 : -ENOMEM;
+}
+
+void ab_stress_to_trial(const struct ab_stress *s, struct ab_trial *t)
+{
+    const struct ab_findings *f = s->f;
+    for (unsigned i = 0; i < f->ndiags; i++) {
+        if (f->diag_count[i] > 1)
+            ab_trial_diag(t, f->diags[i].code, "%s (%llu occurrences)", f->diags[i].detail,
+                          (unsigned long long)f->diag_count[i]);
+        else
+            ab_trial_diag(t, f->diags[i].code, "%s", f->diags[i].detail);
+    }
+    if (f->incomplete)
+        ab_trial_diag(t, AB_ALLOCBENCH_TRIAL_FAILED, "%s", f->incomplete_reason);
+}
+
 /* ------------------------------------------------------- the child's mode */
 
 static const char *req_str(const cJSON *o, const char *k)

@@ -3,3 +3,5 @@
  * `const struct ab_workload ab_wl_<id>` and one line here. */
 AB_WORKLOAD(bulk_new)
 AB_WORKLOAD(param_batch)
+AB_WORKLOAD(exhaustion)
+AB_WORKLOAD(shutdown)
