@@ -386,9 +386,15 @@ static void huge_requests(struct ab_stress *s, struct shared *sh)
         case 1: p = h->malloc(smax - 4095); break;
         case 2: p = h->malloc(pmax); break;
         case 3: p = h->malloc(pmax + 1); break;
-        case 4: offered = h->calloc; if (offered) p = h->calloc(smax / 2 + 1, 2); break;
-        case 5: offered = h->calloc; if (offered) p = h->calloc(1ull << 32, (1ull << 32) + 1); break;
-        case 6: offered = h->calloc; if (offered) p = h->calloc(pmax, 1); break;
+        case 4:
+        case 5:
+        case 6:
+            offered = h->calloc;
+            if (offered)
+                p = i == 4   ? h->calloc(smax / 2 + 1, 2)
+                    : i == 5 ? h->calloc(1ull << 32, (1ull << 32) + 1)
+                             : h->calloc(pmax, 1);
+            break;
         case 7:
             offered = h->aligned_alloc;
             if (offered)

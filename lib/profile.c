@@ -150,7 +150,6 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
                        size_t n)
 {
     uint64_t u;
-    int rc;
     switch (col) {
     case COL_profile:
         for (size_t i = 0; i < NSEED; i++)
@@ -246,11 +245,11 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
             break;
         return 0;
     case COL_as_limit:
-        if ((rc = ab_parse_u64(v, 1u << 20, 1ull << 40, true, &p->as_limit)))
+        if (ab_parse_u64(v, 1u << 20, 1ull << 40, true, &p->as_limit))
             break;
         return 0;
     case COL_page_limit:
-        if ((rc = ab_parse_u64(v, 64u << 10, 1ull << 40, true, &p->page_limit)))
+        if (ab_parse_u64(v, 64u << 10, 1ull << 40, true, &p->page_limit))
             break;
         return 0;
     case COL_hugepages:

@@ -204,8 +204,7 @@ char *ab_stress_report_json(const struct ab_stress_run *run)
             cJSON_AddItemToArray(codes, cJSON_CreateString(ab_code_name(f->diags[k].code)));
             cJSON_AddItemToArray(diags, diag_json(run, r, k));
         }
-        num_or_null(o, "elapsed_s", r->verdict == AB_CASE_NA && !r->elapsed_s ? NAN
-                                                                                : r->elapsed_s);
+        num_or_null(o, "elapsed_s", r->elapsed_s > 0 ? r->elapsed_s : NAN); /* no child: null */
         if (r->stderr_tail[0])
             cJSON_AddStringToObject(o, "stderr_tail", r->stderr_tail);
         else
@@ -283,11 +282,11 @@ void ab_stress_report_console(const struct ab_stress_run *run, FILE *out)
 int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;
-    int rc = ab_report_write_file(dir, "allocator-stress-report.tsv", ab_stress_report_tsv(run), err,
-                       errlen);
+    int rc = ab_report_write_file(dir, "allocator-stress-report.tsv",
+                                  ab_stress_report_tsv(run), err, errlen);
     if (!rc)
-        rc = ab_report_write_file(dir, "allocator-diagnostics-report.tsv", ab_stress_diagnostics_tsv(run),
-                       err, errlen);
+        rc = ab_report_write_file(dir, "allocator-diagnostics-report.tsv",
+                                  ab_stress_diagnostics_tsv(run), err, errlen);
     if (!rc) {
         /* report.json last: its presence says the files are complete. */
         char *json = ab_stress_report_json(run);

@@ -10,7 +10,6 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -636,6 +636,8 @@ cJSON *ab_stress_child(const cJSON *req, struct ab_heap *heap)
                 s->ops_cap = 0;
             int rc = sc->run(s);
             f->wall_ns = ab_now_ns() - t0;
+            if (s->shadow) /* what verifying the live set cost in memory */
+                ab_stress_figure(s, "shadow_bytes", "bytes", (double)ab_shadow_bytes(s->shadow));
             if (rc < 0) {
                 snprintf(why, sizeof why, "the case could not run: %s", strerror(-rc));
                 reply = fail_doc("ALLOCBENCH_TRIAL_FAILED", why);

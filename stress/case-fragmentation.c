@@ -4,7 +4,7 @@
  * three times larger (the freed holes fit none of it), frees a random half
  * again, and so on, alternating mixes.  The bytes it holds are known, so the
  * process's resident set is reported against them at each phase's end (the
- * largest and the last ratio).
+ * largest and the last ratio), with the most blocks live at once.
  */
 #include "ab.h"
 
@@ -15,6 +15,7 @@
 struct frag {
     struct ab_size_mix larger;
     _Atomic int64_t live_bytes;
+    _Atomic uint64_t live_blocks, peak_blocks;
     _Atomic uint64_t worst_x1000, last_x1000;
 };
 
@@ -45,8 +46,12 @@ static void worker(struct ab_stress *s, unsigned i, void *arg)
             if (slot[k].p) {
                 size_of[k] = size;
                 atomic_fetch_add(&g->live_bytes, (int64_t)size);
+                atomic_fetch_add(&g->live_blocks, 1);
             }
         }
+        uint64_t lb = atomic_load(&g->live_blocks), pb = atomic_load(&g->peak_blocks);
+        while (lb > pb && !atomic_compare_exchange_weak(&g->peak_blocks, &pb, lb))
+            ;
         /* Phase end: resident set against the bytes all threads hold. */
         int64_t rss = ab_stress_rss_bytes(s), held = atomic_load(&g->live_bytes);
         if (rss > 0 && held > 0) {
@@ -63,6 +68,7 @@ static void worker(struct ab_stress *s, unsigned i, void *arg)
                 continue;
             verified += ab_block_free(s, &slot[k]);
             atomic_fetch_sub(&g->live_bytes, (int64_t)size_of[k]);
+            atomic_fetch_sub(&g->live_blocks, 1);
         }
     }
     for (size_t k = 0; k < live; k++)
@@ -87,6 +93,7 @@ static int run(struct ab_stress *s)
     uint64_t worst = atomic_load(&g.worst_x1000), last = atomic_load(&g.last_x1000);
     ab_stress_figure(s, "peak_rss_per_live", "ratio", worst ? (double)worst / 1000.0 : NAN);
     ab_stress_figure(s, "last_rss_per_live", "ratio", last ? (double)last / 1000.0 : NAN);
+    ab_stress_figure(s, "peak_live_blocks", "blocks", (double)atomic_load(&g.peak_blocks));
     return rc;
 }
 

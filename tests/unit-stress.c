@@ -24,6 +24,10 @@ static int load(const char *rows, struct ab_profiles *ps, char *err, size_t n)
     return ab_profiles_parse("p.tsv", text, ps, err, n);
 }
 
+/* A row of the test header from its fields after the name, tab-joined. */
+#define ROW(name, rest) name "\t" rest "\n"
+#define TAIL "\tyes\t64\t32M\t8M\tforbid\tforbid\t4M\tx"
+
 static void bad(const char *rows, const char *where, const char *words)
 {
     struct ab_profiles ps;
@@ -193,25 +197,23 @@ int main(void)
 
     /* Malformed: each names the file and the line. */
     bad("hosted-small\t2\n", "p.tsv:2", "fields");
-    bad("nosuch\t2\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid\tforbid\t4M\tx\n",
-        "p.tsv:2", "nosuch");
-    bad("hosted-small\t0\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid\tforbid\t4M\tx\n",
-        "p.tsv:2", "threads");
+    bad(ROW("nosuch", "2\t1\t-\t4\t64\t8-16\t64k-1M\tall" TAIL), "p.tsv:2", "nosuch");
+    bad(ROW("hosted-small", "0\t1\t-\t4\t64\t8-16\t64k-1M\tall" TAIL), "p.tsv:2", "threads");
     char two[1024];
     snprintf(two, sizeof two, "%s%s", good_row, good_row);
     bad(two, "p.tsv:3", "twice");
-    bad("hosted-small\t2\t1\t-\t4\t64\t16-8\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid\tforbid\t4M\tx\n",
-        "p.tsv:2", "sizes");
-    bad("hosted-small\t2\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\topt-in\tforbid\t4M\tx\n",
+    bad(ROW("hosted-small", "2\t1\t-\t4\t64\t16-8\t64k-1M\tall" TAIL), "p.tsv:2", "sizes");
+    bad(ROW("hosted-small", "2\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\topt-in\t"
+                            "forbid\t4M\tx"),
         "p.tsv:2", "hosted-server");
-    bad("hosted-small\t2\t-\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid\tforbid\t4M\tx\n",
-        "p.tsv:2", "both");
-    bad("hosted-small\t2\t1\t-\t4\t64\t8-16\t64k-1M\tlocal-free,nope\tyes\t64\t32M\t8M\tforbid\t"
-        "forbid\t4M\tx\n", "p.tsv:2", "nope");
+    bad(ROW("hosted-small", "2\t-\t-\t4\t64\t8-16\t64k-1M\tall" TAIL), "p.tsv:2", "both");
+    bad(ROW("hosted-small", "2\t1\t-\t4\t64\t8-16\t64k-1M\tlocal-free,nope" TAIL), "p.tsv:2",
+        "nope");
     bad("\n", "p.tsv:2", "empty line");
     CHECK(ab_profiles_parse("q.tsv", "profile\tthreads\n", &ps, err, sizeof err) == -EINVAL &&
           strstr(err, "q.tsv:1"));
-    CHECK(ab_profiles_parse("q.tsv", "", &ps, err, sizeof err) == -EINVAL && strstr(err, "q.tsv:1"));
+    CHECK(ab_profiles_parse("q.tsv", "", &ps, err, sizeof err) == -EINVAL &&
+          strstr(err, "q.tsv:1"));
 
     /* Block verification: each fault fires its code alone; none fires none. */
     CHECK(fires(AB_CODE_COUNT, step_alloc_free));
