@@ -55,6 +55,7 @@ struct shared {
     volatile int refused;           /* some request at the limit was refused */
     volatile uint64_t headroom;     /* the limit, in bytes above the base */
     volatile uint64_t grown;        /* address space grown since the base */
+    volatile int64_t vm0;           /* the base of the size in progress */
     volatile int bad;               /* a block faulted when written */
     volatile uintptr_t bad_addr;
     volatile size_t bad_size;
@@ -201,6 +202,13 @@ static void job_fill(struct worker *w)
     w->capped = false;
     w->cp_saved = pl && pl->checkpoint_save && pl->checkpoint_save(&w->cp) == 0;
     while (w->n < w->cap) {
+        /* How close to the limit, for a death to be told from a crash
+         * before it: one statm read per 1024 blocks. */
+        if (w->index == 0 && (w->n & 1023) == 0 && w->sh->vm0 > 0) {
+            int64_t vm = ab_stress_vm_bytes(w->s);
+            if (vm > w->sh->vm0)
+                w->sh->grown = (uint64_t)(vm - w->sh->vm0);
+        }
         if (!raw_alloc(w, w->size, &w->blocks[w->n])) {
             w->null_errno = errno;
             w->sh->refused = 1;
@@ -491,6 +499,8 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
                 return 2;
         }
         int64_t vm0 = ab_stress_vm_bytes(s);
+        sh->vm0 = vm0;
+        sh->grown = 0;
         sh->phase = PH_FILL;
         if (limit && vm0 > 0)
             set_limit((uint64_t)vm0 + limit);

@@ -133,4 +133,16 @@ check(p.returncode == 0 and len(v) == 3, f"freestanding: exit {p.returncode}, {l
 check(v["local-free"]["verdict"] == "pass" and v["local-free"]["operations"] == 500, f"freestanding local-free {v['local-free']}")
 check(v["remote-free"]["verdict"] == "not-applicable" and "not among" in v["remote-free"]["reason"], f"{v['remote-free']['reason']}")
 check(v["cross-thread-allocation"]["verdict"] == "not-applicable", f"{v['cross-thread-allocation']}")
+
+# --no-verify: the same operations, nothing verified, the block checks
+# skipped (not held), and no diagnostic made up.
+out = tmpdir()
+p = run("stress", "--profile", "hosted-small", "--ops", "1000", "--case", "local-free,fragmentation",
+        "--no-verify", "--out", out)
+r = load_report(out)
+check(p.returncode == 0 and r["stress"]["verify"] is False, f"--no-verify: exit {p.returncode}")
+for c in r["cases"]:
+    v = {k["name"]: k["verdict"] for k in c["checks"]}
+    check(c["operations"] == 2000 and c["blocks_verified"] == 0, f"--no-verify {c['case']}: {c['operations']} {c['blocks_verified']}")
+    check(all(v[k] == "skipped" for k in ("patterns", "overlap", "contract")), f"--no-verify {c['case']}: {v}")
 done()
