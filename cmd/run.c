@@ -64,13 +64,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void on_signal(int sig)
-{
-    ab_runner_abort();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 static int bad_number(const char *opt, const char *val, int rc, const char *range)
 {
     return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
@@ -79,7 +72,6 @@ static int bad_number(const char *opt, const char *val, int rc, const char *rang
 
 static int run_main(int argc, char **argv)
 {
-    static char allocs[MAX_SUBJECTS][AB_NAME_MAX * 4];
     static char thread_items[16][AB_NAME_MAX * 4];
     static char variant_items[32][AB_NAME_MAX * 4];
     static struct ab_subject subjects[MAX_SUBJECTS];
@@ -205,21 +197,11 @@ static int run_main(int argc, char **argv)
             cfg.variant_on[v] = true;
     }
 
-    n = ab_split_list(allocator_arg, allocs, MAX_SUBJECTS);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %d allocators",
-                        allocator_arg, MAX_SUBJECTS);
-    for (int i = 0; i < n; i++) {
-        int code = ab_subject_resolve(allocs[i], &subjects[i], err, sizeof err);
-        if (code >= 0)
-            return ab_error((enum ab_code)code, "%s", err);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(subjects[j].name, subjects[i].name))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
-                                subjects[i].name);
-    }
+    size_t nsubjects;
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)) >= 0)
+        return rc;
     cfg.subjects = subjects;
-    cfg.nsubjects = (size_t)n;
+    cfg.nsubjects = nsubjects;
     cfg.repetitions = (unsigned)reps;
     cfg.warmup = (unsigned)warmup;
     cfg.rounds = rounds ? (unsigned)rounds : cfg.wl->default_rounds;
@@ -227,20 +209,9 @@ static int run_main(int argc, char **argv)
     cfg.timeout_s = timeout;
     cfg.progress = isatty(2);
 
-    if (out) {
-        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
-    }
-    if ((rc = ab_mkdir_p(cfg.out_dir)))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
-                        strerror(-rc));
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
+    ab_cmd_catch_signals();
     static struct ab_run run;
     rc = ab_run_execute(&cfg, &run);
     if (rc)
@@ -248,15 +219,9 @@ static int run_main(int argc, char **argv)
     if (ab_report_write_all(&run, err, sizeof err))
         return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
     if (!strcmp(format, "json")) {
-        char *j = ab_report_json(&run);
-        if (j)
-            puts(j);
-        free(j);
+        ab_cmd_print(ab_report_json(&run));
     } else if (!strcmp(format, "tsv")) {
-        char *t = ab_report_benchmarks_tsv(&run);
-        if (t)
-            fputs(t, stdout);
-        free(t);
+        ab_cmd_print(ab_report_benchmarks_tsv(&run));
     } else {
         ab_report_console(&run, stdout);
         printf("\nreports: %s/report.json, %s/allocator-fast-path-benchmarks.tsv\n",

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SUBJECTS 16
+#define MAX_SUBJECTS AB_CMD_MAX_SUBJECTS
 
 static const char usage[] =
     "usage: allocbench stress --profile P [options]\n"
@@ -68,22 +68,8 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void on_signal(int sig)
-{
-    ab_runner_abort();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int bad_number(const char *opt, const char *val, int rc, const char *range)
-{
-    return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
-                    rc == -ERANGE ? "outside" : "not a number in", range);
-}
-
 static int stress_main(int argc, char **argv)
 {
-    static char allocs[MAX_SUBJECTS][AB_NAME_MAX * 4];
     static char case_items[16][AB_NAME_MAX * 4];
     static struct ab_subject subjects[MAX_SUBJECTS];
     const char *profile = NULL, *allocator_arg = "glibc", *case_arg = NULL;
@@ -101,18 +87,18 @@ static int stress_main(int argc, char **argv)
         case OPT_CASE: case_arg = optarg; break;
         case OPT_DURATION:
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &duration)))
-                return bad_number("duration", optarg, rc, "[0.1, 86400] seconds");
+                return ab_cmd_bad_number("duration", optarg, rc, "[0.1, 86400] seconds");
             duration_set = true;
             break;
         case OPT_OPS:
             if ((rc = ab_parse_u64(optarg, 1, 1000000000, false, &ops)))
-                return bad_number("ops", optarg, rc, "[1, 1000000000]");
+                return ab_cmd_bad_number("ops", optarg, rc, "[1, 1000000000]");
             ops_set = true;
             break;
         case OPT_SEED:
             /* The request carries it as a JSON number: exact up to 2^53. */
             if ((rc = ab_parse_u64(optarg, 0, 1ull << 53, false, &seed)))
-                return bad_number("seed", optarg, rc, "[0, 2^53]");
+                return ab_cmd_bad_number("seed", optarg, rc, "[0, 2^53]");
             break;
         case OPT_NO_VERIFY: verify = false; break;
         case OPT_PROFILES: profiles_arg = optarg; break;
@@ -125,7 +111,7 @@ static int stress_main(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
-                return bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
+                return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
             break;
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
@@ -187,39 +173,18 @@ static int stress_main(int argc, char **argv)
     cfg.ops = ops_set ? ops : duration_set ? 0 : cfg.profile->ops;
     cfg.duration_s = duration_set ? duration : ops_set ? 0 : cfg.profile->duration_s;
 
-    int n = ab_split_list(allocator_arg, allocs, MAX_SUBJECTS);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %d allocators",
-                        allocator_arg, MAX_SUBJECTS);
-    for (int i = 0; i < n; i++) {
-        int code = ab_subject_resolve(allocs[i], &subjects[i], err, sizeof err);
-        if (code >= 0)
-            return ab_error((enum ab_code)code, "%s", err);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(subjects[j].name, subjects[i].name))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
-                                subjects[i].name);
-    }
+    size_t nsubjects;
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)) >= 0)
+        return rc;
     cfg.subjects = subjects;
-    cfg.nsubjects = (size_t)n;
+    cfg.nsubjects = nsubjects;
     cfg.seed = seed;
     cfg.verify = verify;
     cfg.timeout_s = timeout;
     cfg.progress = isatty(2);
-    if (out) {
-        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
-    }
-    if ((rc = ab_mkdir_p(cfg.out_dir)))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
-                        strerror(-rc));
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
+    ab_cmd_catch_signals();
     static struct ab_stress_run run;
     rc = ab_stress_execute(&cfg, &run);
     if (rc)
@@ -227,15 +192,9 @@ static int stress_main(int argc, char **argv)
     if (ab_stress_report_write_all(&run, err, sizeof err))
         return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
     if (!strcmp(format, "json")) {
-        char *j = ab_stress_report_json(&run);
-        if (j)
-            puts(j);
-        free(j);
+        ab_cmd_print(ab_stress_report_json(&run));
     } else if (!strcmp(format, "tsv")) {
-        char *t = ab_stress_report_tsv(&run);
-        if (t)
-            fputs(t, stdout);
-        free(t);
+        ab_cmd_print(ab_stress_report_tsv(&run));
     } else {
         ab_stress_report_console(&run, stdout);
         printf("\nreports: %s/allocator-stress-report.tsv, %s/allocator-diagnostics-report.tsv, "

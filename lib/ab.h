@@ -248,6 +248,8 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
 bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size_t len);
 /* Run a describe child: version, where malloc comes from. */
 int ab_subject_describe(struct ab_subject *s, double timeout_s);
+/* Describe each; an unusable one is warned about (its trials report it). */
+int ab_subjects_describe(struct ab_subject *s, size_t n, double timeout_s);
 
 /* ------------------------------------------------------------------ heap.c */
 
@@ -729,6 +731,12 @@ bool ab_stress_has_diag(const struct ab_stress *s, enum ab_code code);
  * left allocated and untouched, b->p NULL). */
 int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t align,
                    enum ab_alloc_how how, uint64_t seq);
+/* The block p that `call` (e.g. "malloc(24)") returned for size bytes:
+ * aligned to align (0: the fundamental alignment for the size), and not
+ * smaller than asked by the allocator's usable size, else reported
+ * (ALLOCBENCH_BLOCK_CONTRACT).  Returns the bytes that are ours. */
+size_t ab_block_contract(struct ab_stress *s, void *p, size_t size, size_t align,
+                         const char *call);
 /* Check the pattern (a changed byte is reported) and the live set, free.
  * Returns 1 when the block was verified, 0 when verification is off. */
 unsigned ab_block_free(struct ab_stress *s, struct ab_block *b);
@@ -766,9 +774,19 @@ int64_t ab_stress_rss_bytes(const struct ab_stress *s);
 int ab_stress_from_trial(struct ab_stress *s, struct ab_findings *f, const struct ab_trial *t);
 void ab_stress_to_trial(const struct ab_stress *s, struct ab_trial *t);
 
-/* The `__child` stress mode: configure the plugin for the profile, run the
- * case, and build the reply.  Closes the heap. */
-struct cJSON *ab_stress_child(const struct cJSON *req, struct ab_heap *heap);
+/* The `__child` stress mode (child.c reads the request into this):
+ * configure the plugin for the profile, run the case, build the reply.
+ * Closes the heap.  NULL on failure, with a code name and why. */
+struct ab_stress_request {
+    const char *case_name, *profiles, *profile;
+    unsigned threads;
+    uint64_t ops;                  /* per thread per timed case; 0: no cap */
+    double duration_s;             /* per timed case; 0: no cap */
+    uint64_t seed;
+    bool verify;
+};
+struct cJSON *ab_stress_child(const struct ab_stress_request *rq, struct ab_heap *heap,
+                              const char **code, char *why, size_t n);
 
 /* --------------------------------------------------------------- exhaust.c */
 
@@ -785,6 +803,28 @@ struct ab_exhaust_config {
     unsigned recovery_pct;         /* of each size's blocks, freed before refilling */
 };
 int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c);
+
+/* ------------------------------------------------------------------ ring.c */
+
+/* A ring of threads (two at least) handing batches of blocks on: thread i
+ * allocates batch[i], thread i + 1 works on it. */
+struct ab_ring {
+    pthread_barrier_t bar;         /* of all the ring's threads */
+    bool barrier_ready;
+    struct ab_block **batch;       /* [thread][n] */
+    size_t n;                      /* blocks per batch (at most the ops cap) */
+    unsigned threads;              /* s->threads, raised to 2 */
+    volatile bool stop;            /* set by thread 0, read after a barrier */
+};
+int ab_ring_init(struct ab_ring *g, struct ab_stress *s, size_t n);
+void ab_ring_destroy(struct ab_ring *g);
+/* Allocate thread i's batch from the profile's sizes; returns how many were
+ * made (a NULL stops the ring, the case is incomplete). */
+size_t ab_ring_fill(struct ab_stress *s, struct ab_ring *g, unsigned i, uint64_t *rng,
+                    uint64_t *seq);
+/* Thread 0, after done operations: stop when another batch would pass the
+ * ops cap or the deadline has come.  Read g->stop after the next barrier. */
+void ab_ring_decide(struct ab_stress *s, struct ab_ring *g, unsigned i, uint64_t done);
 
 /* ----------------------------------------------------------------- churn.c */
 
@@ -896,6 +936,9 @@ void ab_stress_run_free(struct ab_stress_run *run);
 /* --------------------------------------------------------- report-stress.c */
 
 extern const char ab_stress_tsv_header[];
+/* Checks as a JSON array of {name, verdict, detail} (the child's reply and
+ * report.json). */
+struct cJSON *ab_checks_json(const struct ab_check *c, unsigned n);
 char *ab_stress_report_json(const struct ab_stress_run *run);
 char *ab_stress_report_tsv(const struct ab_stress_run *run);
 char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run);

@@ -105,7 +105,7 @@ struct worker {
     bool capped;
     uint64_t seq;
     struct allocbench_checkpoint cp;
-    bool cp_saved;
+    bool cp_saved, restored;
     uint64_t ops, verified;
     pthread_t tid;
 };
@@ -132,18 +132,9 @@ static void *raw_alloc(struct worker *w, size_t size, struct ab_block *b)
     w->ops++;
     size_t usable = size;
     if (w->s->verify) {
-        if ((uintptr_t)p % 16)
-            ab_stress_diag(w->s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                           "malloc(%zu) returned %p, not aligned to 16 bytes", size, p);
-        if (h->usable_size) {
-            size_t u = h->usable_size(p);
-            if (u >= size)
-                usable = u;
-            else
-                ab_stress_diag(w->s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                               "malloc_usable_size says %zu bytes for a malloc(%zu) block", u,
-                               size);
-        }
+        char call[32];
+        snprintf(call, sizeof call, "malloc(%zu)", size);
+        usable = ab_block_contract(w->s, p, size, 0, call);
     }
     touch_addr = (uintptr_t)p;
     touch_size = usable;
@@ -201,6 +192,7 @@ static void job_fill(struct worker *w)
     w->null_errno = -1;
     w->capped = false;
     w->cp_saved = pl && pl->checkpoint_save && pl->checkpoint_save(&w->cp) == 0;
+    w->restored = false;
     while (w->n < w->cap) {
         /* How close to the limit, for a death to be told from a crash
          * before it: one statm read per 1024 blocks. */
@@ -262,6 +254,7 @@ static void job_refill(struct worker *w)
      * block of this size on this thread, then ask again. */
     if (pl->checkpoint_restore(&w->cp))
         return;
+    w->restored = true;
     for (size_t i = 0; i < w->n; i++)
         ab_block_forget(w->s, &w->blocks[i]);
     for (size_t i = 0; i < w->again_tracked; i++)
@@ -281,6 +274,10 @@ static void job_free_all(struct worker *w)
     for (size_t i = 0; i < w->nagain; i++)
         w->verified += ab_block_free(w->s, &w->again[i]);
     w->n = w->nagain = 0;
+    /* An arena that recovered at its checkpoint gets the rest of this size
+     * back the same way, so the next size starts from the same place. */
+    if (w->restored)
+        w->s->heap->plugin->checkpoint_restore(&w->cp);
 }
 
 struct worker_arg {

@@ -43,14 +43,22 @@ static char *finish(FILE *f, char **buf)
     return *buf;
 }
 
-char *ab_stress_report_tsv(const struct ab_stress_run *run)
+/* A TSV file: the header row, then what rows() writes. */
+static char *tsv(const struct ab_stress_run *run, const char *header,
+                 void (*rows)(FILE *f, const struct ab_stress_run *run))
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    fprintf(f, "%s\n", ab_stress_tsv_header);
+    fprintf(f, "%s\n", header);
+    rows(f, run);
+    return finish(f, &buf);
+}
+
+static void stress_rows(FILE *f, const struct ab_stress_run *run)
+{
     for (size_t i = 0; i < run->nrecords; i++) {
         const struct ab_stress_record *r = &run->records[i];
         fprintf(f, "%s\t%s\t%s\t%s\t", run->cfg->profile->name, subject_name(run, r),
@@ -65,34 +73,44 @@ char *ab_stress_report_tsv(const struct ab_stress_run *run)
         else
             fprintf(f, "\t%u\n", r->f.ndiags);
     }
-    return finish(f, &buf);
 }
 
-static void diag_detail(FILE *f, const struct ab_findings *fi, unsigned k)
+static void diagnostic_rows(FILE *f, const struct ab_stress_run *run)
 {
-    tsv_field(f, fi->diags[k].detail);
-    if (fi->diag_count[k] > 1)
-        fprintf(f, " (%llu occurrences)", (unsigned long long)fi->diag_count[k]);
-}
-
-char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run)
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    fprintf(f, "%s\n", ab_diagnostics_tsv_header);
     for (size_t i = 0; i < run->nrecords; i++) {
         const struct ab_stress_record *r = &run->records[i];
         for (unsigned k = 0; k < r->f.ndiags; k++) {
             fprintf(f, "%s\t%s\t%s\t%s\t", ab_code_name(r->f.diags[k].code),
                     subject_name(run, r), run->cfg->profile->name, case_name(r));
-            diag_detail(f, &r->f, k);
+            tsv_field(f, r->f.diags[k].detail);
+            if (r->f.diag_count[k] > 1)
+                fprintf(f, " (%llu occurrences)", (unsigned long long)r->f.diag_count[k]);
             fputc('\n', f);
         }
     }
-    return finish(f, &buf);
+}
+
+char *ab_stress_report_tsv(const struct ab_stress_run *run)
+{
+    return tsv(run, ab_stress_tsv_header, stress_rows);
+}
+
+char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run)
+{
+    return tsv(run, ab_diagnostics_tsv_header, diagnostic_rows);
+}
+
+cJSON *ab_checks_json(const struct ab_check *c, unsigned n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (unsigned k = 0; k < n; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", c[k].name);
+        cJSON_AddStringToObject(o, "verdict", ab_verdict_name(c[k].verdict));
+        cJSON_AddStringToObject(o, "detail", c[k].detail);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
 }
 
 static void num_or_null(cJSON *o, const char *k, double v)
@@ -185,14 +203,7 @@ char *ab_stress_report_json(const struct ab_stress_run *run)
         num_or_null(o, "ns_per_op",
                     r->ran && f->ops ? (double)f->wall_ns / (double)f->ops : NAN);
         num_or_null(o, "wall_ns", r->ran ? (double)f->wall_ns : NAN);
-        cJSON *checks = cJSON_AddArrayToObject(o, "checks");
-        for (unsigned k = 0; k < f->nchecks; k++) {
-            cJSON *c = cJSON_CreateObject();
-            cJSON_AddStringToObject(c, "name", f->checks[k].name);
-            cJSON_AddStringToObject(c, "verdict", ab_verdict_name(f->checks[k].verdict));
-            cJSON_AddStringToObject(c, "detail", f->checks[k].detail);
-            cJSON_AddItemToArray(checks, c);
-        }
+        cJSON_AddItemToObject(o, "checks", ab_checks_json(f->checks, f->nchecks));
         cJSON *figs = cJSON_AddObjectToObject(o, "figures");
         for (unsigned k = 0; k < f->nfigures; k++) {
             cJSON *g = cJSON_AddObjectToObject(figs, f->figures[k].name);

@@ -231,13 +231,9 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
     run->cfg = cfg;
     ab_host_collect(&run->host);
     ab_utc_stamp(run->started_utc, sizeof run->started_utc);
-    for (size_t s = 0; s < cfg->nsubjects; s++) {
-        int rc = ab_subject_describe(&cfg->subjects[s], cfg->timeout_s);
-        if (rc)
-            return rc;
-        if (cfg->subjects[s].describe_error[0])
-            ab_warn("%s: %s", cfg->subjects[s].name, cfg->subjects[s].describe_error);
-    }
+    int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
+    if (described)
+        return described;
     unsigned nvar = 0;
     for (unsigned v = 0; cfg->wl->variants[v]; v++)
         nvar += cfg->variant_on[v];

@@ -208,13 +208,9 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
     run->cfg = cfg;
     ab_host_collect(&run->host);
     ab_utc_stamp(run->started_utc, sizeof run->started_utc);
-    for (size_t s = 0; s < cfg->nsubjects; s++) {
-        int rc = ab_subject_describe(&cfg->subjects[s], cfg->timeout_s);
-        if (rc)
-            return rc;
-        if (cfg->subjects[s].describe_error[0])
-            ab_warn("%s: %s", cfg->subjects[s].name, cfg->subjects[s].describe_error);
-    }
+    int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
+    if (described)
+        return described;
     size_t ncases = 0;
     for (size_t ci = 0; ci < NCASES; ci++)
         ncases += (cfg->cases >> ci) & 1;

@@ -140,6 +140,31 @@ static size_t fundamental_alignment(size_t size)
     return a;
 }
 
+static void hold(struct ab_block *b, void *p, size_t usable, uint64_t seq)
+{
+    b->p = p;
+    b->usable = usable;
+    b->seq = seq;
+}
+
+size_t ab_block_contract(struct ab_stress *s, void *p, size_t size, size_t align,
+                         const char *call)
+{
+    size_t need = align ? align : fundamental_alignment(size);
+    if ((uintptr_t)p % need)
+        ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT, "%s returned %p, not aligned to %zu bytes",
+                       call, p, need);
+    if (!s->heap->usable_size)
+        return size;
+    size_t usable = s->heap->usable_size(p);
+    if (usable >= size)
+        return usable;
+    ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
+                   "malloc_usable_size says %zu bytes for the block %s returned at %p", usable,
+                   call, p);
+    return size;
+}
+
 int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t align,
                    enum ab_alloc_how how, uint64_t seq)
 {
@@ -158,39 +183,21 @@ int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t 
     if (!s->verify) {
         if (how != AB_ALLOC_CALLOC)
             ab_touch(p, size, seq);
-        b->p = p;
-        b->usable = size;
-        b->seq = seq;
+        hold(b, p, size, seq);
         return 0;
     }
-    size_t need = how == AB_ALLOC_ALIGNED ? align : fundamental_alignment(size);
-    if ((uintptr_t)p % need) {
-        if (how == AB_ALLOC_ALIGNED)
-            ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                           "aligned_alloc(%zu, %zu) returned %p, not aligned to %zu bytes", align,
-                           size, p, need);
-        else
-            ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                           "%s(%zu) returned %p, not aligned to %zu bytes", how_name(how), size,
-                           p, need);
-    }
-    size_t usable = size;
-    if (h->usable_size) {
-        usable = h->usable_size(p);
-        if (usable < size) {
-            ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                           "malloc_usable_size says %zu bytes for a %s(%zu) block at %p",
-                           usable, how_name(how), size, p);
-            usable = size;
-        }
-    }
+    char call[64];
+    if (how == AB_ALLOC_ALIGNED)
+        snprintf(call, sizeof call, "aligned_alloc(%zu, %zu)", align, size);
+    else
+        snprintf(call, sizeof call, "%s(%zu)", how_name(how), size);
+    size_t usable = ab_block_contract(s, p, size, how == AB_ALLOC_ALIGNED ? align : 0, call);
     int rc = ab_shadow_add(s->shadow, p, usable);
     if (rc == -EEXIST) {
         /* Handed out while part of it is live: leave it alone (writing it
          * would corrupt the other holder) and leave it allocated. */
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_OVERLAP,
-                       "%s(%zu) returned [%p, +%zu) which overlaps a live block",
-                       how_name(how), size, p, usable);
+                       "%s returned [%p, +%zu) which overlaps a live block", call, p, usable);
         return -EEXIST;
     }
     if (rc)
@@ -206,9 +213,7 @@ int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t 
             }
     }
     ab_pattern_fill(p, usable, seq);
-    b->p = p;
-    b->usable = usable;
-    b->seq = seq;
+    hold(b, p, usable, seq);
     return 0;
 }
 
@@ -290,9 +295,7 @@ int ab_block_realloc(struct ab_stress *s, struct ab_block *b, size_t size, uint6
         if (!q)
             return -ENOMEM;
         ab_touch(q, size, seq);
-        b->p = q;
-        b->usable = size;
-        b->seq = seq;
+        hold(b, q, size, seq);
         return 0;
     }
     pattern_ok(s, b, "before realloc");
@@ -309,31 +312,17 @@ int ab_block_realloc(struct ab_stress *s, struct ab_block *b, size_t size, uint6
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CORRUPTED,
                        "realloc(%p, %zu) to %p did not keep the first %zu bytes", b->p, size, q,
                        keep);
-    size_t need = fundamental_alignment(size);
-    if ((uintptr_t)q % need)
-        ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                       "realloc(.., %zu) returned %p, not aligned to %zu bytes", size, q, need);
-    size_t usable = size;
-    if (h->usable_size) {
-        usable = h->usable_size(q);
-        if (usable < size) {
-            ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
-                           "malloc_usable_size says %zu bytes for a realloc(.., %zu) block at "
-                           "%p", usable, size, q);
-            usable = size;
-        }
-    }
+    char call[64];
+    snprintf(call, sizeof call, "realloc(.., %zu)", size);
+    size_t usable = ab_block_contract(s, q, size, 0, call);
     b->p = NULL;
     if (ab_shadow_add(s->shadow, q, usable) == -EEXIST) {
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_OVERLAP,
-                       "realloc(.., %zu) returned [%p, +%zu) which overlaps a live block", size,
-                       q, usable);
+                       "%s returned [%p, +%zu) which overlaps a live block", call, q, usable);
         return -EEXIST;
     }
     ab_pattern_fill(q, usable, seq);
-    b->p = q;
-    b->usable = usable;
-    b->seq = seq;
+    hold(b, q, usable, seq);
     return 0;
 }
 
@@ -465,27 +454,6 @@ void ab_stress_to_trial(const struct ab_stress *s, struct ab_trial *t)
 
 /* ------------------------------------------------------- the child's mode */
 
-static const char *req_str(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double req_num(const cJSON *o, const char *k, double def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
-static cJSON *fail_doc(const char *code, const char *msg)
-{
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddFalseToObject(d, "ok");
-    cJSON_AddStringToObject(d, "code", code);
-    cJSON_AddStringToObject(d, "error", msg);
-    return d;
-}
-
 /* The node a hosted-server plugin is asked to bind to: the last one, so on
  * a machine with several the binding differs from default placement. */
 static int hook_node(void)
@@ -545,15 +513,8 @@ static cJSON *findings_json(const struct ab_findings *f)
     cJSON_AddNumberToObject(d, "wall_ns", (double)f->wall_ns);
     if (f->incomplete)
         cJSON_AddStringToObject(d, "incomplete", f->incomplete_reason);
-    cJSON *a = cJSON_AddArrayToObject(d, "checks");
-    for (unsigned i = 0; i < f->nchecks; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", f->checks[i].name);
-        cJSON_AddStringToObject(o, "verdict", ab_verdict_name(f->checks[i].verdict));
-        cJSON_AddStringToObject(o, "detail", f->checks[i].detail);
-        cJSON_AddItemToArray(a, o);
-    }
-    a = cJSON_AddArrayToObject(d, "diagnostics");
+    cJSON_AddItemToObject(d, "checks", ab_checks_json(f->checks, f->nchecks));
+    cJSON *a = cJSON_AddArrayToObject(d, "diagnostics");
     for (unsigned i = 0; i < f->ndiags; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "code", ab_code_name(f->diags[i].code));
@@ -575,77 +536,77 @@ static cJSON *findings_json(const struct ab_findings *f)
     return d;
 }
 
-cJSON *ab_stress_child(const cJSON *req, struct ab_heap *heap)
+cJSON *ab_stress_child(const struct ab_stress_request *rq, struct ab_heap *heap,
+                       const char **code, char *why, size_t n)
 {
     size_t ncases;
     const struct ab_stress_case *const *cases = ab_stress_cases(&ncases);
-    int ci = ab_stress_case_index(req_str(req, "case"));
-    char why[512];
+    int ci = ab_stress_case_index(rq->case_name);
     if (ci < 0) {
         ab_heap_close(heap);
-        return fail_doc("ALLOCBENCH_INTERNAL", "unknown stress case in request");
+        *code = "ALLOCBENCH_INTERNAL";
+        snprintf(why, n, "unknown stress case in request");
+        return NULL;
     }
     const struct ab_stress_case *sc = cases[ci];
     struct ab_profiles ps;
-    if (ab_profiles_load(req_str(req, "profiles"), &ps, why, sizeof why)) {
-        ab_heap_close(heap);
-        return fail_doc("ALLOCBENCH_BAD_INPUT", why);
-    }
-    const struct ab_profile *prof = ab_profile_find(&ps, req_str(req, "profile"));
-    if (!prof) {
+    const struct ab_profile *prof = NULL;
+    if (ab_profiles_load(rq->profiles, &ps, why, n) == 0 &&
+        !(prof = ab_profile_find(&ps, rq->profile))) {
         ab_profiles_free(&ps);
-        ab_heap_close(heap);
-        return fail_doc("ALLOCBENCH_BAD_INPUT", "the profile is gone from the profiles file");
+        snprintf(why, n, "profile %s is gone from %s", rq->profile, rq->profiles);
     }
     /* The findings live outside the allocator under test. */
-    struct ab_findings *f = ab_buf_alloc(sizeof *f);
-    struct ab_stress *s = ab_buf_alloc(sizeof *s);
-    if (!f || !s) {
+    struct ab_findings *f = prof ? ab_buf_alloc(sizeof *f) : NULL;
+    struct ab_stress *s = f ? ab_buf_alloc(sizeof *s) : NULL;
+    if (!s) {
+        if (prof) {
+            ab_profiles_free(&ps);
+            snprintf(why, n, "out of memory");
+        }
         ab_heap_close(heap);
-        return fail_doc("ALLOCBENCH_INTERNAL", "out of memory");
+        *code = prof ? "ALLOCBENCH_INTERNAL" : "ALLOCBENCH_BAD_INPUT";
+        return NULL;
     }
     ab_stress_init(s, heap, f);
     s->prof = prof;
-    s->threads = (unsigned)req_num(req, "threads", 1);
-    s->seed = (uint64_t)req_num(req, "seed", 1) + (uint64_t)ci * 0x632be59bd9b4e019ull;
-    s->verify = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "verify"));
-    s->ops_cap = (uint64_t)req_num(req, "ops", 0);
-    double duration = req_num(req, "duration_s", 0);
+    s->threads = rq->threads ? rq->threads : 1;
+    s->seed = rq->seed + (uint64_t)ci * 0x632be59bd9b4e019ull;
+    s->verify = rq->verify;
+    s->ops_cap = sc->timed ? rq->ops : 0;
     s->statm_fd = ab_statm_open();
 
     cJSON *reply = NULL;
+    char na[512];
     if (heap->plugin && !(heap->plugin->profiles & prof->abi_bit)) {
-        snprintf(why, sizeof why, "plugin %s does not support profile %s", heap->plugin->name,
+        snprintf(na, sizeof na, "plugin %s does not support profile %s", heap->plugin->name,
                  prof->name);
         reply = cJSON_CreateObject();
-        cJSON_AddTrueToObject(reply, "ok");
-        cJSON_AddStringToObject(reply, "not_applicable", why);
     } else if (heap->plugin &&
-               configure_plugin(s, prof, !strcmp(sc->name, "exhaustion"), why, sizeof why)) {
+               configure_plugin(s, prof, !strcmp(sc->name, "exhaustion"), na, sizeof na)) {
         reply = cJSON_CreateObject();
-        cJSON_AddTrueToObject(reply, "ok");
-        cJSON_AddStringToObject(reply, "not_applicable", why);
+    } else if (s->verify && !(s->shadow = ab_shadow_new())) {
+        *code = "ALLOCBENCH_INTERNAL";
+        snprintf(why, n, "cannot map the live-set shadow");
     } else {
-        if (s->verify && !(s->shadow = ab_shadow_new())) {
-            reply = fail_doc("ALLOCBENCH_INTERNAL", "cannot map the live-set shadow");
+        uint64_t t0 = ab_now_ns();
+        if (sc->timed && rq->duration_s > 0)
+            s->deadline_ns = t0 + (uint64_t)(rq->duration_s * 1e9);
+        int rc = sc->run(s);
+        f->wall_ns = ab_now_ns() - t0;
+        if (s->shadow) /* what verifying the live set cost in memory */
+            ab_stress_figure(s, "shadow_bytes", "bytes", (double)ab_shadow_bytes(s->shadow));
+        if (rc < 0) {
+            *code = "ALLOCBENCH_TRIAL_FAILED";
+            snprintf(why, n, "the case could not run: %s", strerror(-rc));
         } else {
-            uint64_t t0 = ab_now_ns();
-            if (sc->timed && duration > 0)
-                s->deadline_ns = t0 + (uint64_t)(duration * 1e9);
-            if (!sc->timed)
-                s->ops_cap = 0;
-            int rc = sc->run(s);
-            f->wall_ns = ab_now_ns() - t0;
-            if (s->shadow) /* what verifying the live set cost in memory */
-                ab_stress_figure(s, "shadow_bytes", "bytes", (double)ab_shadow_bytes(s->shadow));
-            if (rc < 0) {
-                snprintf(why, sizeof why, "the case could not run: %s", strerror(-rc));
-                reply = fail_doc("ALLOCBENCH_TRIAL_FAILED", why);
-            } else {
-                ab_stress_block_checks(s);
-                reply = findings_json(f);
-            }
+            ab_stress_block_checks(s);
+            reply = findings_json(f);
         }
+    }
+    if (reply && !cJSON_GetObjectItemCaseSensitive(reply, "ok")) {
+        cJSON_AddTrueToObject(reply, "ok");
+        cJSON_AddStringToObject(reply, "not_applicable", na);
     }
     if (!s->fini_called)
         ab_heap_close(heap);

@@ -10,14 +10,10 @@
  */
 #include "ab.h"
 
-#include <errno.h>
 #include <math.h>
 
-struct ring {
-    pthread_barrier_t bar;
-    struct ab_block **batch;       /* [thread][n] */
-    size_t n;
-    volatile bool stop;
+struct remote {
+    struct ab_ring ring;
     uint64_t max_depth, bound, samples, remote_frees0;
     bool depth_valid, bound_valid, frees_valid;
 };
@@ -32,25 +28,16 @@ static bool plugin_stats(const struct ab_stress *s, struct allocbench_plugin_sta
 
 static void worker(struct ab_stress *s, unsigned i, void *arg)
 {
-    struct ring *g = arg;
-    unsigned T = s->threads < 2 ? 2 : s->threads;
-    struct ab_block *mine = g->batch[i], *theirs = g->batch[(i + T - 1) % T];
+    struct remote *g = arg;
+    struct ab_ring *ring = &g->ring;
+    struct ab_block *theirs = ring->batch[(i + ring->threads - 1) % ring->threads];
     uint64_t rng = ab_stress_rng(s, i), seq = (uint64_t)i << 48, done = 0, verified = 0;
     for (;;) {
-        size_t made = 0;
-        for (; made < g->n; made++) {
-            size_t size = ab_size_mix_pick(&s->prof->sizes, &rng);
-            if (ab_block_alloc(s, &mine[made], size, 0, AB_ALLOC_MALLOC, ++seq) == -ENOMEM) {
-                ab_stress_incomplete(s, "malloc(%zu) returned NULL", size);
-                g->stop = true;
-                break;
-            }
-        }
-        done += made;
-        pthread_barrier_wait(&g->bar); /* every batch is handed over */
-        for (size_t k = 0; k < g->n; k++)
+        done += ab_ring_fill(s, ring, i, &rng, &seq);
+        pthread_barrier_wait(&ring->bar); /* every batch is handed over */
+        for (size_t k = 0; k < ring->n; k++)
             verified += ab_block_free(s, &theirs[k]);
-        pthread_barrier_wait(&g->bar); /* every remote free is done */
+        pthread_barrier_wait(&ring->bar); /* every remote free is done */
         if (i == 0) {
             struct allocbench_plugin_stats st;
             if (plugin_stats(s, &st) && (st.valid & ALLOCBENCH_STAT_REMOTE_DEPTH)) {
@@ -59,12 +46,10 @@ static void worker(struct ab_stress *s, unsigned i, void *arg)
                 if (st.remote_free_depth > g->max_depth)
                     g->max_depth = st.remote_free_depth;
             }
-            if ((s->ops_cap && done + g->n > s->ops_cap) ||
-                (s->deadline_ns && ab_now_ns() >= s->deadline_ns))
-                g->stop = true;
         }
-        pthread_barrier_wait(&g->bar); /* the decision is made */
-        if (g->stop)
+        ab_ring_decide(s, ring, i, done);
+        pthread_barrier_wait(&ring->bar); /* the decision is made */
+        if (ring->stop)
             break;
     }
     ab_stress_count(s, done, verified);
@@ -73,13 +58,7 @@ static void worker(struct ab_stress *s, unsigned i, void *arg)
 static int run(struct ab_stress *s)
 {
     const struct ab_profile *p = s->prof;
-    unsigned T = s->threads < 2 ? 2 : s->threads;
-    s->threads = T;
-    struct ring g = {0};
-    g.n = p->remote_bound ? 2 * (size_t)p->remote_bound : 1024;
-    /* ops per thread bound the rounds; one round is at least one batch */
-    if (s->ops_cap && g.n > s->ops_cap)
-        g.n = (size_t)s->ops_cap;
+    struct remote g = {0};
     struct allocbench_plugin_stats st;
     if (plugin_stats(s, &st)) {
         g.bound_valid = st.valid & ALLOCBENCH_STAT_REMOTE_BOUND;
@@ -87,25 +66,18 @@ static int run(struct ab_stress *s)
         g.frees_valid = st.valid & ALLOCBENCH_STAT_REMOTE_FREES;
         g.remote_frees0 = st.remote_frees;
     }
-    g.batch = ab_buf_alloc(T * sizeof *g.batch);
-    if (!g.batch)
-        return -ENOMEM;
-    for (unsigned i = 0; i < T; i++)
-        if (!(g.batch[i] = ab_buf_alloc(g.n * sizeof **g.batch)))
-            return -ENOMEM;
-    pthread_barrier_init(&g.bar, NULL, T);
-    int rc = ab_stress_threads(s, T, worker, &g);
-    pthread_barrier_destroy(&g.bar);
-    for (unsigned i = 0; i < T; i++)
-        ab_buf_free(g.batch[i], g.n * sizeof **g.batch);
-    ab_buf_free(g.batch, T * sizeof *g.batch);
+    int rc = ab_ring_init(&g.ring, s, p->remote_bound ? 2 * (size_t)p->remote_bound : 1024);
+    if (!rc)
+        rc = ab_stress_threads(s, g.ring.threads, worker, &g);
+    size_t batch = g.ring.n;
+    ab_ring_destroy(&g.ring);
     if (rc)
         return rc;
 
     const char *who = s->heap->plugin ? s->heap->plugin->name : "a preloaded allocator";
     uint64_t ours = s->f->verified ? s->f->verified : s->f->ops;
     ab_stress_figure(s, "remote_frees", "frees", (double)ours);
-    ab_stress_figure(s, "batch", "blocks", (double)g.n);
+    ab_stress_figure(s, "batch", "blocks", (double)batch);
     /* The bound the queues must hold: the tighter of the plugin's promise
      * and the profile's. */
     uint64_t bound = 0;
@@ -124,7 +96,7 @@ static int run(struct ab_stress *s)
         ab_stress_diag(s, AB_ALLOCATOR_REMOTE_FREE_OVERFLOW,
                        "remote-free queue depth %llu past its bound %llu (batches of %zu remote "
                        "frees, %llu samples)", (unsigned long long)g.max_depth,
-                       (unsigned long long)bound, g.n, (unsigned long long)g.samples);
+                       (unsigned long long)bound, batch, (unsigned long long)g.samples);
         ab_stress_check(s, "queue-bound", AB_VERDICT_FAILED, "depth past the bound");
     } else
         ab_stress_check(s, "queue-bound", AB_VERDICT_HELD,

@@ -41,7 +41,7 @@ static void bad(const char *rows, const char *where, const char *words)
 
 /* A fake allocator over a static arena; each fault switched on alone. */
 static struct {
-    unsigned char arena[1 << 20];
+    _Alignas(4096) unsigned char arena[1 << 20];
     size_t used;
     bool misalign, lie_usable, dirty_calloc, lose_realloc, twice;
     void *last;
@@ -51,10 +51,11 @@ static void *fake_malloc(size_t n)
 {
     if (fake.twice && fake.last)
         return fake.last;
-    size_t at = (fake.used + 15) & ~(size_t)15;
+    size_t at = fake.used;
     if (at + n + 16 > sizeof fake.arena)
         return NULL;
-    fake.used = at + (n < 64 ? 64 : n) + 16; /* what fake_usable says, and the misaligned 8 */
+    /* what fake_usable says, and the misaligned 8, keeping 16-byte steps */
+    fake.used = at + (((n < 64 ? 64 : n) + 16 + 15) & ~(size_t)15);
     fake.last = fake.arena + at + (fake.misalign ? 8 : 0);
     return fake.last;
 }
@@ -78,7 +79,8 @@ static void *fake_realloc(void *p, size_t n)
 }
 static void *fake_aligned(size_t a, size_t n)
 {
-    (void)a;
+    uintptr_t base = (uintptr_t)fake.arena + fake.used;
+    fake.used += (size_t)(((base + a - 1) & ~(uintptr_t)(a - 1)) - base); /* to the alignment */
     return fake_malloc(n);
 }
 static size_t fake_usable(void *p)
