@@ -39,8 +39,9 @@ static const char usage[] =
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
     "  --format F            what stdout shows: console (default), json or tsv;\n"
     "                        the files are always written\n"
-    "  --timeout SECONDS     per case, 0.1..86400; default 300; a case past it is\n"
-    "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "  --timeout SECONDS     per case, 0.1..86400; default 300, or twice the duration\n"
+    "                        per timed case plus 60 when that is more; a case past it\n"
+    "                        is killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
     "\n"
     "files written to DIR: allocator-stress-report.tsv,\n"
     "allocator-diagnostics-report.tsv, report.json\n"
@@ -76,7 +77,7 @@ static int stress_main(int argc, char **argv)
     const char *profiles_arg = NULL, *out = NULL, *format = "console";
     uint64_t ops = 0, seed = 1;
     double duration = 0, timeout = 300;
-    bool ops_set = false, duration_set = false, verify = true;
+    bool ops_set = false, duration_set = false, timeout_set = false, verify = true;
     int rc, c;
     opterr = 0;
     optind = 1;
@@ -112,6 +113,7 @@ static int stress_main(int argc, char **argv)
         case OPT_TIMEOUT:
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
                 return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
+            timeout_set = true;
             break;
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
@@ -180,6 +182,9 @@ static int stress_main(int argc, char **argv)
     cfg.nsubjects = nsubjects;
     cfg.seed = seed;
     cfg.verify = verify;
+    /* A case may run its whole duration, then verify and free what it holds. */
+    if (!timeout_set && 2 * cfg.duration_s + 60 > timeout)
+        timeout = 2 * cfg.duration_s + 60;
     cfg.timeout_s = timeout;
     cfg.progress = isatty(2);
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
