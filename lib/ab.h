@@ -731,12 +731,12 @@ bool ab_stress_has_diag(const struct ab_stress *s, enum ab_code code);
  * left allocated and untouched, b->p NULL). */
 int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t align,
                    enum ab_alloc_how how, uint64_t seq);
-/* The block p that `call` (e.g. "malloc(24)") returned for size bytes:
- * aligned to align (0: the fundamental alignment for the size), and not
- * smaller than asked by the allocator's usable size, else reported
+/* The block p that fn ("malloc", "aligned_alloc", ...) returned for size
+ * bytes: aligned to align (0: the fundamental alignment for the size), and
+ * not smaller than asked by the allocator's usable size, else reported
  * (ALLOCBENCH_BLOCK_CONTRACT).  Returns the bytes that are ours. */
 size_t ab_block_contract(struct ab_stress *s, void *p, size_t size, size_t align,
-                         const char *call);
+                         const char *fn);
 /* Check the pattern (a changed byte is reported) and the live set, free.
  * Returns 1 when the block was verified, 0 when verification is off. */
 unsigned ab_block_free(struct ab_stress *s, struct ab_block *b);

@@ -131,11 +131,8 @@ static void *raw_alloc(struct worker *w, size_t size, struct ab_block *b)
         return NULL;
     w->ops++;
     size_t usable = size;
-    if (w->s->verify) {
-        char call[32];
-        snprintf(call, sizeof call, "malloc(%zu)", size);
-        usable = ab_block_contract(w->s, p, size, 0, call);
-    }
+    if (w->s->verify)
+        usable = ab_block_contract(w->s, p, size, 0, "malloc");
     touch_addr = (uintptr_t)p;
     touch_size = usable;
     touching = 1;

@@ -147,16 +147,27 @@ static void hold(struct ab_block *b, void *p, size_t usable, uint64_t seq)
     b->seq = seq;
 }
 
+/* "malloc(24)", "aligned_alloc(256, 256)": formatted only for a report. */
+static void call_text(char *buf, size_t n, const char *fn, size_t size, size_t align)
+{
+    if (align)
+        snprintf(buf, n, "%s(%zu, %zu)", fn, align, size);
+    else
+        snprintf(buf, n, "%s(%zu)", fn, size);
+}
+
 size_t ab_block_contract(struct ab_stress *s, void *p, size_t size, size_t align,
-                         const char *call)
+                         const char *fn)
 {
     size_t need = align ? align : fundamental_alignment(size);
+    size_t usable = s->heap->usable_size ? s->heap->usable_size(p) : size;
+    if ((uintptr_t)p % need == 0 && usable >= size)
+        return usable; /* the common case: nothing to format */
+    char call[64];
+    call_text(call, sizeof call, fn, size, align);
     if ((uintptr_t)p % need)
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT, "%s returned %p, not aligned to %zu bytes",
                        call, p, need);
-    if (!s->heap->usable_size)
-        return size;
-    size_t usable = s->heap->usable_size(p);
     if (usable >= size)
         return usable;
     ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CONTRACT,
@@ -186,16 +197,14 @@ int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t 
         hold(b, p, size, seq);
         return 0;
     }
-    char call[64];
-    if (how == AB_ALLOC_ALIGNED)
-        snprintf(call, sizeof call, "aligned_alloc(%zu, %zu)", align, size);
-    else
-        snprintf(call, sizeof call, "%s(%zu)", how_name(how), size);
-    size_t usable = ab_block_contract(s, p, size, how == AB_ALLOC_ALIGNED ? align : 0, call);
+    size_t a = how == AB_ALLOC_ALIGNED ? align : 0;
+    size_t usable = ab_block_contract(s, p, size, a, how_name(how));
     int rc = ab_shadow_add(s->shadow, p, usable);
     if (rc == -EEXIST) {
         /* Handed out while part of it is live: leave it alone (writing it
          * would corrupt the other holder) and leave it allocated. */
+        char call[64];
+        call_text(call, sizeof call, how_name(how), size, a);
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_OVERLAP,
                        "%s returned [%p, +%zu) which overlaps a live block", call, p, usable);
         return -EEXIST;
@@ -312,13 +321,12 @@ int ab_block_realloc(struct ab_stress *s, struct ab_block *b, size_t size, uint6
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_CORRUPTED,
                        "realloc(%p, %zu) to %p did not keep the first %zu bytes", b->p, size, q,
                        keep);
-    char call[64];
-    snprintf(call, sizeof call, "realloc(.., %zu)", size);
-    size_t usable = ab_block_contract(s, q, size, 0, call);
+    size_t usable = ab_block_contract(s, q, size, 0, "realloc");
     b->p = NULL;
     if (ab_shadow_add(s->shadow, q, usable) == -EEXIST) {
         ab_stress_diag(s, AB_ALLOCBENCH_BLOCK_OVERLAP,
-                       "%s returned [%p, +%zu) which overlaps a live block", call, q, usable);
+                       "realloc(%zu) returned [%p, +%zu) which overlaps a live block", size, q,
+                       usable);
         return -EEXIST;
     }
     ab_pattern_fill(q, usable, seq);
