@@ -5,6 +5,8 @@
 
 #include "ab-config.h"
 
+#include <stddef.h>
+
 struct ab_command {
     const char *name;
     const char *synopsis;  /* one line for the main --help */
@@ -21,8 +23,22 @@ struct ab_command {
 
 #define AB_COMMANDS(X) \
     X(run)             \
+    X(stress)          \
     X(list)            \
     AB_COMMANDS_TRACE(X)
+
+/* common.c: what the subcommands share.  Each returns what main returns on
+ * failure (after one line on stderr); ab_cmd_subjects returns -1 and
+ * ab_cmd_out_dir 0 when all is well. */
+#define AB_CMD_MAX_SUBJECTS 16
+struct ab_subject;
+int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
+int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n);
+int ab_cmd_out_dir(const char *given, char *dir, size_t len);
+/* A report on stdout (a newline at its end), then freed; NULL prints nothing. */
+void ab_cmd_print(char *text);
+/* SIGINT, SIGTERM, SIGHUP kill the child in flight, then this process. */
+void ab_cmd_catch_signals(void);
 
 #define AB_COMMAND_DECL(name) extern const struct ab_command ab_command_##name;
 AB_COMMANDS(AB_COMMAND_DECL)

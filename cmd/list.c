@@ -1,15 +1,17 @@
-/* list.c — `allocbench list [workloads|allocators]`. */
+/* list.c — `allocbench list [workloads|allocators|counters|profiles]`. */
 #include "ab.h"
 #include "cmd.h"
 
+#include <errno.h>
 #include <string.h>
 
 static const char usage[] =
-    "usage: allocbench list [workloads|allocators|counters]\n"
+    "usage: allocbench list [workloads|allocators|counters|profiles]\n"
     "\n"
     "  workloads   every workload: variants, parameters (type, default, range), preset\n"
     "  allocators  the allocators known by name: installed or not, path, version\n"
     "  counters    the counter backends this build and machine offer\n"
+    "  profiles    the stress profiles (from the profiles file) and the stress cases\n"
     "\nWithout an argument, all of them.\n";
 
 static void list_workloads(void)
@@ -71,6 +73,56 @@ static void list_counters(void)
 #endif
 }
 
+static int list_profiles(void)
+{
+    char path[PATH_MAX], err[1024];
+    struct ab_profiles ps;
+    int rc;
+    if (ab_profiles_locate(NULL, path, sizeof path, err, sizeof err))
+        return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "%s", err);
+    if ((rc = ab_profiles_load(path, &ps, err, sizeof err)))
+        return ab_error(rc == -EINVAL ? AB_ALLOCBENCH_BAD_INPUT : AB_ALLOCBENCH_NOT_INSTALLED,
+                        "%s", err);
+    size_t nc;
+    const struct ab_stress_case *const *cases = ab_stress_cases(&nc);
+    printf("profiles from %s\n", path);
+    for (size_t i = 0; i < ps.n; i++) {
+        const struct ab_profile *p = &ps.p[i];
+        char ops[32] = "-", dur[32] = "-", bound[32] = "-";
+        if (p->ops)
+            snprintf(ops, sizeof ops, "%llu", (unsigned long long)p->ops);
+        if (p->duration_s > 0)
+            snprintf(dur, sizeof dur, "%g s", p->duration_s);
+        if (p->remote_bound)
+            snprintf(bound, sizeof bound, "%llu", (unsigned long long)p->remote_bound);
+        printf("\n%s — %s\n", p->name, p->summary);
+        printf("  threads %u%s (%u here); per thread per timed case: ops %s, duration %s; "
+               "large-objects ops %llu\n",
+               p->threads, p->threads_per_cpu ? "/cpu" : "", ab_profile_threads(p), ops, dur,
+               (unsigned long long)p->large_ops);
+        printf("  live blocks per thread %llu; sizes %s; large %s\n",
+               (unsigned long long)p->live, p->sizes_text, p->large_text);
+        printf("  remote frees %s, queue bound %s; exhaustion: address space %llu, page limit "
+               "%llu bytes\n",
+               p->remote_frees ? "allowed" : "forbidden", bound,
+               (unsigned long long)p->as_limit, (unsigned long long)p->page_limit);
+        printf("  hugepage hooks %s, NUMA hooks %s; shutdown tolerance %llu bytes\n",
+               ab_hook_policy_name(p->hugepages), ab_hook_policy_name(p->numa),
+               (unsigned long long)p->shutdown_tolerance);
+        printf("  cases:");
+        for (size_t c = 0; c < nc; c++)
+            if (p->cases & (1u << c))
+                printf(" %s", cases[c]->name);
+        putchar('\n');
+    }
+    printf("\nstress cases:\n");
+    for (size_t c = 0; c < nc; c++)
+        printf("  %-24s %s%s\n", cases[c]->name, cases[c]->summary,
+               cases[c]->needs_remote ? " (needs remote frees)" : "");
+    ab_profiles_free(&ps);
+    return AB_EXIT_OK;
+}
+
 static int list_main(int argc, char **argv)
 {
     if (argc > 2)
@@ -81,9 +133,9 @@ static int list_main(int argc, char **argv)
         return AB_EXIT_OK;
     }
     if (what && strcmp(what, "workloads") && strcmp(what, "allocators") &&
-        strcmp(what, "counters"))
+        strcmp(what, "counters") && strcmp(what, "profiles"))
         return ab_error(AB_ALLOCBENCH_USAGE,
-                        "list: '%s' is not workloads, allocators or counters", what);
+                        "list: '%s' is not workloads, allocators, counters or profiles", what);
     if (!what || !strcmp(what, "workloads")) {
         if (!what)
             puts("workloads:\n");
@@ -99,12 +151,17 @@ static int list_main(int argc, char **argv)
             puts("\ncounters:\n");
         list_counters();
     }
+    if (!what || !strcmp(what, "profiles")) {
+        if (!what)
+            puts("\nprofiles:\n");
+        return list_profiles();
+    }
     return AB_EXIT_OK;
 }
 
 const struct ab_command ab_command_list = {
     .name = "list",
-    .synopsis = "list workloads, allocators or counters",
+    .synopsis = "list workloads, allocators, counters or profiles",
     .usage = usage,
     .main = list_main,
 };

@@ -56,12 +56,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static int bad_number(const char *opt, const char *val, int rc, const char *range)
-{
-    return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
-                    rc == -ERANGE ? "outside" : "not a number in", range);
-}
-
 static int trace_main(int argc, char **argv)
 {
     static struct ab_trace_config cfg;
@@ -79,7 +73,7 @@ static int trace_main(int argc, char **argv)
         switch (c) {
         case OPT_PID:
             if ((rc = ab_parse_u64(optarg, 1, 4194304, false, &v)))
-                return bad_number("pid", optarg, rc, "[1, 4194304]");
+                return ab_cmd_bad_number("pid", optarg, rc, "[1, 4194304]");
             cfg.pid = (int)v;
             break;
         case OPT_LIB:
@@ -89,16 +83,16 @@ static int trace_main(int argc, char **argv)
             break;
         case OPT_DURATION:
             if ((rc = ab_parse_double(optarg, 0.01, 31536000, &cfg.duration_s)))
-                return bad_number("duration", optarg, rc, "[0.01, 31536000] seconds");
+                return ab_cmd_bad_number("duration", optarg, rc, "[0.01, 31536000] seconds");
             break;
         case OPT_TOP:
             if ((rc = ab_parse_u64(optarg, 1, 10000, false, &v)))
-                return bad_number("top", optarg, rc, "[1, 10000]");
+                return ab_cmd_bad_number("top", optarg, rc, "[1, 10000]");
             cfg.top = (unsigned)v;
             break;
         case OPT_MAX_LIVE:
             if ((rc = ab_parse_u64(optarg, 1024, 1u << 24, false, &v)))
-                return bad_number("max-live", optarg, rc, "[1024, 16777216]");
+                return ab_cmd_bad_number("max-live", optarg, rc, "[1024, 16777216]");
             cfg.max_live = v;
             break;
         case OPT_OUT: out = optarg; break;
@@ -132,9 +126,8 @@ static int trace_main(int argc, char **argv)
     int code = ab_trace_check(&cfg, err, sizeof err);
     if (code >= 0)
         return ab_error((enum ab_code)code, "%s", err);
-    if ((rc = ab_out_dir_prepare(out, cfg.out_dir, sizeof cfg.out_dir)))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
-                        strerror(-rc));
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
 
     code = ab_trace_execute(&cfg, &res, err, sizeof err);
     if (code >= 0) {

@@ -19,6 +19,7 @@
 #include "allocbench-plugin.h"
 
 #include <malloc.h>
+#include <pthread.h>
 
 struct cJSON;
 
@@ -67,7 +68,8 @@ enum {
     X(ALLOCBENCH_OUTPUT, 2, "the output folder cannot be written")                  \
     X(ALLOCBENCH_BAD_INPUT, 2, "an input file is malformed")                        \
     X(ALLOCBENCH_NOT_INSTALLED, 3, "a required allocator or facility is missing")   \
-    X(ALLOCBENCH_INTERNAL, 1, "allocbench itself failed")
+    X(ALLOCBENCH_INTERNAL, 1, "allocbench itself failed")                          \
+    X(ALLOCBENCH_BLOCK_CONTRACT, 1, "a block breaks its alignment or size promise")
 
 enum ab_code {
 #define AB_CODE_ENUM(name, status, summary) AB_##name,
@@ -79,6 +81,8 @@ enum ab_code {
 const char *ab_code_name(enum ab_code code);
 const char *ab_code_summary(enum ab_code code);
 int ab_code_exit_status(enum ab_code code);
+/* The code of a name; ALLOCBENCH_INTERNAL when there is none. */
+enum ab_code ab_code_from_name(const char *name);
 /* Print "allocbench: error: <what> (<CODE>)" on stderr; returns the code's
  * exit status so callers can `return ab_error(...)`. */
 int ab_error(enum ab_code code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -183,6 +187,9 @@ uint64_t ab_now_ns(void);
  * opened once per process; -1 when unavailable. */
 int ab_statm_open(void);
 int64_t ab_statm_rss_kib(int fd);
+/* Address space (VmSize) and resident set in KiB from the same descriptor;
+ * -1 each when unavailable. */
+void ab_statm_read(int fd, int64_t *vm_kib, int64_t *rss_kib);
 /* Memory for the harness's own bookkeeping (pointer arrays, queues): mmap'd
  * so the allocator under test sees only the workload's requests. */
 void *ab_buf_alloc(size_t bytes);
@@ -258,6 +265,8 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
 bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size_t len);
 /* Run a describe child: version, where malloc comes from. */
 int ab_subject_describe(struct ab_subject *s, double timeout_s);
+/* Describe each; an unusable one is warned about (its trials report it). */
+int ab_subjects_describe(struct ab_subject *s, size_t n, double timeout_s);
 
 /* ------------------------------------------------------------------ heap.c */
 
@@ -522,6 +531,8 @@ struct ab_host {
 };
 
 void ab_host_collect(struct ab_host *h);
+/* The host's THP mode word (always, madvise, never), "" when unknown. */
+void ab_host_thp_mode(char *buf, size_t len);
 
 /* ------------------------------------------------------------------- run.c */
 
@@ -633,9 +644,14 @@ char *ab_report_diagnostics_tsv(const struct ab_run *run);
 char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows);
 char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows);
 /* The context block every report.json carries: allocbench, the host, the
- * counter backend (the caller adds what is its own, e.g. subjects). */
+ * counter backend and, when subjects is not NULL, the allocators. */
 struct cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
-                                     const char *counter);
+                                     const char *counter, const struct ab_subject *subjects,
+                                     size_t nsubjects);
+/* Write text (malloc'd, freed here) to dir/name atomically; on error fills
+ * err and returns -errno. */
+int ab_report_write_file(const char *dir, const char *name, char *text, char *err,
+                         size_t errlen);
 
 extern const char ab_benchmarks_tsv_header[];
 extern const char ab_diagnostics_tsv_header[];
@@ -812,6 +828,386 @@ void ab_report_trace_console(const struct ab_trace_result *r, FILE *out);
 /* report.json and allocator-trace-report.tsv into dir, atomically. */
 int ab_report_trace_write(const struct ab_trace_result *r, const char *dir, char *err,
                           size_t errlen);
+
+/* =============================================================== stress
+ * `allocbench stress --profile P`: the seven verified stress cases of seed
+ * 003, run each in a fresh child, and the exhaustion and shutdown
+ * mechanisms they share with the workloads of the same names. */
+
+/* --------------------------------------------------------------- profile.c */
+
+#define AB_MIX_MAX 8
+
+/* A size mix: ranges [lo, hi] picked with integer weights, uniform inside. */
+struct ab_size_mix {
+    unsigned n;
+    uint64_t lo[AB_MIX_MAX], hi[AB_MIX_MAX];
+    uint32_t weight[AB_MIX_MAX];
+    uint32_t total;
+};
+
+/* "LO-HI:W,LO-HI:W,..." (":W" optional, default 1; k/M/G suffixes) with
+ * 1 <= LO <= HI <= max.  On error writes why to err and returns -EINVAL. */
+int ab_size_mix_parse(const char *text, uint64_t max, struct ab_size_mix *out, char *err,
+                      size_t errlen);
+size_t ab_size_mix_pick(const struct ab_size_mix *m, uint64_t *rng);
+uint64_t ab_size_mix_max(const struct ab_size_mix *m);
+
+/* May the profile use hugepage / NUMA hooks?  Only hosted-server opts in. */
+enum ab_hook_policy { AB_HOOK_FORBID, AB_HOOK_OPT_IN };
+
+/* One profile: a row of the profiles file (stress/profiles.tsv). */
+struct ab_profile {
+    char name[AB_NAME_MAX];
+    uint32_t abi_bit;              /* enum allocbench_profile */
+    unsigned threads;              /* per CPU when threads_per_cpu */
+    bool threads_per_cpu;
+    uint64_t ops;                  /* per thread per timed case; 0: no cap */
+    double duration_s;             /* per timed case; 0: no cap */
+    uint64_t large_ops;            /* per thread in large-objects */
+    uint64_t live;                 /* live blocks per thread */
+    char sizes_text[128];
+    struct ab_size_mix sizes;
+    char large_text[128];
+    struct ab_size_mix large;
+    uint32_t cases;                /* bit i: case i of stress/cases.h */
+    bool remote_frees;
+    uint64_t remote_bound;         /* blocks; 0: the profile promises none */
+    uint64_t as_limit;             /* address space headroom at exhaustion */
+    uint64_t page_limit;           /* a plugin's page backend limit */
+    enum ab_hook_policy hugepages, numa;
+    uint64_t shutdown_tolerance;   /* bytes retained after shutdown cleanup */
+    char summary[200];
+};
+
+struct ab_profiles {
+    char path[PATH_MAX];
+    struct ab_profile *p;
+    size_t n;
+};
+
+/* The profiles file: --profiles, else $ALLOCBENCH_PROFILES, else
+ * stress/profiles.tsv beside the executable (the build tree), else the
+ * installed copy.  Returns 0 or -ENOENT (err says where it looked). */
+int ab_profiles_locate(const char *given, char *path, size_t len, char *err, size_t errlen);
+/* Parse the whole file; a malformed one gives -EINVAL and "FILE:LINE: why"
+ * in err, an unreadable one -errno. */
+int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_t errlen);
+int ab_profiles_parse(const char *path, const char *text, struct ab_profiles *out, char *err,
+                      size_t errlen);
+void ab_profiles_free(struct ab_profiles *ps);
+const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const char *name);
+/* Threads the profile asks for on this machine (per CPU resolved). */
+unsigned ab_profile_threads(const struct ab_profile *p);
+const char *ab_hook_policy_name(enum ab_hook_policy h);
+
+/* ---------------------------------------------------------------- stress.c */
+
+/* How a check came out.  A check that cannot apply is NA, never HELD. */
+enum ab_verdict { AB_VERDICT_HELD, AB_VERDICT_FAILED, AB_VERDICT_NA, AB_VERDICT_SKIPPED };
+const char *ab_verdict_name(enum ab_verdict v);
+
+struct ab_check {
+    char name[32];
+    enum ab_verdict verdict;
+    char detail[240];
+};
+
+struct ab_figure {
+    char name[40];
+    char unit[16];
+    double value;                  /* NaN: not measured */
+};
+
+#define AB_FINDINGS_MAX 24
+
+/* What a case found: plain data, so a forked helper can fill it in shared
+ * memory.  A diagnostic code is kept once per case with its first detail
+ * and a count. */
+struct ab_findings {
+    struct ab_diag diags[AB_FINDINGS_MAX];
+    uint64_t diag_count[AB_FINDINGS_MAX];
+    unsigned ndiags;
+    struct ab_check checks[AB_FINDINGS_MAX];
+    unsigned nchecks;
+    struct ab_figure figures[AB_FINDINGS_MAX];
+    unsigned nfigures;
+    uint64_t ops;                  /* blocks allocated and freed */
+    uint64_t verified;             /* blocks whose pattern and place were checked */
+    uint64_t wall_ns;
+    bool incomplete;               /* an allocation failed outside exhaustion */
+    char incomplete_reason[200];
+};
+
+/* What was asked of a plugin's configure() and what it answered. */
+struct ab_hooks {
+    bool configured;               /* configure() exists and accepted the profile */
+    int configure_rc;              /* its answer to the first request */
+    bool hugepages;                /* hugepages asked for and accepted */
+    int numa_node;                 /* node asked for and accepted; -1 none */
+    bool hooks_refused;            /* hooks asked for and refused */
+    int hooks_rc;
+    uint64_t page_limit;           /* page limit accepted; 0 none */
+};
+
+/* One case in its child: the allocator, the profile, the budget and the
+ * findings.  The workloads that share a mechanism build one too. */
+struct ab_stress {
+    const struct ab_heap *heap;
+    const struct ab_profile *prof; /* NULL outside `stress` */
+    unsigned threads;
+    uint64_t seed;
+    uint64_t ops_cap;              /* per thread; 0: no cap */
+    uint64_t deadline_ns;          /* 0: no deadline */
+    bool verify;
+    struct ab_shadow *shadow;      /* the live set, when verifying */
+    int statm_fd;
+    struct ab_hooks hooks;
+    bool fini_called;              /* the case released the plugin itself */
+    pthread_mutex_t lock;          /* guards findings from several threads */
+    struct ab_findings *f;
+};
+
+/* A verified block: where it is, the bytes that are ours, its pattern. */
+struct ab_block {
+    void *p;
+    size_t usable;
+    uint64_t seq;
+};
+
+enum ab_alloc_how { AB_ALLOC_MALLOC, AB_ALLOC_CALLOC, AB_ALLOC_ALIGNED };
+
+void ab_stress_init(struct ab_stress *s, const struct ab_heap *h, struct ab_findings *f);
+void ab_stress_diag(struct ab_stress *s, enum ab_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ab_stress_check(struct ab_stress *s, const char *name, enum ab_verdict v, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+void ab_stress_figure(struct ab_stress *s, const char *name, const char *unit, double value);
+void ab_stress_incomplete(struct ab_stress *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+bool ab_stress_has_diag(const struct ab_stress *s, enum ab_code code);
+
+/* Allocate size bytes (align for AB_ALLOC_ALIGNED) into b and, when
+ * verifying, check alignment, usable size, zeroing (calloc) and overlap,
+ * then write the pattern.  0; -ENOMEM when the allocator said NULL (b->p
+ * NULL, errno kept); -EEXIST when the block overlaps a live one (reported,
+ * left allocated and untouched, b->p NULL). */
+int ab_block_alloc(struct ab_stress *s, struct ab_block *b, size_t size, size_t align,
+                   enum ab_alloc_how how, uint64_t seq);
+/* The block p that fn ("malloc", "aligned_alloc", ...) returned for size
+ * bytes: aligned to align (0: the fundamental alignment for the size), and
+ * not smaller than asked by the allocator's usable size, else reported
+ * (ALLOCBENCH_BLOCK_CONTRACT).  Returns the bytes that are ours. */
+size_t ab_block_contract(struct ab_stress *s, void *p, size_t size, size_t align,
+                         const char *fn);
+/* Check the pattern (a changed byte is reported) and the live set, free.
+ * Returns 1 when the block was verified, 0 when verification is off. */
+unsigned ab_block_free(struct ab_stress *s, struct ab_block *b);
+/* Check the pattern without freeing; false (and reported) when changed. */
+bool ab_block_check(struct ab_stress *s, const struct ab_block *b);
+/* Check, then give the block a new pattern (another thread's turn). */
+void ab_block_rewrite(struct ab_stress *s, struct ab_block *b, uint64_t seq);
+/* realloc to size: the old contents must survive up to the smaller size.
+ * 0, or -ENOMEM (b unchanged and still live). */
+int ab_block_realloc(struct ab_stress *s, struct ab_block *b, size_t size, uint64_t seq);
+
+/* Whether a thread should do another operation after done ones. */
+bool ab_stress_more(const struct ab_stress *s, uint64_t done);
+/* Run fn(s, i, arg) on n threads (plugins: attach and detach around it);
+ * returns 0 or -errno when a thread could not start. */
+int ab_stress_threads(struct ab_stress *s, unsigned n,
+                      void (*fn)(struct ab_stress *s, unsigned i, void *arg), void *arg);
+/* The per-thread random stream of thread i. */
+uint64_t ab_stress_rng(const struct ab_stress *s, unsigned i);
+/* Add a thread's operations and verified blocks to the findings. */
+void ab_stress_count(struct ab_stress *s, uint64_t ops, uint64_t verified);
+/* Forget a block the allocator released on its own (a checkpoint restore):
+ * clear it from the live set without touching it. */
+void ab_block_forget(struct ab_stress *s, struct ab_block *b);
+/* The pattern, overlap and contract checks, from the diagnostics so far. */
+void ab_stress_block_checks(struct ab_stress *s);
+/* Address-space and resident size from /proc/self/statm, in bytes; -1. */
+int64_t ab_stress_vm_bytes(const struct ab_stress *s);
+int64_t ab_stress_rss_bytes(const struct ab_stress *s);
+
+/* For a workload sharing a mechanism: a verifying context on the trial's
+ * allocator, threads and seed (f must outlive the trial's reply: metric
+ * names point into it), and the findings handed back as the trial's
+ * diagnostics and metrics. */
+int ab_stress_from_trial(struct ab_stress *s, struct ab_findings *f, const struct ab_trial *t);
+void ab_stress_to_trial(const struct ab_stress *s, struct ab_trial *t);
+
+/* The `__child` stress mode (child.c reads the request into this):
+ * configure the plugin for the profile, run the case, build the reply.
+ * Closes the heap.  NULL on failure, with a code name and why. */
+struct ab_stress_request {
+    const char *case_name, *profiles, *profile;
+    unsigned threads;
+    uint64_t ops;                  /* per thread per timed case; 0: no cap */
+    double duration_s;             /* per timed case; 0: no cap */
+    uint64_t seed;
+    bool verify;
+};
+struct cJSON *ab_stress_child(const struct ab_stress_request *rq, struct ab_heap *heap,
+                              const char **code, char *why, size_t n);
+
+/* --------------------------------------------------------------- exhaust.c */
+
+/* Exhaustion, run in a forked helper so an abort is a finding: under
+ * RLIMIT_AS (as_limit bytes above the address space in use) or a plugin's
+ * page limit, allocate until NULL in several sizes, check ENOMEM, usability
+ * and overlap, free part and allocate again, and ask for sizes near
+ * SIZE_MAX, PTRDIFF_MAX and an overflowing calloc.  Adds checks,
+ * diagnostics (ALLOCATOR_EXHAUSTION, ALLOCATOR_PAGE_EXHAUSTION, block
+ * codes) and figures to s. */
+struct ab_exhaust_config {
+    unsigned threads;
+    uint64_t as_limit;             /* 0: no address-space limit */
+    unsigned recovery_pct;         /* of each size's blocks, freed before refilling */
+};
+int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c);
+
+/* ------------------------------------------------------------------ ring.c */
+
+/* A ring of threads (two at least) handing batches of blocks on: thread i
+ * allocates batch[i], thread i + 1 works on it. */
+struct ab_ring {
+    pthread_barrier_t bar;         /* of all the ring's threads */
+    bool barrier_ready;
+    struct ab_block **batch;       /* [thread][n] */
+    size_t n;                      /* blocks per batch (at most the ops cap) */
+    unsigned threads;              /* s->threads, raised to 2 */
+    volatile bool stop;            /* set by thread 0, read after a barrier */
+};
+int ab_ring_init(struct ab_ring *g, struct ab_stress *s, size_t n);
+void ab_ring_destroy(struct ab_ring *g);
+/* Allocate thread i's batch from the profile's sizes; returns how many were
+ * made (a NULL stops the ring, the case is incomplete). */
+size_t ab_ring_fill(struct ab_stress *s, struct ab_ring *g, unsigned i, uint64_t *rng,
+                    uint64_t *seq);
+/* Thread 0, after done operations: stop when another batch would pass the
+ * ops cap or the deadline has come.  Read g->stop after the next barrier. */
+void ab_ring_decide(struct ab_stress *s, struct ab_ring *g, unsigned i, uint64_t done);
+
+/* ----------------------------------------------------------------- churn.c */
+
+/* Thread churn for shutdown cleanup: each round starts `threads` threads
+ * (on stacks the harness maps and unmaps, so no stack cache hides a leak),
+ * each allocates `blocks` verified blocks, frees its share and leaves
+ * handoff_pct percent for the next round's threads to free after it exited;
+ * then all are joined. */
+struct ab_churn;
+struct ab_churn_config {
+    unsigned threads;
+    size_t blocks;
+    unsigned handoff_pct;
+    const struct ab_size_mix *sizes;
+};
+struct ab_churn *ab_churn_new(struct ab_stress *s, const struct ab_churn_config *c);
+/* One round; returns 0 or -errno (a thread could not start). */
+int ab_churn_round(struct ab_churn *c);
+/* Free what the last round left, on the calling thread. */
+void ab_churn_drain(struct ab_churn *c);
+uint64_t ab_churn_exits(const struct ab_churn *c);
+/* The time the churn threads ran, summed over threads. */
+uint64_t ab_churn_thread_ns(const struct ab_churn *c);
+void ab_churn_free(struct ab_churn *c);
+
+/* ---------------------------------------------------------------- policy.c */
+
+/* Hugepages where the live blocks are, from /proc/self/smaps. */
+struct ab_thp_use {
+    uint64_t regions;              /* mappings holding at least one block */
+    uint64_t anon_huge_kib;        /* their AnonHugePages */
+    uint64_t advised;              /* of them flagged hg (MADV_HUGEPAGE) */
+};
+int ab_policy_thp(const void *const *addrs, size_t n, struct ab_thp_use *out);
+
+/* NUMA policy of the memory at the blocks (get_mempolicy MPOL_F_ADDR). */
+struct ab_numa_use {
+    int nodes;                     /* configured nodes; 0 when NUMA is unavailable */
+    uint64_t sampled;
+    uint64_t foreign;              /* policy differs from the thread's own */
+    uint64_t on_node;              /* bound or preferred including `node` */
+    uint64_t placed, misplaced;    /* pages found on / off node (move_pages) */
+    int first_mode;                /* of the first foreign block */
+};
+int ab_policy_numa(const void *const *addrs, size_t n, int node, struct ab_numa_use *out);
+
+/* Both checks on the blocks at addrs, against the profile and s->hooks. */
+void ab_policy_check(struct ab_stress *s, const void *const *addrs, size_t n);
+
+/* ------------------------------------------------------------ stress-run.c */
+
+/* The stress cases (stress/cases.h): one file each under stress/. */
+struct ab_stress_case {
+    const char *name;
+    const char *summary;
+    bool timed;                    /* bounded by the profile's ops and duration */
+    bool needs_remote;             /* runs only where remote frees are allowed */
+    int (*run)(struct ab_stress *s);
+};
+const struct ab_stress_case *const *ab_stress_cases(size_t *count);
+int ab_stress_case_index(const char *name);
+
+enum ab_case_verdict {
+    AB_CASE_PASS,
+    AB_CASE_FAIL,                  /* a diagnostic fired */
+    AB_CASE_INCOMPLETE,            /* an allocation failed outside exhaustion */
+    AB_CASE_NA,                    /* the profile or the plugin rules it out */
+};
+const char *ab_case_verdict_name(enum ab_case_verdict v);
+
+struct ab_stress_config {
+    const struct ab_profile *profile;
+    const char *profiles_path;
+    struct ab_subject *subjects;
+    size_t nsubjects;
+    uint32_t cases;                /* asked for (all when the user named none) */
+    uint64_t ops;                  /* per thread per timed case; 0: no cap */
+    double duration_s;             /* per timed case; 0: no cap */
+    uint64_t seed;
+    bool verify;
+    double timeout_s;
+    char out_dir[PATH_MAX];
+    bool progress;
+};
+
+struct ab_stress_record {
+    unsigned subject, case_index;
+    enum ab_case_verdict verdict;
+    char reason[512];              /* why NA, incomplete, or the child's fate */
+    bool ran;                      /* the case ran to its end in a child */
+    unsigned threads;
+    struct ab_findings f;
+    double elapsed_s;
+    char stderr_tail[1024];
+};
+
+struct ab_stress_run {
+    const struct ab_stress_config *cfg;
+    struct ab_host host;
+    char started_utc[32];
+    struct ab_stress_record *records;
+    size_t nrecords;
+    unsigned failures;             /* records whose verdict is not pass or NA */
+};
+
+int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run);
+void ab_stress_run_free(struct ab_stress_run *run);
+
+/* --------------------------------------------------------- report-stress.c */
+
+extern const char ab_stress_tsv_header[];
+/* Checks as a JSON array of {name, verdict, detail} (the child's reply and
+ * report.json). */
+struct cJSON *ab_checks_json(const struct ab_check *c, unsigned n);
+char *ab_stress_report_json(const struct ab_stress_run *run);
+char *ab_stress_report_tsv(const struct ab_stress_run *run);
+char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run);
+void ab_stress_report_console(const struct ab_stress_run *run, FILE *out);
+int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen);
+
 
 /* ----------------------------------------------------------------- version */
 

@@ -202,6 +202,16 @@ int ab_child_main(const char *request)
         cJSON_AddBoolToObject(d, "bulk", heap.alloc_bulk != NULL);
         rc = reply(d);
         ab_heap_close(&heap);
+    } else if (!strcmp(str_item(req, "mode"), "stress")) {
+        struct ab_stress_request rq = {
+            str_item(req, "case"), str_item(req, "profiles"), str_item(req, "profile"),
+            (unsigned)num_item(req, "threads", 1), (uint64_t)num_item(req, "ops", 0),
+            num_item(req, "duration_s", 0), (uint64_t)num_item(req, "seed", 1),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "verify"))};
+        const char *code = "ALLOCBENCH_INTERNAL";
+        char why[512];
+        cJSON *d = ab_stress_child(&rq, &heap, &code, why, sizeof why); /* closes the heap */
+        rc = reply(d ? d : error_doc(code, why));
     } else {
         rc = run_trial(req, &heap);
         ab_heap_close(&heap);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const struct {
     const char *name;
@@ -27,6 +28,14 @@ const char *ab_code_summary(enum ab_code code)
 int ab_code_exit_status(enum ab_code code)
 {
     return (unsigned)code < AB_CODE_COUNT ? codes[code].status : AB_EXIT_FAIL;
+}
+
+enum ab_code ab_code_from_name(const char *name)
+{
+    for (int c = 0; c < AB_CODE_COUNT; c++)
+        if (!strcmp(codes[c].name, name))
+            return (enum ab_code)c;
+    return AB_ALLOCBENCH_INTERNAL;
 }
 
 int ab_error(enum ab_code code, const char *fmt, ...)

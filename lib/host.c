@@ -31,7 +31,7 @@ static void cpu_model(char *buf, size_t len)
 }
 
 /* The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled. */
-static void thp_mode(char *buf, size_t len)
+void ab_host_thp_mode(char *buf, size_t len)
 {
     ab_strlcpy(buf, "", len);
     char *text = ab_read_file("/sys/kernel/mm/transparent_hugepage/enabled", 4096, NULL);
@@ -89,6 +89,6 @@ void ab_host_collect(struct ab_host *h)
         snprintf(h->kernel, sizeof h->kernel, "%s %s %s", u.sysname, u.release, u.machine);
     ab_strlcpy(h->glibc, gnu_get_libc_version(), sizeof h->glibc);
     cpu_model(h->cpu_model, sizeof h->cpu_model);
-    thp_mode(h->thp, sizeof h->thp);
+    ab_host_thp_mode(h->thp, sizeof h->thp);
     topology(h);
 }

@@ -21,20 +21,29 @@ int ab_statm_open(void)
 
 /* pread on a kept-open descriptor: no allocation, no path lookup, so a
  * reading does not disturb the heap it measures. */
-int64_t ab_statm_rss_kib(int fd)
+void ab_statm_read(int fd, int64_t *vm_kib, int64_t *rss_kib)
 {
+    *vm_kib = *rss_kib = -1;
     if (fd < 0)
-        return -1;
+        return;
     char buf[128];
     ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
     if (n <= 0)
-        return -1;
+        return;
     buf[n] = '\0';
     char *p = buf;
-    strtoull(p, &p, 10); /* size */
+    unsigned long long size = strtoull(p, &p, 10);
     unsigned long long resident = strtoull(p, NULL, 10);
-    long page = sysconf(_SC_PAGESIZE);
-    return (int64_t)(resident * (unsigned long long)page / 1024);
+    unsigned long long page = (unsigned long long)sysconf(_SC_PAGESIZE);
+    *vm_kib = (int64_t)(size * page / 1024);
+    *rss_kib = (int64_t)(resident * page / 1024);
+}
+
+int64_t ab_statm_rss_kib(int fd)
+{
+    int64_t vm, rss;
+    ab_statm_read(fd, &vm, &rss);
+    return rss;
 }
 
 void *ab_buf_alloc(size_t bytes)

@@ -67,7 +67,8 @@ static cJSON *sample_json(const struct ab_sample *s)
 }
 
 cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
-                              const char *counter)
+                              const char *counter, const struct ab_subject *subjects,
+                              size_t nsubjects)
 {
     cJSON *c = cJSON_CreateObject();
     cJSON *ab = cJSON_AddObjectToObject(c, "allocbench");
@@ -94,15 +95,11 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
         cJSON_AddItemToArray(caches, o);
     }
     cJSON_AddStringToObject(c, "counter", counter);
-    return c;
-}
-
-static cJSON *context_json(const struct ab_run *run)
-{
-    cJSON *c = ab_report_context_json(&run->host, run->started_utc, "none");
+    if (!subjects)
+        return c;
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
-    for (size_t i = 0; i < run->cfg->nsubjects; i++) {
-        const struct ab_subject *s = &run->cfg->subjects[i];
+    for (size_t i = 0; i < nsubjects; i++) {
+        const struct ab_subject *s = &subjects[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", s->name);
         cJSON_AddStringToObject(o, "kind", ab_subject_kind_name(s->kind));
@@ -114,6 +111,12 @@ static cJSON *context_json(const struct ab_run *run)
         cJSON_AddItemToArray(subs, o);
     }
     return c;
+}
+
+static cJSON *context_json(const struct ab_run *run)
+{
+    return ab_report_context_json(&run->host, run->started_utc, "none", run->cfg->subjects,
+                                  run->cfg->nsubjects);
 }
 
 static cJSON *params_json(const struct ab_run_config *cfg)

@@ -212,6 +212,11 @@ static int write_one(const char *dir, const char *name, char *text, char *err, s
     return rc;
 }
 
+int ab_report_write_file(const char *dir, const char *name, char *text, char *err, size_t errlen)
+{
+    return write_one(dir, name, text, err, errlen);
+}
+
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;

@@ -65,14 +65,6 @@ static void read_stats(const cJSON *o, struct ab_alloc_stats *s)
     s->mapped = int_or_null(o, "mapped");
 }
 
-static enum ab_code code_by_name(const char *name)
-{
-    for (int c = 0; c < AB_CODE_COUNT; c++)
-        if (!strcmp(ab_code_name((enum ab_code)c), name))
-            return (enum ab_code)c;
-    return AB_ALLOCBENCH_INTERNAL;
-}
-
 static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void add_diag(struct ab_trial_record *r, enum ab_code code, const char *fmt, ...)
@@ -159,7 +151,7 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         r->status = AB_TRIAL_FAILED;
         ab_strlcpy(r->reason, cJSON_IsString(err) ? err->valuestring : "failed",
                    sizeof r->reason);
-        add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
+        add_diag(r, ab_code_from_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
                  r->reason);
         return;
     }
@@ -207,7 +199,7 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
     {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(m, "code");
         const cJSON *det = cJSON_GetObjectItemCaseSensitive(m, "detail");
-        add_diag(r, code_by_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
+        add_diag(r, ab_code_from_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
                  cJSON_IsString(det) ? det->valuestring : "");
     }
     read_samples(r, cJSON_GetObjectItemCaseSensitive(d, "samples"));
@@ -323,13 +315,9 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
     run->cfg = cfg;
     ab_host_collect(&run->host);
     ab_utc_stamp(run->started_utc, sizeof run->started_utc);
-    for (size_t s = 0; s < cfg->nsubjects; s++) {
-        int rc = ab_subject_describe(&cfg->subjects[s], cfg->timeout_s);
-        if (rc)
-            return rc;
-        if (cfg->subjects[s].describe_error[0])
-            ab_warn("%s: %s", cfg->subjects[s].name, cfg->subjects[s].describe_error);
-    }
+    int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
+    if (described)
+        return described;
     unsigned nvar = 0;
     for (unsigned v = 0; cfg->wl->variants[v]; v++)
         nvar += cfg->variant_on[v];

@@ -1,0 +1,74 @@
+/* common.c — option handling the subcommands share: allocator lists, the
+ * report folder, a number out of range, and leaving no child behind on a
+ * signal. */
+#include "ab.h"
+#include "cmd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range)
+{
+    return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
+                    rc == -ERANGE ? "outside" : "not a number in", range);
+}
+
+int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n)
+{
+    static char items[AB_CMD_MAX_SUBJECTS][AB_NAME_MAX * 4];
+    char err[1024];
+    if (max > AB_CMD_MAX_SUBJECTS)
+        max = AB_CMD_MAX_SUBJECTS;
+    int count = ab_split_list(arg, items, (int)max);
+    if (count < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %zu allocators",
+                        arg, max);
+    for (int i = 0; i < count; i++) {
+        int code = ab_subject_resolve(items[i], &subjects[i], err, sizeof err);
+        if (code >= 0)
+            return ab_error((enum ab_code)code, "%s", err);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(subjects[j].name, subjects[i].name))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
+                                subjects[i].name);
+    }
+    *n = (size_t)count;
+    return -1;
+}
+
+int ab_cmd_out_dir(const char *given, char *dir, size_t len)
+{
+    int rc = ab_out_dir_prepare(given, dir, len);
+    if (rc)
+        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s",
+                        given ? given : dir, strerror(-rc));
+    return 0;
+}
+
+void ab_cmd_print(char *text)
+{
+    if (!text)
+        return;
+    size_t n = strlen(text);
+    fputs(text, stdout);
+    if (!n || text[n - 1] != '\n')
+        putchar('\n');
+    free(text);
+}
+
+static void on_signal(int sig)
+{
+    ab_runner_abort();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void ab_cmd_catch_signals(void)
+{
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
+}

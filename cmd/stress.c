@@ -1,0 +1,219 @@
+/* stress.c — `allocbench stress --profile P [options]`: parse, validate, hand over. */
+#include "ab.h"
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SUBJECTS AB_CMD_MAX_SUBJECTS
+
+static const char usage[] =
+    "usage: allocbench stress --profile P [options]\n"
+    "\n"
+    "Runs the stress cases of an allocator profile (seed 003): local-free,\n"
+    "remote-free, cross-thread-allocation, fragmentation, large-objects, exhaustion,\n"
+    "shutdown-cleanup.  Each case runs in a fresh child process; every block is\n"
+    "verified (a pattern from its address checked at free, no overlap with a live\n"
+    "block, alignment and usable size).  Profiles: allocbench list profiles\n"
+    "\n"
+    "options:\n"
+    "  --profile P           freestanding, hosted-small, hosted-server, realtime,\n"
+    "                        test-fixture or compiler-internal (required)\n"
+    "  --allocator A[,B...]  glibc, jemalloc, tcmalloc, mimalloc, bump, bump-fixed,\n"
+    "                        or a path to a .so (plugin or malloc-compatible);\n"
+    "                        default glibc; at most 16\n"
+    "  --case C[,D...]       only these cases; default all of the profile's\n"
+    "  --duration SECONDS    per timed case, 0.1..86400: replaces the profile's\n"
+    "                        duration and lifts its operation cap\n"
+    "  --ops N               operations per thread per timed case, 1..10^9: replaces\n"
+    "                        the profile's count and lifts its duration cap\n"
+    "  --seed S              seed of every random choice, 0..2^53; default 1\n"
+    "  --no-verify           skip the block checks (to measure what they cost); the\n"
+    "                        policy, exhaustion and shutdown checks still run\n"
+    "  --profiles FILE       the profiles file; default $ALLOCBENCH_PROFILES, else\n"
+    "                        stress/profiles.tsv of the build or the installed copy\n"
+    "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
+    "  --format F            what stdout shows: console (default), json or tsv;\n"
+    "                        the files are always written\n"
+    "  --timeout SECONDS     per case, 0.1..86400; default 300, or twice the duration\n"
+    "                        per timed case plus 60 when that is more; a case past it\n"
+    "                        is killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "\n"
+    "files written to DIR: allocator-stress-report.tsv,\n"
+    "allocator-diagnostics-report.tsv, report.json\n"
+    "\n"
+    "exit status: 0 every case passed or does not apply; 1 a diagnostic fired or a\n"
+    "case could not complete; 2 usage or input error (a malformed profiles file\n"
+    "included); 3 an allocator or the profiles file is missing\n";
+
+enum { OPT_PROFILE = 256, OPT_ALLOCATOR, OPT_CASE, OPT_DURATION, OPT_OPS, OPT_SEED,
+       OPT_NO_VERIFY, OPT_PROFILES, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+
+static const struct option options[] = {
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+    {"case", required_argument, NULL, OPT_CASE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"ops", required_argument, NULL, OPT_OPS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+    {"profiles", required_argument, NULL, OPT_PROFILES},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int stress_main(int argc, char **argv)
+{
+    static char case_items[16][AB_NAME_MAX * 4];
+    static struct ab_subject subjects[MAX_SUBJECTS];
+    const char *profile = NULL, *allocator_arg = "glibc", *case_arg = NULL;
+    const char *profiles_arg = NULL, *out = NULL, *format = "console";
+    uint64_t ops = 0, seed = 1;
+    double duration = 0, timeout = 300;
+    bool ops_set = false, duration_set = false, timeout_set = false, verify = true;
+    int rc, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_PROFILE: profile = optarg; break;
+        case OPT_ALLOCATOR: allocator_arg = optarg; break;
+        case OPT_CASE: case_arg = optarg; break;
+        case OPT_DURATION:
+            if ((rc = ab_parse_double(optarg, 0.1, 86400, &duration)))
+                return ab_cmd_bad_number("duration", optarg, rc, "[0.1, 86400] seconds");
+            duration_set = true;
+            break;
+        case OPT_OPS:
+            if ((rc = ab_parse_u64(optarg, 1, 1000000000, false, &ops)))
+                return ab_cmd_bad_number("ops", optarg, rc, "[1, 1000000000]");
+            ops_set = true;
+            break;
+        case OPT_SEED:
+            /* The request carries it as a JSON number: exact up to 2^53. */
+            if ((rc = ab_parse_u64(optarg, 0, 1ull << 53, false, &seed)))
+                return ab_cmd_bad_number("seed", optarg, rc, "[0, 2^53]");
+            break;
+        case OPT_NO_VERIFY: verify = false; break;
+        case OPT_PROFILES: profiles_arg = optarg; break;
+        case OPT_OUT: out = optarg; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
+                return ab_error(AB_ALLOCBENCH_USAGE,
+                                "--format %s: expected console, json or tsv", optarg);
+            format = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
+                return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
+            timeout_set = true;
+            break;
+        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
+        default:
+            if (optopt)
+                return ab_error(AB_ALLOCBENCH_USAGE, "stress: option '%s' needs a value",
+                                argv[optind - 1]);
+            return ab_error(AB_ALLOCBENCH_USAGE,
+                            "stress: unknown option '%s' (see: allocbench help stress)",
+                            argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return ab_error(AB_ALLOCBENCH_USAGE, "stress: unexpected argument '%s'", argv[optind]);
+    if (!profile)
+        return ab_error(AB_ALLOCBENCH_USAGE,
+                        "stress: which profile? --profile P (see: allocbench list profiles)");
+    if (ops_set && duration_set)
+        return ab_error(AB_ALLOCBENCH_USAGE, "stress: --ops and --duration exclude each other");
+
+    char err[1024];
+    static char path[PATH_MAX];
+    if (ab_profiles_locate(profiles_arg, path, sizeof path, err, sizeof err))
+        return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "%s", err);
+    static struct ab_profiles profiles;
+    if ((rc = ab_profiles_load(path, &profiles, err, sizeof err)))
+        return ab_error(rc == -EINVAL || profiles_arg ? AB_ALLOCBENCH_BAD_INPUT
+                                                      : AB_ALLOCBENCH_NOT_INSTALLED,
+                        "%s", err);
+    static struct ab_stress_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.profile = ab_profile_find(&profiles, profile);
+    if (!cfg.profile)
+        return ab_error(AB_ALLOCBENCH_USAGE, "no profile '%s' in %s (see: allocbench list "
+                                             "profiles)", profile, path);
+    cfg.profiles_path = path;
+
+    size_t ncases;
+    const struct ab_stress_case *const *cases = ab_stress_cases(&ncases);
+    cfg.cases = (uint32_t)((1u << ncases) - 1);
+    if (case_arg) {
+        int n = ab_split_list(case_arg, case_items, 16);
+        if (n < 0)
+            return ab_error(AB_ALLOCBENCH_USAGE, "--case %s: a list of case names", case_arg);
+        cfg.cases = 0;
+        for (int i = 0; i < n; i++) {
+            int ci = ab_stress_case_index(case_items[i]);
+            if (ci < 0) {
+                char known[256] = "";
+                for (size_t k = 0; k < ncases; k++) {
+                    strncat(known, k ? ", " : "", sizeof known - strlen(known) - 1);
+                    strncat(known, cases[k]->name, sizeof known - strlen(known) - 1);
+                }
+                return ab_error(AB_ALLOCBENCH_USAGE, "--case: no case '%s' (cases: %s)",
+                                case_items[i], known);
+            }
+            cfg.cases |= 1u << ci;
+        }
+    }
+    cfg.ops = ops_set ? ops : duration_set ? 0 : cfg.profile->ops;
+    cfg.duration_s = duration_set ? duration : ops_set ? 0 : cfg.profile->duration_s;
+
+    size_t nsubjects;
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)) >= 0)
+        return rc;
+    cfg.subjects = subjects;
+    cfg.nsubjects = nsubjects;
+    cfg.seed = seed;
+    cfg.verify = verify;
+    /* A case may run its whole duration, then verify and free what it holds. */
+    if (!timeout_set && 2 * cfg.duration_s + 60 > timeout)
+        timeout = 2 * cfg.duration_s + 60;
+    cfg.timeout_s = timeout;
+    cfg.progress = isatty(2);
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
+    ab_cmd_catch_signals();
+    static struct ab_stress_run run;
+    rc = ab_stress_execute(&cfg, &run);
+    if (rc)
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "the stress run failed: %s", strerror(-rc));
+    if (ab_stress_report_write_all(&run, err, sizeof err))
+        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
+    if (!strcmp(format, "json")) {
+        ab_cmd_print(ab_stress_report_json(&run));
+    } else if (!strcmp(format, "tsv")) {
+        ab_cmd_print(ab_stress_report_tsv(&run));
+    } else {
+        ab_stress_report_console(&run, stdout);
+        printf("\nreports: %s/allocator-stress-report.tsv, %s/allocator-diagnostics-report.tsv, "
+               "%s/report.json\n", cfg.out_dir, cfg.out_dir, cfg.out_dir);
+    }
+    int status = run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
+    ab_stress_run_free(&run);
+    ab_profiles_free(&profiles);
+    return status;
+}
+
+const struct ab_command ab_command_stress = {
+    .name = "stress",
+    .synopsis = "run an allocator profile's verified stress cases",
+    .usage = usage,
+    .main = stress_main,
+};

@@ -1,0 +1,271 @@
+/*
+ * stress-run.c — `allocbench stress`: the case registry (stress/cases.h),
+ * and the orchestration: for every allocator, every case of the profile in
+ * a fresh child, its outcome turned into a verdict.  A case the profile
+ * rules out is recorded as not applicable with the reason; a crashed or
+ * hung case is a diagnostic of its own.
+ */
+#include "ab.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AB_STRESS_CASE(id) extern const struct ab_stress_case ab_case_##id;
+#include "stress/cases.h"
+#undef AB_STRESS_CASE
+
+static const struct ab_stress_case *const registry[] = {
+#define AB_STRESS_CASE(id) &ab_case_##id,
+#include "stress/cases.h"
+#undef AB_STRESS_CASE
+};
+#define NCASES (sizeof registry / sizeof registry[0])
+
+const struct ab_stress_case *const *ab_stress_cases(size_t *count)
+{
+    *count = NCASES;
+    return registry;
+}
+
+int ab_stress_case_index(const char *name)
+{
+    for (size_t i = 0; i < NCASES; i++)
+        if (!strcmp(registry[i]->name, name))
+            return (int)i;
+    return -1;
+}
+
+const char *ab_case_verdict_name(enum ab_case_verdict v)
+{
+    switch (v) {
+    case AB_CASE_PASS: return "pass";
+    case AB_CASE_FAIL: return "fail";
+    case AB_CASE_INCOMPLETE: return "incomplete";
+    case AB_CASE_NA: return "not-applicable";
+    }
+    return "?";
+}
+
+static char *case_request(const struct ab_stress_config *cfg, const struct ab_subject *s,
+                          const struct ab_stress_case *sc, unsigned threads)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "mode", "stress");
+    cJSON *subj = cJSON_AddObjectToObject(req, "subject");
+    cJSON_AddStringToObject(subj, "kind", ab_subject_kind_name(s->kind));
+    cJSON_AddStringToObject(subj, "path", s->path);
+    cJSON_AddStringToObject(req, "case", sc->name);
+    cJSON_AddStringToObject(req, "profiles", cfg->profiles_path);
+    cJSON_AddStringToObject(req, "profile", cfg->profile->name);
+    cJSON_AddNumberToObject(req, "threads", threads);
+    cJSON_AddNumberToObject(req, "ops", (double)cfg->ops);
+    cJSON_AddNumberToObject(req, "duration_s", cfg->duration_s);
+    cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
+    cJSON_AddBoolToObject(req, "verify", cfg->verify);
+    char *text = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    return text;
+}
+
+static void add_diag(struct ab_findings *f, enum ab_code code, uint64_t count, const char *fmt,
+                     ...) __attribute__((format(printf, 4, 5)));
+static void add_diag(struct ab_findings *f, enum ab_code code, uint64_t count, const char *fmt,
+                     ...)
+{
+    if (f->ndiags == AB_FINDINGS_MAX)
+        return;
+    struct ab_diag *d = &f->diags[f->ndiags];
+    d->code = code;
+    f->diag_count[f->ndiags++] = count;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->detail, sizeof d->detail, fmt, ap);
+    va_end(ap);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The child's outcome into the record. */
+static void record_case(struct ab_stress_record *r, const struct ab_child_result *c,
+                        double timeout_s)
+{
+    struct ab_findings *f = &r->f;
+    r->elapsed_s = c->elapsed_s;
+    ab_strlcpy(r->stderr_tail, c->stderr_tail, sizeof r->stderr_tail);
+    r->verdict = AB_CASE_FAIL;
+    const char *sig = c->status == AB_CHILD_CRASHED && sigabbrev_np(c->signal)
+                          ? sigabbrev_np(c->signal) : "?";
+    switch (c->status) {
+    case AB_CHILD_CRASHED:
+        snprintf(r->reason, sizeof r->reason, "killed by signal %d (SIG%s)", c->signal, sig);
+        add_diag(f, AB_ALLOCBENCH_TRIAL_CRASHED, 1, "signal=SIG%s", sig);
+        return;
+    case AB_CHILD_TIMEOUT:
+        snprintf(r->reason, sizeof r->reason, "no result within %.1f s", timeout_s);
+        add_diag(f, AB_ALLOCBENCH_TRIAL_TIMEOUT, 1, "timeout=%.1fs", timeout_s);
+        return;
+    case AB_CHILD_FAILED:
+        snprintf(r->reason, sizeof r->reason, "exited with status %d without a result",
+                 c->exit_code);
+        add_diag(f, AB_ALLOCBENCH_TRIAL_FAILED, 1, "exit=%d", c->exit_code);
+        return;
+    case AB_CHILD_OK:
+        break;
+    }
+    const cJSON *d = c->doc;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
+        const char *code = jstr(d, "code"), *err = jstr(d, "error");
+        ab_strlcpy(r->reason, err ? err : "failed", sizeof r->reason);
+        add_diag(f, ab_code_from_name(code ? code : ""), 1, "%s", r->reason);
+        return;
+    }
+    const char *na = jstr(d, "not_applicable");
+    if (na) {
+        r->verdict = AB_CASE_NA;
+        ab_strlcpy(r->reason, na, sizeof r->reason);
+        return;
+    }
+    r->ran = true;
+    double v;
+    f->ops = isfinite(v = jnum(d, "operations")) ? (uint64_t)v : 0;
+    f->verified = isfinite(v = jnum(d, "blocks_verified")) ? (uint64_t)v : 0;
+    f->wall_ns = isfinite(v = jnum(d, "wall_ns")) ? (uint64_t)v : 0;
+    const cJSON *o;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(d, "checks"))
+    {
+        if (f->nchecks == AB_FINDINGS_MAX)
+            break;
+        struct ab_check *k = &f->checks[f->nchecks++];
+        const char *name = jstr(o, "name"), *verdict = jstr(o, "verdict"),
+                   *detail = jstr(o, "detail");
+        ab_strlcpy(k->name, name ? name : "", sizeof k->name);
+        ab_strlcpy(k->detail, detail ? detail : "", sizeof k->detail);
+        k->verdict = AB_VERDICT_SKIPPED;
+        for (int x = AB_VERDICT_HELD; x <= AB_VERDICT_SKIPPED; x++)
+            if (verdict && !strcmp(verdict, ab_verdict_name((enum ab_verdict)x)))
+                k->verdict = (enum ab_verdict)x;
+    }
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(d, "diagnostics"))
+    {
+        const char *code = jstr(o, "code"), *detail = jstr(o, "detail");
+        double count = jnum(o, "count");
+        add_diag(f, ab_code_from_name(code ? code : ""), isfinite(count) ? (uint64_t)count : 1,
+                 "%s", detail ? detail : "");
+    }
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(d, "figures"))
+    {
+        if (f->nfigures == AB_FINDINGS_MAX)
+            break;
+        struct ab_figure *g = &f->figures[f->nfigures++];
+        const char *name = jstr(o, "name"), *unit = jstr(o, "unit");
+        ab_strlcpy(g->name, name ? name : "", sizeof g->name);
+        ab_strlcpy(g->unit, unit ? unit : "", sizeof g->unit);
+        g->value = jnum(o, "value");
+    }
+    const char *inc = jstr(d, "incomplete");
+    if (f->ndiags) {
+        r->verdict = AB_CASE_FAIL;
+    } else if (inc) {
+        r->verdict = AB_CASE_INCOMPLETE;
+        f->incomplete = true;
+        ab_strlcpy(f->incomplete_reason, inc, sizeof f->incomplete_reason);
+        ab_strlcpy(r->reason, inc, sizeof r->reason);
+    } else {
+        r->verdict = AB_CASE_PASS;
+    }
+}
+
+/* Why the profile rules a case out, or NULL. */
+static const char *ruled_out(const struct ab_profile *p, size_t ci, char *buf, size_t n)
+{
+    if (!(p->cases & (1u << ci))) {
+        snprintf(buf, n, "not among profile %s's cases", p->name);
+        return buf;
+    }
+    if (registry[ci]->needs_remote && !p->remote_frees) {
+        snprintf(buf, n, "profile %s allows no remote frees", p->name);
+        return buf;
+    }
+    return NULL;
+}
+
+int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run)
+{
+    memset(run, 0, sizeof *run);
+    run->cfg = cfg;
+    ab_host_collect(&run->host);
+    ab_utc_stamp(run->started_utc, sizeof run->started_utc);
+    int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
+    if (described)
+        return described;
+    size_t ncases = 0;
+    for (size_t ci = 0; ci < NCASES; ci++)
+        ncases += (cfg->cases >> ci) & 1;
+    size_t total = ncases * cfg->nsubjects;
+    run->records = calloc(total ? total : 1, sizeof *run->records);
+    if (!run->records)
+        return -ENOMEM;
+    unsigned threads = ab_profile_threads(cfg->profile);
+    for (size_t s = 0; s < cfg->nsubjects; s++) {
+        const struct ab_subject *subj = &cfg->subjects[s];
+        for (size_t ci = 0; ci < NCASES; ci++) {
+            if (!(cfg->cases & (1u << ci)))
+                continue;
+            struct ab_stress_record *r = &run->records[run->nrecords++];
+            r->subject = (unsigned)s;
+            r->case_index = (unsigned)ci;
+            r->threads = threads;
+            char why[256];
+            if (ruled_out(cfg->profile, ci, why, sizeof why)) {
+                r->verdict = AB_CASE_NA;
+                ab_strlcpy(r->reason, why, sizeof r->reason);
+            } else if (subj->describe_error[0]) {
+                /* Never a silent run on some other allocator. */
+                r->verdict = AB_CASE_FAIL;
+                ab_strlcpy(r->reason, subj->describe_error, sizeof r->reason);
+                add_diag(&r->f, subj->describe_code, 1, "%s", subj->describe_error);
+            } else {
+                if (cfg->progress) {
+                    fprintf(stderr, "\r\033[K[%zu/%zu] stress %s %s %s", run->nrecords, total,
+                            cfg->profile->name, subj->name, registry[ci]->name);
+                    fflush(stderr);
+                }
+                char *req = case_request(cfg, subj, registry[ci], threads);
+                if (!req)
+                    return -ENOMEM;
+                struct ab_child_result c;
+                int rc = ab_runner_exec(req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
+                                        cfg->timeout_s, &c);
+                free(req);
+                if (rc)
+                    return rc;
+                record_case(r, &c, cfg->timeout_s);
+                ab_child_result_free(&c);
+            }
+            if (r->verdict != AB_CASE_PASS && r->verdict != AB_CASE_NA)
+                run->failures++;
+        }
+    }
+    if (cfg->progress)
+        fputs("\r\033[K", stderr);
+    return 0;
+}
+
+void ab_stress_run_free(struct ab_stress_run *run)
+{
+    free(run->records);
+    run->records = NULL;
+}
