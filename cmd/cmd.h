@@ -12,7 +12,9 @@ struct ab_command {
 
 #define AB_COMMANDS(X) \
     X(run)             \
-    X(list)
+    X(list)            \
+    X(fastpath)        \
+    X(check)
 
 #define AB_COMMAND_DECL(name) extern const struct ab_command ab_command_##name;
 AB_COMMANDS(AB_COMMAND_DECL)

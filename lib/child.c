@@ -149,6 +149,15 @@ int ab_child_main(const char *request)
     cJSON *req = cJSON_Parse(request);
     if (!req)
         return reply(error_doc("ALLOCBENCH_INTERNAL", "malformed request")) ? 4 : 0;
+    if (!strcmp(str_item(req, "mode"), "supervise")) {
+        /* A backend watching a measuring child from outside: no allocator is
+         * bound here (nothing is preloaded into this process). */
+        const struct ab_counter *c = ab_counter_find(str_item(req, "counter"));
+        cJSON *d = c && c->supervise ? c->supervise(req)
+                                     : error_doc("ALLOCBENCH_INTERNAL", "no such supervisor");
+        cJSON_Delete(req);
+        return reply(d);
+    }
     const cJSON *subj = cJSON_GetObjectItemCaseSensitive(req, "subject");
     const char *kind = str_item(subj, "kind");
     const char *path = str_item(subj, "path");
@@ -170,6 +179,9 @@ int ab_child_main(const char *request)
         cJSON_AddStringToObject(d, "malloc_from", heap.malloc_from);
         cJSON_AddBoolToObject(d, "bulk", heap.alloc_bulk != NULL);
         rc = reply(d);
+        ab_heap_close(&heap);
+    } else if (!strcmp(str_item(req, "mode"), "fastpath")) {
+        rc = reply(ab_fastpath_child(req, &heap));
         ab_heap_close(&heap);
     } else {
         rc = run_trial(req, &heap);

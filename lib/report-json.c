@@ -55,15 +55,14 @@ static cJSON *stats_json(const struct ab_alloc_stats *s)
     return o;
 }
 
-static cJSON *context_json(const struct ab_run *run)
+cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc)
 {
-    const struct ab_host *h = &run->host;
     cJSON *c = cJSON_CreateObject();
     cJSON *ab = cJSON_AddObjectToObject(c, "allocbench");
     cJSON_AddStringToObject(ab, "version", ab_version);
     str_or_null(ab, "git_revision", ab_git_revision);
     cJSON_AddStringToObject(ab, "build_type", ab_build_type);
-    cJSON_AddStringToObject(c, "started_utc", run->started_utc);
+    cJSON_AddStringToObject(c, "started_utc", started_utc);
     str_or_null(c, "hostname", h->hostname);
     str_or_null(c, "cpu_model", h->cpu_model);
     str_or_null(c, "kernel", h->kernel);
@@ -82,6 +81,12 @@ static cJSON *context_json(const struct ab_run *run)
         cJSON_AddNumberToObject(o, "size_bytes", (double)h->caches[i].size);
         cJSON_AddItemToArray(caches, o);
     }
+    return c;
+}
+
+static cJSON *context_json(const struct ab_run *run)
+{
+    cJSON *c = ab_report_context_json(&run->host, run->started_utc);
     cJSON_AddStringToObject(c, "counter", "none");
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
     for (size_t i = 0; i < run->cfg->nsubjects; i++) {

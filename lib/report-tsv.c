@@ -124,7 +124,7 @@ char *ab_report_diagnostics_tsv(const struct ab_run *run)
     return sb_finish(&b);
 }
 
-static int write_one(const char *dir, const char *name, char *text, char *err, size_t errlen)
+int ab_report_write_text(const char *dir, const char *name, char *text, char *err, size_t errlen)
 {
     if (!text) {
         snprintf(err, errlen, "out of memory formatting %s", name);
@@ -142,10 +142,10 @@ static int write_one(const char *dir, const char *name, char *text, char *err, s
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;
-    int rc = write_one(dir, "allocator-fast-path-benchmarks.tsv", ab_report_benchmarks_tsv(run),
+    int rc = ab_report_write_text(dir, "allocator-fast-path-benchmarks.tsv", ab_report_benchmarks_tsv(run),
                        err, errlen);
     if (!rc)
-        rc = write_one(dir, "allocator-diagnostics-report.tsv", ab_report_diagnostics_tsv(run),
+        rc = ab_report_write_text(dir, "allocator-diagnostics-report.tsv", ab_report_diagnostics_tsv(run),
                        err, errlen);
     if (!rc) {
         /* report.json last: its presence says the run's files are complete. */
@@ -159,7 +159,7 @@ int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
                 json = withnl;
             }
         }
-        rc = write_one(dir, "report.json", json, err, errlen);
+        rc = ab_report_write_text(dir, "report.json", json, err, errlen);
     }
     return rc;
 }
