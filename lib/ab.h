@@ -575,7 +575,6 @@ struct ab_child_result;
 struct ab_counter {
     const char *name;
     const char *summary;
-    bool per_call;   /* a count per call (distributions); false: means only */
     /* In the orchestrating process (no allocator code runs there): 0 when
      * usable on this machine, filling version (e.g. "capstone 4.0.2");
      * else fills why and returns the exit status to end with. */
@@ -643,7 +642,6 @@ struct cJSON *ab_fastpath_child(const struct cJSON *req, const struct ab_heap *h
 
 /* The distribution of one figure over the counted calls. */
 struct ab_fp_dist {
-    bool per_call;          /* false: only mean is known */
     bool valid;             /* false: not measured (null) */
     uint64_t min, p50, p90, p99, max;
     double mean;
@@ -662,10 +660,14 @@ struct ab_fp_row {
     unsigned repetitions, measured;
     bool agree;                     /* every repetition gave the same p50s */
     struct ab_fp_dist instructions, branches, conditional;
-    double taken, not_taken;        /* conditional, per call (mean); NaN */
-    double indirect;                /* indirect branches per call; NaN */
+    double taken, not_taken;        /* conditional branches taken, not taken */
+    double indirect;                /* indirect branches */
+    double locked;                  /* locked read-modify-writes */
+    double rep_instructions;        /* rep-prefixed string instructions */
+    double rep_iterations;          /* their iterations */
     double slow_path_share;         /* calls above 2 x p50; NaN */
     double rep_p50[3][16];          /* instructions, branches, conditional */
+    /* Per-call means of totals a backend may count; NaN where it does not. */
 };
 
 struct ab_fp_config {

@@ -235,20 +235,20 @@ const struct ab_budget *ab_budget_find(const struct ab_budgets *b, const char *a
 
 /* ------------------------------------------------------------ the check */
 
-static double fig(const cJSON *row, const char *name, bool per_call)
+static double fig(const cJSON *row, const char *name)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(row, name);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, per_call ? "p50" : "mean");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, "p50");
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-/* Counts print as integers; means (callgrind) with two decimals. */
+/* Counts print as integers, a fractional ceiling as given. */
 static void fmt(char *buf, size_t len, double v)
 {
     if (v == floor(v) && fabs(v) < 1e15)
         snprintf(buf, len, "%.0f", v);
     else
-        snprintf(buf, len, "%.2f", v);
+        snprintf(buf, len, "%g", v);
 }
 
 static bool over(FILE *out, const char *a, const char *op, uint64_t size, const char *what,
@@ -316,10 +316,8 @@ int ab_budget_check_report(const struct ab_budgets *b, const cJSON *doc, FILE *o
             continue;
         }
         const cJSON *agree = cJSON_GetObjectItemCaseSensitive(row, "repetitions_agree");
-        const cJSON *ctr = cJSON_GetObjectItemCaseSensitive(row, "counter");
-        bool per_call = !(cJSON_IsString(ctr) && !strcmp(ctr->valuestring, "callgrind"));
-        double ins = fig(row, "instructions", per_call);
-        double br = fig(row, "branches", per_call);
+        double ins = fig(row, "instructions");
+        double br = fig(row, "branches");
         const cJSON *sh = cJSON_GetObjectItemCaseSensitive(row, "slow_path_share");
         double share = cJSON_IsNumber(sh) ? sh->valuedouble : NAN;
         if (strcmp(st->valuestring, "ok") || isnan(ins) || !cJSON_IsTrue(agree)) {

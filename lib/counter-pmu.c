@@ -255,7 +255,6 @@ static int pmu_spawn(const char *request, const char *preload, double timeout_s,
 const struct ab_counter ab_counter_pmu = {
     .name = "pmu",
     .summary = "hardware counters (perf_event_open, rdpmc), harness calibrated out",
-    .per_call = true,
     .probe = pmu_probe,
     .spawn = pmu_spawn,
     .batch = pmu_batch,

@@ -91,6 +91,7 @@ struct insn {
     uint8_t len;
     uint8_t kind;
     bool rep;
+    bool locked;     /* lock-prefixed read-modify-write (not cmpxchg), xchg with memory */
 };
 
 #define CACHE_SLOTS (1u << 14)
@@ -109,7 +110,7 @@ struct counts {
     uint32_t index;
     uint64_t n, done, flagged;
     uint64_t *ins, *br, *cond;
-    uint64_t taken, not_taken;
+    uint64_t taken, not_taken, locked, rep, rep_iter;
     bool complete;
 };
 
@@ -165,8 +166,14 @@ static const struct insn *decode(struct tracer *t, uint64_t addr)
             default: break;
             }
         }
-        if (det)
+        if (det) {
             d.rep = det->x86.prefix[0] == X86_PREFIX_REP || det->x86.prefix[0] == X86_PREFIX_REPNE;
+            d.locked = det->x86.prefix[0] == X86_PREFIX_LOCK && ci->id != X86_INS_CMPXCHG &&
+                       ci->id != X86_INS_CMPXCHG8B && ci->id != X86_INS_CMPXCHG16B;
+            if (ci->id == X86_INS_XCHG)
+                for (uint8_t o = 0; o < det->x86.op_count; o++)
+                    d.locked |= det->x86.operands[o].type == X86_OP_MEM;
+        }
         cs_free(ci, 1);
     }
     *e = d;
@@ -207,23 +214,29 @@ static int wait_stop(pid_t pid, int *st)
     }
 }
 
+/* What one call executed. */
+struct call {
+    uint64_t ins, br, cond, taken, not_taken;
+    uint64_t locked;          /* locked read-modify-write instructions */
+    uint64_t rep, rep_iter;   /* rep-prefixed instructions, their iterations */
+};
+
 /*
  * Count one call from its first instruction (where the tracee is stopped)
  * to its return.  Returns 0, 1 when the call was flagged (a signal arrived
  * mid-call), or -errno when the tracee went away.
  */
-static int count_call(struct tracer *t, const struct user_regs_struct *entry, uint64_t *ins,
-                      uint64_t *br, uint64_t *cond, uint64_t *taken, uint64_t *not_taken)
+static int count_call(struct tracer *t, const struct user_regs_struct *entry, struct call *k)
 {
     errno = 0;
     long ret = ptrace(PTRACE_PEEKDATA, t->pid, (void *)(uintptr_t)entry->rsp, NULL);
     if (ret == -1 && errno)
         return -errno;
     uint64_t ret_addr = (uint64_t)ret, exit_rsp = entry->rsp + 8;
-    uint64_t rip = entry->rip;
+    uint64_t rip = entry->rip, rcx = entry->rcx;
     int sig = 0, flagged = 0, st;
-    *ins = *br = *cond = 0;
-    uint64_t tk = 0, nt = 0;
+    bool in_rep = false;
+    memset(k, 0, sizeof *k);
     for (;;) {
         const struct insn *in = decode(t, rip);
         if (ptrace(PTRACE_SINGLESTEP, t->pid, NULL, (void *)(uintptr_t)sig) < 0)
@@ -243,33 +256,48 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, ui
             sig = WSTOPSIG(st);
             flagged = 1;
             rip = r.rip;
+            rcx = r.rcx;
             continue;
         }
-        /* A rep-prefixed string instruction stays at its address until its
-         * last iteration: count it once, when it moves on. */
-        if (!(in->rep && r.rip == rip)) {
-            (*ins)++;
-            switch (in->kind) {
-            case K_COND:
-                (*br)++;
-                (*cond)++;
-                if (in->len && r.rip == rip + in->len)
-                    nt++;
-                else
-                    tk++;
-                break;
-            case K_JUMP:
-            case K_CALL:
-            case K_RET: (*br)++; break;
-            default: break;
+        if (in->rep) {
+            /* A rep-prefixed string instruction traps once per iteration and
+             * stays at its address until the last: it is one instruction (as
+             * the hardware counts it), its iterations are counted apart.  A
+             * count of zero runs no iteration. */
+            if (!in_rep && rcx == 0) {
+                k->rep++;
+            } else {
+                k->rep_iter++;
+                if (!in_rep)
+                    k->rep++;
+            }
+            in_rep = r.rip == rip;
+            if (in_rep) {
+                rcx = r.rcx;
+                continue;
             }
         }
+        k->ins++;
+        k->locked += in->locked;
+        switch (in->kind) {
+        case K_COND:
+            k->br++;
+            k->cond++;
+            if (in->len && r.rip == rip + in->len)
+                k->not_taken++;
+            else
+                k->taken++;
+            break;
+        case K_JUMP:
+        case K_CALL:
+        case K_RET: k->br++; break;
+        default: break;
+        }
         rip = r.rip;
+        rcx = r.rcx;
         if (rip == ret_addr && r.rsp == exit_rsp)
             break;
     }
-    *taken += tk;
-    *not_taken += nt;
     return flagged;
 }
 
@@ -433,8 +461,8 @@ static cJSON *ptrace_supervise(const cJSON *req)
                                 "hardware breakpoints cannot be cleared here: %s", strerror(-rc));
                 break;
             }
-            uint64_t i = 0, b = 0, c = 0;
-            rc = count_call(&t, &r, &i, &b, &c, &cur->taken, &cur->not_taken);
+            struct call k;
+            rc = count_call(&t, &r, &k);
             if (rc < 0) {
                 dead = rc == -ESRCH;
                 if (!dead)
@@ -444,10 +472,15 @@ static cJSON *ptrace_supervise(const cJSON *req)
             if (rc == 1) {
                 cur->flagged++;
             } else if (cur->done < cur->n) {
-                cur->ins[cur->done] = i;
-                cur->br[cur->done] = b;
-                cur->cond[cur->done] = c;
+                cur->ins[cur->done] = k.ins;
+                cur->br[cur->done] = k.br;
+                cur->cond[cur->done] = k.cond;
                 cur->done++;
+                cur->taken += k.taken;
+                cur->not_taken += k.not_taken;
+                cur->locked += k.locked;
+                cur->rep += k.rep;
+                cur->rep_iter += k.rep_iter;
             }
             if ((rc = arm(&t, true))) {
                 err = error_doc("ALLOCBENCH_INTERNAL", "re-arming: %s", strerror(-rc));
@@ -551,6 +584,9 @@ done:;
         cJSON_AddItemToObject(b, "conditional", u64_array(c->cond, c->done));
         cJSON_AddNumberToObject(b, "conditional_taken", (double)c->taken);
         cJSON_AddNumberToObject(b, "conditional_not_taken", (double)c->not_taken);
+        cJSON_AddNumberToObject(b, "locked", (double)c->locked);
+        cJSON_AddNumberToObject(b, "rep_instructions", (double)c->rep);
+        cJSON_AddNumberToObject(b, "rep_iterations", (double)c->rep_iter);
         cJSON_AddNumberToObject(b, "flagged", (double)c->flagged);
     }
     counts_free(all, nall);
@@ -628,7 +664,6 @@ static int ptrace_spawn(const char *request, const char *preload, double timeout
 const struct ab_counter ab_counter_ptrace = {
     .name = "ptrace",
     .summary = "exact per-call counts: hardware breakpoints, single steps, capstone",
-    .per_call = true,
     .probe = ptrace_probe,
     .spawn = ptrace_spawn,
     .batch = ptrace_batch,

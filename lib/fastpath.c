@@ -111,7 +111,9 @@ void ab_fp_batch_run(struct ab_fp_batch *b)
     }
 }
 
-void ab_fp_batch_call(struct ab_fp_batch *b, size_t i)
+/* Out of line and named: a profile (callgrind) attributes to it exactly the
+ * one call of the measured function it makes. */
+__attribute__((noinline, used)) void ab_fp_batch_call(struct ab_fp_batch *b, size_t i)
 {
     const struct ab_heap *h = b->heap;
     switch (b->op) {
@@ -335,7 +337,6 @@ static uint64_t rank(const uint64_t *sorted, size_t n, double q)
 int ab_fp_dist_from(uint64_t *v, size_t n, struct ab_fp_dist *out)
 {
     memset(out, 0, sizeof *out);
-    out->per_call = true;
     if (!n)
         return 0;
     qsort(v, n, sizeof *v, cmp_u64);
@@ -377,12 +378,19 @@ void ab_fp_dist_free(struct ab_fp_dist *d)
 
 /* ---------------------------------------------------------- orchestrator */
 
+/* Per-call totals a backend may add to a batch, in the order of the row's
+ * fields taken ... rep_iterations. */
+static const char *const total_keys[] = {"conditional_taken", "conditional_not_taken",
+                                         "indirect", "locked", "rep_instructions",
+                                         "rep_iterations"};
+#define NTOTALS (sizeof total_keys / sizeof total_keys[0])
+
 /* Counts gathered for one row over its repetitions. */
 struct acc {
-    uint64_t *ins, *br, *cond;
+    uint64_t *fig[3];          /* instructions, branches, conditional; per call */
+    bool missing[3];           /* some repetition did not count the figure */
     size_t n, cap;
-    double taken, not_taken, indirect;   /* totals; NaN when not counted */
-    double mean[3];                       /* means-only backends: sum of means */
+    double total[NTOTALS];     /* NaN once a repetition did not count it */
 };
 
 static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_subject *s)
@@ -408,34 +416,30 @@ static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_su
     return text;
 }
 
-static int acc_push(struct acc *a, const cJSON *ins, const cJSON *br, const cJSON *cond)
+static int acc_push(struct acc *a, const cJSON *arr[3])
 {
-    size_t k = (size_t)cJSON_GetArraySize(ins);
-    if ((size_t)cJSON_GetArraySize(br) != k || (cond && (size_t)cJSON_GetArraySize(cond) != k))
-        return -EPROTO;
+    size_t k = (size_t)cJSON_GetArraySize(arr[0]);
+    for (int f = 1; f < 3; f++)
+        if (arr[f] && (size_t)cJSON_GetArraySize(arr[f]) != k)
+            return -EPROTO;
     if (a->n + k > a->cap) {
         size_t cap = (a->n + k) * 2;
-        uint64_t *x = realloc(a->ins, cap * sizeof *x);
-        if (x)
-            a->ins = x;
-        uint64_t *y = realloc(a->br, cap * sizeof *y);
-        if (y)
-            a->br = y;
-        uint64_t *z = realloc(a->cond, cap * sizeof *z);
-        if (z)
-            a->cond = z;
-        if (!x || !y || !z)
-            return -ENOMEM;
+        for (int f = 0; f < 3; f++) {
+            uint64_t *x = realloc(a->fig[f], cap * sizeof *x);
+            if (!x)
+                return -ENOMEM;
+            a->fig[f] = x;
+        }
         a->cap = cap;
     }
-    const cJSON *e;
-    size_t i = a->n;
-    cJSON_ArrayForEach(e, ins) a->ins[i++] = (uint64_t)e->valuedouble;
-    i = a->n;
-    cJSON_ArrayForEach(e, br) a->br[i++] = (uint64_t)e->valuedouble;
-    i = a->n;
-    if (cond)
-        cJSON_ArrayForEach(e, cond) a->cond[i++] = (uint64_t)e->valuedouble;
+    for (int f = 0; f < 3; f++) {
+        size_t i = a->n;
+        const cJSON *e;
+        if (!arr[f])
+            a->missing[f] = true;
+        else
+            cJSON_ArrayForEach(e, arr[f]) a->fig[f][i++] = (uint64_t)e->valuedouble;
+    }
     a->n += k;
     return 0;
 }
@@ -534,49 +538,22 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
             fail_row(r, AB_TRIAL_FAILED, str_item(b, "reason"));
             continue;
         }
-        const cJSON *ins = cJSON_GetObjectItemCaseSensitive(b, "instructions");
-        const cJSON *mean = cJSON_GetObjectItemCaseSensitive(b, "instructions_mean");
-        if (cJSON_IsArray(ins)) {
-            const cJSON *br = cJSON_GetObjectItemCaseSensitive(b, "branches");
-            const cJSON *cond = cJSON_GetObjectItemCaseSensitive(b, "conditional");
-            if (!cJSON_IsArray(cond))
-                cond = NULL;
-            if (acc_push(a, ins, br, cond)) {
-                fail_row(r, AB_TRIAL_FAILED, "the counts in the reply are inconsistent");
-                continue;
-            }
-            if (!cond)
-                a->taken = a->not_taken = NAN;
-            const cJSON *t = cJSON_GetObjectItemCaseSensitive(b, "conditional_taken");
-            const cJSON *nt = cJSON_GetObjectItemCaseSensitive(b, "conditional_not_taken");
-            if (cJSON_IsNumber(t) && cJSON_IsNumber(nt)) {
-                a->taken += t->valuedouble;
-                a->not_taken += nt->valuedouble;
-            } else {
-                a->taken = a->not_taken = NAN;
-            }
-            a->indirect = NAN;
-            r->flagged += (uint64_t)num_item(b, "flagged", 0);
-            if (rep < 16) {
-                r->rep_p50[0][rep] = p50_of(ins);
-                r->rep_p50[1][rep] = p50_of(br);
-                r->rep_p50[2][rep] = cond ? p50_of(cond) : NAN;
-            }
-        } else if (cJSON_IsNumber(mean)) {
-            double m[3] = {mean->valuedouble, num_item(b, "branches_mean", NAN),
-                           num_item(b, "conditional_mean", NAN)};
-            for (int k = 0; k < 3; k++) {
-                a->mean[k] += m[k];
-                if (rep < 16)
-                    r->rep_p50[k][rep] = m[k];
-            }
-            a->indirect += num_item(b, "indirect_mean", NAN);
-            a->taken = a->not_taken = NAN;
-            a->n += (size_t)num_item(b, "calls", 0);
-        } else {
-            fail_row(r, AB_TRIAL_FAILED, "the backend returned no counts");
+        static const char *const names[3] = {"instructions", "branches", "conditional"};
+        const cJSON *arr[3];
+        for (int f = 0; f < 3; f++) {
+            arr[f] = cJSON_GetObjectItemCaseSensitive(b, names[f]);
+            if (!cJSON_IsArray(arr[f]))
+                arr[f] = NULL;
+        }
+        if (!arr[0] || acc_push(a, arr)) {
+            fail_row(r, AB_TRIAL_FAILED, "the backend returned no usable counts");
             continue;
         }
+        for (size_t k = 0; k < NTOTALS; k++)
+            a->total[k] += num_item(b, total_keys[k], NAN);
+        r->flagged += (uint64_t)num_item(b, "flagged", 0);
+        for (int f = 0; f < 3 && rep < 16; f++)
+            r->rep_p50[f][rep] = arr[f] ? p50_of(arr[f]) : NAN;
         r->measured++;
     }
 }
@@ -587,7 +564,7 @@ static bool same(double a, double b)
     return (isnan(a) && isnan(b)) || a == b;
 }
 
-static int finish_row(struct ab_fp_row *r, struct acc *a, bool per_call)
+static int finish_row(struct ab_fp_row *r, struct acc *a)
 {
     if (r->status != AB_TRIAL_OK || !r->measured || r->measured < r->repetitions) {
         if (r->status == AB_TRIAL_OK) {
@@ -603,32 +580,32 @@ static int finish_row(struct ab_fp_row *r, struct acc *a, bool per_call)
             if (!same(r->rep_p50[k][i], r->rep_p50[k][0]))
                 r->agree = false;
     r->calls = a->n;
-    if (per_call) {
-        int rc = ab_fp_dist_from(a->ins, a->n, &r->instructions);
-        if (!rc)
-            rc = ab_fp_dist_from(a->br, a->n, &r->branches);
-        if (!rc && isfinite(a->taken))
-            rc = ab_fp_dist_from(a->cond, a->n, &r->conditional);
+    struct ab_fp_dist *d[3] = {&r->instructions, &r->branches, &r->conditional};
+    for (int f = 0; f < 3; f++) {
+        if (a->missing[f])
+            continue;
+        int rc = ab_fp_dist_from(a->fig[f], a->n, d[f]);
         if (rc)
             return rc;
-        size_t slow = 0;
-        for (size_t i = 0; i < a->n; i++)
-            slow += a->ins[i] > 2 * r->instructions.p50;
-        r->slow_path_share = a->n ? (double)slow / (double)a->n : NAN;
-        r->taken = a->n && isfinite(a->taken) ? a->taken / (double)a->n : NAN;
-        r->not_taken = a->n && isfinite(a->not_taken) ? a->not_taken / (double)a->n : NAN;
-        r->indirect = NAN;
-    } else {
-        struct ab_fp_dist *d[3] = {&r->instructions, &r->branches, &r->conditional};
-        for (int k = 0; k < 3; k++) {
-            d[k]->per_call = false;
-            d[k]->valid = isfinite(a->mean[k]);
-            d[k]->mean = a->mean[k] / (double)r->measured;
-        }
-        r->indirect = isfinite(a->indirect) ? a->indirect / (double)r->measured : NAN;
-        r->slow_path_share = r->taken = r->not_taken = NAN;
     }
+    size_t slow = 0;
+    for (size_t i = 0; i < a->n; i++)
+        slow += a->fig[0][i] > 2 * r->instructions.p50;
+    double n = a->n ? (double)a->n : NAN;
+    r->slow_path_share = (double)slow / n;
+    double *per_call[NTOTALS] = {&r->taken,    &r->not_taken,        &r->indirect,
+                                 &r->locked,   &r->rep_instructions, &r->rep_iterations};
+    for (size_t k = 0; k < NTOTALS; k++)
+        *per_call[k] = a->total[k] / n;
     return 0;
+}
+
+static void acc_free(struct acc *accs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int f = 0; f < 3; f++)
+            free(accs[i].fig[f]);
+    free(accs);
 }
 
 int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
@@ -659,6 +636,10 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
                 r->repetitions = cfg->repetitions;
                 r->status = AB_TRIAL_OK;
                 r->slow_path_share = r->taken = r->not_taken = r->indirect = NAN;
+                r->locked = r->rep_instructions = r->rep_iterations = NAN;
+                struct acc *a = &accs[run->nrows - 1];
+                for (size_t k = 0; k < NTOTALS; k++)
+                    a->total[k] = 0;
             }
     for (unsigned s = 0; s < cfg->nsubjects; s++) {
         struct ab_subject *subj = &cfg->subjects[s];
@@ -685,7 +666,7 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
             }
             char *req = fastpath_request(cfg, subj);
             if (!req) {
-                free(accs);
+                acc_free(accs, run->nrows);
                 return -ENOMEM;
             }
             struct ab_child_result c;
@@ -702,7 +683,7 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
     if (cfg->progress)
         fputs("\r\033[K", stderr);
     for (size_t i = 0; i < run->nrows; i++) {
-        int rc = finish_row(&run->rows[i], &accs[i], cfg->counter->per_call);
+        int rc = finish_row(&run->rows[i], &accs[i]);
         if (rc)
             goto fail;
         const struct ab_fp_row *r = &run->rows[i];
@@ -710,20 +691,10 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
             (r->status == AB_TRIAL_OK && !r->agree))
             run->failures++;
     }
-    for (size_t i = 0; i < run->nrows; i++) {
-        free(accs[i].ins);
-        free(accs[i].br);
-        free(accs[i].cond);
-    }
-    free(accs);
+    acc_free(accs, run->nrows);
     return 0;
 fail:
-    for (size_t i = 0; i < run->nrows; i++) {
-        free(accs[i].ins);
-        free(accs[i].br);
-        free(accs[i].cond);
-    }
-    free(accs);
+    acc_free(accs, run->nrows);
     return -EIO;
 }
 

@@ -31,13 +31,13 @@ static void num_or_null(cJSON *o, const char *k, double v)
 static cJSON *dist_json(const struct ab_fp_dist *d, bool measured)
 {
     cJSON *o = cJSON_CreateObject();
-    bool pc = measured && d->valid && d->per_call;
+    bool pc = measured && d->valid;
     num_or_null(o, "min", pc ? (double)d->min : NAN);
     num_or_null(o, "p50", pc ? (double)d->p50 : NAN);
     num_or_null(o, "p90", pc ? (double)d->p90 : NAN);
     num_or_null(o, "p99", pc ? (double)d->p99 : NAN);
     num_or_null(o, "max", pc ? (double)d->max : NAN);
-    num_or_null(o, "mean", measured && d->valid ? d->mean : NAN);
+    num_or_null(o, "mean", pc ? d->mean : NAN);
     if (pc) {
         cJSON *h = cJSON_AddObjectToObject(o, "histogram");
         for (size_t i = 0; i < d->nbins; i++) {
@@ -62,7 +62,6 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
     cJSON *ctr = cJSON_AddObjectToObject(c, "counter");
     cJSON_AddStringToObject(ctr, "name", cfg->counter->name);
     cJSON_AddStringToObject(ctr, "version", cfg->counter_version);
-    cJSON_AddBoolToObject(ctr, "per_call", cfg->counter->per_call);
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
     for (size_t i = 0; i < cfg->nsubjects; i++) {
         const struct ab_subject *s = &cfg->subjects[i];
@@ -111,7 +110,7 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
         else
             cJSON_AddNullToObject(o, "reason");
         num_or_null(o, "calls", m ? (double)r->calls : NAN);
-        num_or_null(o, "flagged_calls", m && cfg->counter->per_call ? (double)r->flagged : NAN);
+        num_or_null(o, "flagged_calls", m ? (double)r->flagged : NAN);
         cJSON_AddNumberToObject(o, "repetitions", r->repetitions);
         cJSON_AddNumberToObject(o, "repetitions_measured", r->measured);
         if (m)
@@ -133,6 +132,9 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
         num_or_null(o, "conditional_taken_per_call", m ? r->taken : NAN);
         num_or_null(o, "conditional_not_taken_per_call", m ? r->not_taken : NAN);
         num_or_null(o, "indirect_per_call", m ? r->indirect : NAN);
+        num_or_null(o, "locked_per_call", m ? r->locked : NAN);
+        num_or_null(o, "rep_instructions_per_call", m ? r->rep_instructions : NAN);
+        num_or_null(o, "rep_iterations_per_call", m ? r->rep_iterations : NAN);
         num_or_null(o, "slow_path_share", m ? r->slow_path_share : NAN);
         cJSON_AddItemToArray(rows, o);
     }
@@ -142,20 +144,18 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
     return text;
 }
 
-/* A count, a per-call mean (two decimals), or nothing. */
+static uint64_t pick(const struct ab_fp_dist *d, int which)
+{
+    return which == 0 ? d->p50 : which == 1 ? d->min : which == 2 ? d->p90
+           : which == 3 ? d->p99 : d->max;
+}
+
+/* A count, or nothing where the figure was not counted. */
 static void tsv_fig(FILE *f, const struct ab_fp_dist *d, bool m, int which)
 {
     fputc('\t', f);
-    if (!m || !d->valid)
-        return;
-    if (!d->per_call) {
-        if (which == 0)
-            fprintf(f, "%.2f", d->mean);
-        return;
-    }
-    uint64_t v = which == 0 ? d->p50 : which == 1 ? d->min : which == 2 ? d->p90
-                               : which == 3 ? d->p99 : d->max;
-    fprintf(f, "%llu", (unsigned long long)v);
+    if (m && d->valid)
+        fprintf(f, "%llu", (unsigned long long)pick(d, which));
 }
 
 char *ab_fastpath_report_tsv(const struct ab_fp_run *run)
@@ -197,27 +197,21 @@ char *ab_fastpath_report_tsv(const struct ab_fp_run *run)
 
 static void con_fig(char *buf, size_t len, const struct ab_fp_dist *d, bool m, int which)
 {
-    if (!m || !d->valid || (!d->per_call && which))
+    if (!m || !d->valid)
         snprintf(buf, len, "-");
-    else if (!d->per_call)
-        snprintf(buf, len, "%.2f", d->mean);
     else
-        snprintf(buf, len, "%llu",
-                 (unsigned long long)(which == 0   ? d->p50
-                                      : which == 1 ? d->min
-                                      : which == 2 ? d->p99
-                                                   : d->max));
+        snprintf(buf, len, "%llu", (unsigned long long)pick(d, which));
 }
 
 void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out)
 {
     const struct ab_fp_config *cfg = run->cfg;
     fprintf(out,
-            "fastpath: %s per call, counted with %s (%s); %u calls x %u repetition%s per row%s\n",
-            cfg->counter->per_call ? "instructions and branches" : "mean instructions and branches",
+            "fastpath: instructions and branches per call, counted with %s (%s); %u calls x %u "
+            "repetition%s per row; p50, min, p99, max over the calls; slow = share of calls "
+            "above 2 x p50\n",
             cfg->counter->name, cfg->counter_version, cfg->calls, cfg->repetitions,
-            cfg->repetitions == 1 ? "" : "s",
-            cfg->counter->per_call ? "; slow = share of calls above 2 x p50" : "");
+            cfg->repetitions == 1 ? "" : "s");
     fprintf(out, "%-12s %-8s %6s %8s %8s %8s %8s %8s %8s %10s %8s  %s\n", "allocator", "op",
             "size", "instr", "branches", "cond", "min", "p99", "max", "mean", "slow", "status");
     for (size_t i = 0; i < run->nrows; i++) {
@@ -228,9 +222,9 @@ void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out)
         con_fig(br, sizeof br, &r->branches, m, 0);
         con_fig(co, sizeof co, &r->conditional, m, 0);
         con_fig(mn, sizeof mn, &r->instructions, m, 1);
-        con_fig(p99, sizeof p99, &r->instructions, m, 2);
-        con_fig(mx, sizeof mx, &r->instructions, m, 3);
-        if (m)
+        con_fig(p99, sizeof p99, &r->instructions, m, 3);
+        con_fig(mx, sizeof mx, &r->instructions, m, 4);
+        if (m && r->instructions.valid)
             snprintf(mean, sizeof mean, "%.2f", r->instructions.mean);
         else
             snprintf(mean, sizeof mean, "-");
