@@ -88,7 +88,8 @@ enum insn_kind { K_OTHER, K_COND, K_JUMP, K_CALL, K_RET };
 
 struct insn {
     uint64_t addr;   /* 0: empty slot */
-    uint8_t len;
+    uint64_t target; /* direct jumps and calls: where they go; else 0 */
+    uint8_t len;     /* 0: not decoded */
     uint8_t kind;
     bool rep;
     bool locked;     /* lock-prefixed read-modify-write (not cmpxchg), xchg with memory */
@@ -103,6 +104,7 @@ struct tracer {
     size_t cached;
     bool armed;
     uint64_t fn;
+    uint64_t dr[2], dr7;   /* what the debug registers hold now */
 };
 
 /* The batch being counted. */
@@ -166,6 +168,9 @@ static const struct insn *decode(struct tracer *t, uint64_t addr)
             default: break;
             }
         }
+        if (det && d.kind != K_OTHER && d.kind != K_RET && det->x86.op_count == 1 &&
+            det->x86.operands[0].type == X86_OP_IMM)
+            d.target = (uint64_t)det->x86.operands[0].imm;
         if (det) {
             d.rep = det->x86.prefix[0] == X86_PREFIX_REP || det->x86.prefix[0] == X86_PREFIX_REPNE;
             d.locked = det->x86.prefix[0] == X86_PREFIX_LOCK && ci->id != X86_INS_CMPXCHG &&
@@ -190,14 +195,40 @@ static int set_dr(pid_t pid, int reg, uint64_t v)
     return 0;
 }
 
-/* DR7: L0 (bit 0) enables DR0; R/W0 = 00 (execute) and LEN0 = 00 (1 byte). */
+/*
+ * Execute breakpoints at a0 and a1 (0: none) in DR0 and DR1.  DR7: L0 (bit
+ * 0) and L1 (bit 2) enable them; R/W and LEN stay 00 (execute, one byte).
+ * A register is written only when it changes: each write reprograms a
+ * kernel breakpoint, a few microseconds.
+ */
+static int set_bps(struct tracer *t, uint64_t a0, uint64_t a1)
+{
+    uint64_t want[2] = {a0, a1}, dr7 = (a0 ? 1u : 0u) | (a1 ? 4u : 0u);
+    int rc;
+    if (t->dr7 & ~dr7) {
+        /* Disable first, so no stale address is live while others move. */
+        if ((rc = set_dr(t->pid, 7, t->dr7 & dr7)))
+            return rc;
+        t->dr7 &= dr7;
+    }
+    for (int i = 0; i < 2; i++)
+        if (want[i] && want[i] != t->dr[i]) {
+            if ((rc = set_dr(t->pid, i, want[i])))
+                return rc;
+            t->dr[i] = want[i];
+        }
+    if (dr7 != t->dr7) {
+        if ((rc = set_dr(t->pid, 7, dr7)))
+            return rc;
+        t->dr7 = dr7;
+    }
+    return 0;
+}
+
+/* The breakpoint on the measured function's entry, or none. */
 static int arm(struct tracer *t, bool on)
 {
-    int rc = 0;
-    if (on)
-        rc = set_dr(t->pid, 0, t->fn);
-    if (!rc)
-        rc = set_dr(t->pid, 7, on ? 1 : 0);
+    int rc = set_bps(t, on ? t->fn : 0, 0);
     if (!rc)
         t->armed = on;
     return rc;
@@ -217,14 +248,68 @@ static int wait_stop(pid_t pid, int *st)
 /* What one call executed. */
 struct call {
     uint64_t ins, br, cond, taken, not_taken;
-    uint64_t locked;          /* locked read-modify-write instructions */
+    uint64_t locked;          /* locked read-modify-writes */
     uint64_t rep, rep_iter;   /* rep-prefixed instructions, their iterations */
 };
 
+/* Resume the tracee (one instruction, or until a breakpoint) and read its
+ * registers at the next stop.  Returns the stop's signal (SIGTRAP for a
+ * step or a breakpoint), or -errno when the tracee is gone. */
+static int resume(struct tracer *t, int how, int sig, struct user_regs_struct *r)
+{
+    int st;
+    if (ptrace(how, t->pid, NULL, (void *)(uintptr_t)sig) < 0)
+        return -errno;
+    int rc = wait_stop(t->pid, &st);
+    if (rc)
+        return rc;
+    if (!WIFSTOPPED(st))
+        return -ESRCH;
+    if (ptrace(PTRACE_GETREGS, t->pid, NULL, r) < 0)
+        return -errno;
+    return WSTOPSIG(st);
+}
+
+static void count_branch(struct call *k, const struct insn *in, uint64_t from, uint64_t to)
+{
+    k->ins++;
+    k->locked += in->locked;
+    switch (in->kind) {
+    case K_COND:
+        k->br++;
+        k->cond++;
+        if (to == from + in->len)
+            k->not_taken++;
+        else
+            k->taken++;
+        break;
+    case K_JUMP:
+    case K_CALL:
+    case K_RET: k->br++; break;
+    default: break;
+    }
+}
+
+#define BLOCK_MAX 4096
+
 /*
  * Count one call from its first instruction (where the tracee is stopped)
- * to its return.  Returns 0, 1 when the call was flagged (a signal arrived
- * mid-call), or -errno when the tracee went away.
+ * to its return: RIP back at the return address with RSP restored.
+ *
+ * Straight-line code runs natively: from the current instruction the
+ * tracer decodes forward to the block's end (a branch, a rep-prefixed
+ * instruction or something it cannot decode), counts the block from the
+ * decoding, and lets the tracee run to the end on a hardware breakpoint.
+ * A direct branch is run through at once, with breakpoints on its target
+ * and its fall-through (which one traps says whether it was taken); other
+ * branches (returns, indirect ones) are single-stepped; a rep instruction
+ * runs to the next instruction natively, its iterations read from RCX.
+ * Where a breakpoint would sit inside the block being run, the block is
+ * single-stepped instead.  A stop with a signal flags the call (it is left
+ * out) and the rest of the call is single-stepped to its return.
+ *
+ * Returns 0, 1 when the call was flagged, or -errno when the tracee went
+ * away.  Cost: one stop per basic block instead of one per instruction.
  */
 static int count_call(struct tracer *t, const struct user_regs_struct *entry, struct call *k)
 {
@@ -233,70 +318,105 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
     if (ret == -1 && errno)
         return -errno;
     uint64_t ret_addr = (uint64_t)ret, exit_rsp = entry->rsp + 8;
-    uint64_t rip = entry->rip, rcx = entry->rcx;
-    int sig = 0, flagged = 0, st;
-    bool in_rep = false;
+    struct user_regs_struct r = *entry;
+    int sig = 0, flagged = 0;
     memset(k, 0, sizeof *k);
-    for (;;) {
-        const struct insn *in = decode(t, rip);
-        if (ptrace(PTRACE_SINGLESTEP, t->pid, NULL, (void *)(uintptr_t)sig) < 0)
-            return -errno;
-        sig = 0;
-        int rc = wait_stop(t->pid, &st);
-        if (rc)
-            return rc;
-        if (!WIFSTOPPED(st))
-            return -ESRCH;
-        struct user_regs_struct r;
-        if (ptrace(PTRACE_GETREGS, t->pid, NULL, &r) < 0)
-            return -errno;
-        if (WSTOPSIG(st) != SIGTRAP) {
-            /* A signal is about to be delivered: pass it on (its handler
-             * runs inside this call) and leave the call out. */
-            sig = WSTOPSIG(st);
-            flagged = 1;
-            rip = r.rip;
-            rcx = r.rcx;
+    while (!(r.rip == ret_addr && r.rsp == exit_rsp)) {
+        uint64_t rip = r.rip;
+        int got;
+        if (flagged) {
+            /* The count is void: only reach the return. */
+            if ((got = resume(t, PTRACE_SINGLESTEP, sig, &r)) < 0)
+                return got;
+            sig = got == SIGTRAP ? 0 : got;
             continue;
         }
-        if (in->rep) {
-            /* A rep-prefixed string instruction traps once per iteration and
-             * stays at its address until the last: it is one instruction (as
-             * the hardware counts it), its iterations are counted apart.  A
-             * count of zero runs no iteration. */
-            if (!in_rep && rcx == 0) {
-                k->rep++;
-            } else {
-                k->rep_iter++;
-                if (!in_rep)
-                    k->rep++;
-            }
-            in_rep = r.rip == rip;
-            if (in_rep) {
-                rcx = r.rcx;
+        /* The straight-line run from here, and what ends it. */
+        uint64_t a = rip;
+        unsigned n = 0;
+        const struct insn *in;
+        uint64_t locked = 0;
+        for (;;) {
+            in = decode(t, a);
+            if (in->kind != K_OTHER || in->rep || !in->len || n == BLOCK_MAX)
+                break;
+            locked += in->locked;
+            a += in->len;
+            n++;
+        }
+        uint64_t to0 = 0, to1 = 0;
+        if (in->len && in->target && in->kind != K_RET) {
+            to0 = in->target;
+            to1 = in->kind == K_COND && in->target != a + in->len ? a + in->len : 0;
+            /* A breakpoint the run passes on its way would stop it early. */
+            if ((to0 >= rip && to0 <= a) || (to1 && to1 >= rip && to1 <= a))
+                to0 = to1 = 0;
+        }
+        if (to0) {
+            /* The block and its direct branch in one run. */
+            int rc = set_bps(t, to0, to1);
+            if (rc)
+                return rc;
+            if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
+                return got;
+            if (got != SIGTRAP || (r.rip != to0 && r.rip != to1)) {
+                flagged = 1;
+                sig = got == SIGTRAP ? 0 : got;
                 continue;
             }
+            k->ins += n;
+            k->locked += locked;
+            count_branch(k, in, a, r.rip);
+            continue;
         }
-        k->ins++;
-        k->locked += in->locked;
-        switch (in->kind) {
-        case K_COND:
-            k->br++;
-            k->cond++;
-            if (in->len && r.rip == rip + in->len)
-                k->not_taken++;
-            else
-                k->taken++;
-            break;
-        case K_JUMP:
-        case K_CALL:
-        case K_RET: k->br++; break;
-        default: break;
+        if (n) {
+            /* The block alone, to its last instruction. */
+            int rc = set_bps(t, a, 0);
+            if (rc)
+                return rc;
+            if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
+                return got;
+            if (got != SIGTRAP || r.rip != a) {
+                flagged = 1;
+                sig = got == SIGTRAP ? 0 : got;
+                continue;
+            }
+            k->ins += n;
+            k->locked += locked;
         }
-        rip = r.rip;
-        rcx = r.rcx;
-        if (rip == ret_addr && r.rsp == exit_rsp)
-            break;
+        if (in->rep && in->len) {
+            /* One instruction, as the hardware counts it; all its
+             * iterations run natively, RCX counts them down. */
+            uint64_t rcx = r.rcx;
+            int rc = set_bps(t, a + in->len, 0);
+            if (rc)
+                return rc;
+            if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
+                return got;
+            if (got != SIGTRAP || r.rip != a + in->len) {
+                flagged = 1;
+                sig = got == SIGTRAP ? 0 : got;
+                continue;
+            }
+            k->ins++;
+            k->locked += in->locked;
+            k->rep++;
+            k->rep_iter += rcx - r.rcx;
+            continue;
+        }
+        /* A return, an indirect branch or an undecoded instruction: one
+         * step, no breakpoint (stepping over a live one would stop twice). */
+        int rc = set_bps(t, 0, 0);
+        if (rc)
+            return rc;
+        if ((got = resume(t, PTRACE_SINGLESTEP, 0, &r)) < 0)
+            return got;
+        if (got != SIGTRAP) {
+            flagged = 1;
+            sig = got;
+            continue;
+        }
+        count_branch(k, in, a, r.rip);
     }
     return flagged;
 }
@@ -454,13 +574,9 @@ static cJSON *ptrace_supervise(const cJSON *req)
             break;
         }
         if (t.armed && cur && r.rip == t.fn) {
-            /* Disarmed while stepping, so a nested call of the same function
-             * does not trap as a new call. */
-            if ((rc = arm(&t, false))) {
-                err = error_doc("ALLOCBENCH_NOT_INSTALLED",
-                                "hardware breakpoints cannot be cleared here: %s", strerror(-rc));
-                break;
-            }
+            /* count_call moves the breakpoints on, so a nested call of the
+             * same function does not trap as a new call. */
+            t.armed = false;
             struct call k;
             rc = count_call(&t, &r, &k);
             if (rc < 0) {

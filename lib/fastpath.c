@@ -503,8 +503,12 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
                  c->exit_code);
         break;
     case AB_CHILD_OK:
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok")))
+        /* A supervising backend reports its measuring child's end itself. */
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
             snprintf(why, sizeof why, "%s", str_item(d, "error"));
+            if (!strcmp(str_item(d, "code"), "ALLOCBENCH_TRIAL_CRASHED"))
+                st = AB_TRIAL_CRASHED;
+        }
         break;
     }
     if (why[0] || c->status != AB_CHILD_OK) {
