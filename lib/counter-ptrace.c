@@ -104,7 +104,7 @@ struct tracer {
     size_t cached;
     bool armed;
     uint64_t fn;
-    uint64_t dr[2], dr7;   /* what the debug registers hold now */
+    uint64_t dr[2], dr7;   /* what DR0, DR1 and DR7 hold now */
 };
 
 /* The batch being counted. */
@@ -195,40 +195,74 @@ static int set_dr(pid_t pid, int reg, uint64_t v)
     return 0;
 }
 
+/* Where a debug register waits when unused: a page no process maps (below
+ * mmap_min_addr), so an execute breakpoint there never fires. */
+#define PARKED 0x1000u
+#define RF (1u << 16) /* EFLAGS.RF: the next instruction ignores breakpoints */
+
 /*
- * Execute breakpoints at a0 and a1 (0: none) in DR0 and DR1.  DR7: L0 (bit
- * 0) and L1 (bit 2) enable them; R/W and LEN stay 00 (execute, one byte).
- * A register is written only when it changes: each write reprograms a
- * kernel breakpoint, a few microseconds.
+ * DR0 and DR1 as execute breakpoints.  DR7 (L0 and L1 set, R/W and LEN 00:
+ * execute, one byte) is written only when arming or disarming a batch: a
+ * DR7 write costs ~8 us here, an address write ~3 us, so while counting
+ * only addresses move, and a register is written only when it changes.
  */
-static int set_bps(struct tracer *t, uint64_t a0, uint64_t a1)
+static int put_dr(struct tracer *t, int i, uint64_t v)
 {
-    uint64_t want[2] = {a0, a1}, dr7 = (a0 ? 1u : 0u) | (a1 ? 4u : 0u);
-    int rc;
-    if (t->dr7 & ~dr7) {
-        /* Disable first, so no stale address is live while others move. */
-        if ((rc = set_dr(t->pid, 7, t->dr7 & dr7)))
-            return rc;
-        t->dr7 &= dr7;
-    }
-    for (int i = 0; i < 2; i++)
-        if (want[i] && want[i] != t->dr[i]) {
-            if ((rc = set_dr(t->pid, i, want[i])))
-                return rc;
-            t->dr[i] = want[i];
+    if (t->dr[i] == v)
+        return 0;
+    int rc = set_dr(t->pid, i, v);
+    if (!rc)
+        t->dr[i] = v;
+    return rc;
+}
+
+static int set_dr7(struct tracer *t, uint64_t v)
+{
+    if (t->dr7 == v)
+        return 0;
+    int rc = set_dr(t->pid, 7, v);
+    if (!rc)
+        t->dr7 = v;
+    return rc;
+}
+
+/*
+ * Resume from the stop described by r with breakpoints at want[0] and
+ * want[1] (0: the slot is free).  A free slot keeps its old address unless
+ * the tracee would meet it early: inside [lo, hi], the straight run ahead,
+ * or at the current instruction (where a breakpoint fires at once unless
+ * RF says it just did).  Then those are parked.
+ */
+static int place(struct tracer *t, const struct user_regs_struct *r, uint64_t w0, uint64_t w1,
+                 uint64_t lo, uint64_t hi)
+{
+    uint64_t want[2] = {w0, w1};
+    for (int i = 0; i < 2; i++) {
+        uint64_t v = want[i];
+        if (!v) {
+            v = t->dr[i];
+            bool early = (v >= lo && v <= hi) || (v == r->rip && !(r->eflags & RF));
+            if (early)
+                v = PARKED;
         }
-    if (dr7 != t->dr7) {
-        if ((rc = set_dr(t->pid, 7, dr7)))
+        int rc = put_dr(t, i, v);
+        if (rc)
             return rc;
-        t->dr7 = dr7;
     }
     return 0;
 }
 
-/* The breakpoint on the measured function's entry, or none. */
+/* The breakpoint on the measured function's entry (DR1 parked), or none. */
 static int arm(struct tracer *t, bool on)
 {
-    int rc = set_bps(t, on ? t->fn : 0, 0);
+    int rc = 0;
+    if (on) {
+        rc = put_dr(t, 0, t->fn);
+        if (!rc)
+            rc = put_dr(t, 1, PARKED);
+    }
+    if (!rc)
+        rc = set_dr7(t, on ? 5 : 0);
     if (!rc)
         t->armed = on;
     return rc;
@@ -354,7 +388,7 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
         }
         if (to0) {
             /* The block and its direct branch in one run. */
-            int rc = set_bps(t, to0, to1);
+            int rc = place(t, &r, to0, to1 ? to1 : PARKED, 1, 0);
             if (rc)
                 return rc;
             if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
@@ -371,7 +405,7 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
         }
         if (n) {
             /* The block alone, to its last instruction. */
-            int rc = set_bps(t, a, 0);
+            int rc = place(t, &r, a, 0, rip, a);
             if (rc)
                 return rc;
             if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
@@ -388,7 +422,7 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
             /* One instruction, as the hardware counts it; all its
              * iterations run natively, RCX counts them down. */
             uint64_t rcx = r.rcx;
-            int rc = set_bps(t, a + in->len, 0);
+            int rc = place(t, &r, a + in->len, 0, a, a + in->len);
             if (rc)
                 return rc;
             if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
@@ -405,8 +439,8 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
             continue;
         }
         /* A return, an indirect branch or an undecoded instruction: one
-         * step, no breakpoint (stepping over a live one would stop twice). */
-        int rc = set_bps(t, 0, 0);
+         * step, no breakpoint where it starts. */
+        int rc = place(t, &r, 0, 0, 1, 0);
         if (rc)
             return rc;
         if ((got = resume(t, PTRACE_SINGLESTEP, 0, &r)) < 0)
