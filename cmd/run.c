@@ -37,6 +37,9 @@ static const char usage[] =
     "                        the files are always written\n"
     "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
     "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "  --counter C           none (default: time only) or callgrind (each trial under\n"
+    "                        valgrind: instructions and conditional branches per op\n"
+    "                        of the measured phase; no times, they mean nothing there)\n"
     "\n"
     "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
     "allocator-diagnostics-report.tsv\n"
@@ -45,7 +48,8 @@ static const char usage[] =
     "failed (the run goes on); 2 usage or input error; 3 an allocator is not installed\n";
 
 enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_REPS, OPT_WARMUP, OPT_ROUNDS,
-       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP,
+       OPT_COUNTER };
 
 static const struct option options[] = {
     {"allocator", required_argument, NULL, OPT_ALLOCATOR},
@@ -61,6 +65,7 @@ static const struct option options[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"help", no_argument, NULL, OPT_HELP},
+    {"counter", required_argument, NULL, OPT_COUNTER},
     {NULL, 0, NULL, 0},
 };
 
@@ -86,7 +91,7 @@ static int run_main(int argc, char **argv)
     const char *allocator_arg = "glibc", *threads_arg = "1", *variant_arg = NULL;
     const char *assign[MAX_ASSIGN];
     size_t nassign = 0;
-    const char *preset = NULL, *out = NULL, *format = "console";
+    const char *preset = NULL, *out = NULL, *format = "console", *counter = "none";
     uint64_t reps = 15, warmup = 2, rounds = 0, seed = 1;
     double timeout = 60.0;
     int rc, c;
@@ -134,6 +139,12 @@ static int run_main(int argc, char **argv)
         case OPT_TIMEOUT:
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
                 return bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
+            break;
+        case OPT_COUNTER:
+            if (strcmp(optarg, "none") && strcmp(optarg, "callgrind"))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected none or callgrind",
+                                optarg);
+            counter = optarg;
             break;
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
@@ -226,6 +237,17 @@ static int run_main(int argc, char **argv)
     cfg.seed = seed;
     cfg.timeout_s = timeout;
     cfg.progress = isatty(2);
+    if (!strcmp(counter, "callgrind")) {
+        const struct ab_counter *cg;
+        rc = ab_counter_choose(counter, &cg, cfg.counter_version, sizeof cfg.counter_version, err,
+                               sizeof err);
+        if (rc == AB_EXIT_USAGE)
+            return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter, err);
+        if (rc)
+            return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
+                            counter, err);
+        cfg.callgrind = true;
+    }
 
     if (out) {
         ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);

@@ -386,6 +386,7 @@ struct ab_trial {
     unsigned nmetrics;
     struct ab_diag diags[8];
     unsigned ndiags;
+    bool collect;              /* toggle callgrind's collection around the measured phase */
 };
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name);
@@ -483,6 +484,10 @@ struct ab_run_config {
     double timeout_s;
     char out_dir[PATH_MAX];
     bool progress;            /* progress lines on stderr */
+    /* `--counter callgrind`: each trial under callgrind, counting the
+     * measured phase; times under valgrind are not reported. */
+    bool callgrind;
+    char counter_version[64];
 };
 
 enum ab_trial_status {
@@ -519,6 +524,8 @@ struct ab_aggregate {
     struct ab_summary ops_per_s;
     uint64_t ops_per_trial;
     int64_t peak_rss_kib;             /* max over trials; -1 none */
+    /* --counter callgrind: medians over the measured trials; NaN none. */
+    double instructions_per_op, conditional_per_op;
 };
 
 struct ab_run {
@@ -595,6 +602,15 @@ struct ab_counter {
 /* The registry built from lib/counters.h: the backends this build has. */
 const struct ab_counter *const *ab_counters(size_t *count);
 const struct ab_counter *ab_counter_find(const char *name);
+/* callgrind (counter-callgrind.c): its version, or the exit status with why
+ * filled; one child run under it with the totals of what it collected
+ * (instructions, conditional and indirect branches; NaN when none); and the
+ * collection toggle (a no-op of a few instructions outside valgrind). */
+int ab_callgrind_version(char *version, size_t vlen, char *why, size_t wlen);
+int ab_callgrind_run(const char *request, const char *preload, double timeout_s,
+                     struct ab_child_result *out, double totals[3]);
+void ab_callgrind_toggle(void);
+
 /* Pick the backend for --counter name ("auto": pmu where it works, else
  * ptrace, else callgrind) and probe it.  Returns 0 with *out and version
  * set, else the exit status with why filled (one line). */

@@ -89,6 +89,7 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
     t.rounds = (unsigned)num_item(req, "rounds", 1);
     t.repetition = (unsigned)num_item(req, "repetition", 0);
     t.seed = (uint64_t)num_item(req, "seed", 1);
+    t.collect = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "collect"));
     t.heap = heap;
     t.rss_start_kib = t.rss_before_kib = t.rss_after_kib = -1;
     t.stats_before.allocated = t.stats_before.active = -1;

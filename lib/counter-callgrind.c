@@ -26,6 +26,7 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -218,7 +219,6 @@ static void merge(cJSON *doc, const char *dir)
     free(slots);
 }
 
-int ab_callgrind_version(char *version, size_t vlen, char *why, size_t wlen);
 int ab_callgrind_version(char *version, size_t vlen, char *why, size_t wlen)
 {
     FILE *p = popen("valgrind --version 2>/dev/null", "r");
@@ -238,9 +238,7 @@ int ab_callgrind_version(char *version, size_t vlen, char *why, size_t wlen)
 }
 
 /* Run a child under callgrind with its output in a fresh folder. */
-int ab_callgrind_exec(const char *request, const char *preload, double timeout_s,
-                      struct ab_child_result *out, char *dir, size_t dirlen);
-int ab_callgrind_exec(const char *request, const char *preload, double timeout_s,
+static int callgrind_exec(const char *request, const char *preload, double timeout_s,
                       struct ab_child_result *out, char *dir, size_t dirlen)
 {
     const char *tmp = getenv("TMPDIR");
@@ -268,11 +266,57 @@ static int callgrind_spawn(const char *request, const char *preload, double time
                            struct ab_child_result *out)
 {
     char dir[PATH_MAX];
-    int rc = ab_callgrind_exec(request, preload, timeout_s, out, dir, sizeof dir);
+    int rc = callgrind_exec(request, preload, timeout_s, out, dir, sizeof dir);
     if (rc)
         return rc;
     if (out->status == AB_CHILD_OK && out->doc)
         merge(out->doc, dir);
+    remove_tree(dir);
+    return 0;
+}
+
+void ab_callgrind_toggle(void)
+{
+    CALLGRIND_TOGGLE_COLLECT;
+}
+
+/* The totals of the dump written at exit (the only one of a workload run). */
+int ab_callgrind_run(const char *request, const char *preload, double timeout_s,
+                     struct ab_child_result *out, double totals[3])
+{
+    char dir[PATH_MAX];
+    totals[0] = totals[1] = totals[2] = NAN;
+    int rc = callgrind_exec(request, preload, timeout_s, out, dir, sizeof dir);
+    if (rc)
+        return rc;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/callgrind.out", dir);
+    size_t len;
+    char *text = ab_read_file(path, 1u << 30, &len);
+    int col[EV_COUNT] = {-1, -1, -1};
+    for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+         line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "events:", 7)) {
+            int i = 0;
+            for (char *s2 = NULL, *ev = strtok_r(line + 7, " ", &s2); ev;
+                 ev = strtok_r(NULL, " ", &s2), i++)
+                for (int e = 0; e < EV_COUNT; e++)
+                    if (!strcmp(ev, (const char *const[]){"Ir", "Bc", "Bi"}[e]))
+                        col[e] = i;
+        } else if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8)) {
+            char *p = strchr(line, ':') + 1, *end;
+            for (int i = 0; i < 16; i++, p = end) {
+                double v = strtod(p, &end);
+                if (end == p)
+                    break;
+                for (int e = 0; e < EV_COUNT; e++)
+                    if (col[e] == i)
+                        totals[e] = v;
+            }
+            break;
+        }
+    }
+    free(text);
     remove_tree(dir);
     return 0;
 }

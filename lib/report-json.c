@@ -87,7 +87,8 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc)
 static cJSON *context_json(const struct ab_run *run)
 {
     cJSON *c = ab_report_context_json(&run->host, run->started_utc);
-    cJSON_AddStringToObject(c, "counter", "none");
+    cJSON_AddStringToObject(c, "counter", run->cfg->callgrind ? "callgrind" : "none");
+    str_or_null(c, "counter_version", run->cfg->callgrind ? run->cfg->counter_version : NULL);
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
     for (size_t i = 0; i < run->cfg->nsubjects; i++) {
         const struct ab_subject *s = &run->cfg->subjects[i];
@@ -229,9 +230,13 @@ char *ab_report_json(const struct ab_run *run)
         cJSON_AddItemToObject(o, "ns_per_op", summary_json(&a->ns_per_op));
         cJSON_AddItemToObject(o, "ops_per_s", summary_json(&a->ops_per_s));
         int_or_null(o, "peak_rss_kib", a->peak_rss_kib);
+        num_or_null(o, "instructions_per_op", a->instructions_per_op);
+        num_or_null(o, "conditional_branches_per_op", a->conditional_per_op);
         const struct ab_aggregate *base = ab_aggregate_base(run, a);
         num_or_null(o, "relative",
-                    base && a->measured ? a->ns_per_op.median / base->ns_per_op.median : NAN);
+                    base && a->ns_per_op.n && base->ns_per_op.n
+                        ? a->ns_per_op.median / base->ns_per_op.median
+                        : NAN);
         str_or_null(o, "relative_base", base ? cfg->subjects[base->subject].name : NULL);
         cJSON_AddItemToArray(aggs, o);
     }
