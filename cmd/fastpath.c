@@ -4,12 +4,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_SUBJECTS 16
+#define MAX_SUBJECTS AB_CMD_MAX_SUBJECTS
 
 static const char usage[] =
     "usage: allocbench fastpath [options]\n"
@@ -64,19 +63,6 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void on_signal(int sig)
-{
-    ab_runner_abort();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int bad_number(const char *opt, const char *val, int rc, const char *range)
-{
-    return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
-                    rc == -ERANGE ? "outside" : "not a number in", range);
-}
-
 static int fastpath_main(int argc, char **argv)
 {
     static char items[AB_FP_MAX_SIZES + 1][AB_NAME_MAX * 4];
@@ -97,19 +83,19 @@ static int fastpath_main(int argc, char **argv)
         case OPT_OPS: ops_arg = optarg; break;
         case OPT_CALLS:
             if ((rc = ab_parse_u64(optarg, 1, 1000000, false, &calls)))
-                return bad_number("calls", optarg, rc, "[1, 1000000]");
+                return ab_cmd_bad_number("calls", optarg, rc, "[1, 1000000]");
             break;
         case OPT_WARMUP:
             if ((rc = ab_parse_u64(optarg, 0, 10000000, false, &warmup)))
-                return bad_number("warmup", optarg, rc, "[0, 10000000]");
+                return ab_cmd_bad_number("warmup", optarg, rc, "[0, 10000000]");
             break;
         case OPT_KEEP:
             if ((rc = ab_parse_u64(optarg, 0, 100000, false, &keep)))
-                return bad_number("keep-live", optarg, rc, "[0, 100000]");
+                return ab_cmd_bad_number("keep-live", optarg, rc, "[0, 100000]");
             break;
         case OPT_REPS:
             if ((rc = ab_parse_u64(optarg, 1, 16, false, &reps)))
-                return bad_number("repetitions", optarg, rc, "[1, 16]");
+                return ab_cmd_bad_number("repetitions", optarg, rc, "[1, 16]");
             break;
         case OPT_COUNTER: counter_arg = optarg; break;
         case OPT_OUT: out = optarg; break;
@@ -121,7 +107,7 @@ static int fastpath_main(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             if ((rc = ab_parse_double(optarg, 1, 86400, &timeout)))
-                return bad_number("timeout", optarg, rc, "[1, 86400] seconds");
+                return ab_cmd_bad_number("timeout", optarg, rc, "[1, 86400] seconds");
             break;
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
@@ -144,7 +130,7 @@ static int fastpath_main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         uint64_t v;
         if ((rc = ab_parse_u64(items[i], 1, 1ull << 30, true, &v)))
-            return bad_number("sizes", items[i], rc, "[1, 1G] bytes");
+            return ab_cmd_bad_number("sizes", items[i], rc, "[1, 1G] bytes");
         for (size_t j = 0; j < cfg.nsizes; j++)
             if (cfg.sizes[j] == v)
                 return ab_error(AB_ALLOCBENCH_USAGE, "--sizes names %llu twice",
@@ -165,19 +151,8 @@ static int fastpath_main(int argc, char **argv)
     }
 
     char err[1024];
-    n = ab_split_list(allocator_arg, items, MAX_SUBJECTS);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %d allocators",
-                        allocator_arg, MAX_SUBJECTS);
-    for (int i = 0; i < n; i++) {
-        int code = ab_subject_resolve(items[i], &subjects[i], err, sizeof err);
-        if (code >= 0)
-            return ab_error((enum ab_code)code, "%s", err);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(subjects[j].name, subjects[i].name))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
-                                subjects[i].name);
-    }
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &n)))
+        return rc;
     cfg.subjects = subjects;
     cfg.nsubjects = (size_t)n;
 
@@ -195,20 +170,9 @@ static int fastpath_main(int argc, char **argv)
     cfg.repetitions = (unsigned)reps;
     cfg.timeout_s = timeout;
     cfg.progress = isatty(2);
-    if (out) {
-        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
-    }
-    if ((rc = ab_mkdir_p(cfg.out_dir)))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
-                        strerror(-rc));
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
+    ab_cmd_catch_signals();
     static struct ab_fp_run run;
     rc = ab_fastpath_execute(&cfg, &run);
     if (rc) {

@@ -69,22 +69,8 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void on_signal(int sig)
-{
-    ab_runner_abort();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static int bad_number(const char *opt, const char *val, int rc, const char *range)
-{
-    return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
-                    rc == -ERANGE ? "outside" : "not a number in", range);
-}
-
 static int run_main(int argc, char **argv)
 {
-    static char allocs[MAX_SUBJECTS][AB_NAME_MAX * 4];
     static char thread_items[16][AB_NAME_MAX * 4];
     static char variant_items[32][AB_NAME_MAX * 4];
     static struct ab_subject subjects[MAX_SUBJECTS];
@@ -104,19 +90,19 @@ static int run_main(int argc, char **argv)
         case OPT_VARIANT: variant_arg = optarg; break;
         case OPT_REPS:
             if ((rc = ab_parse_u64(optarg, 1, 100000, false, &reps)))
-                return bad_number("repetitions", optarg, rc, "[1, 100000]");
+                return ab_cmd_bad_number("repetitions", optarg, rc, "[1, 100000]");
             break;
         case OPT_WARMUP:
             if ((rc = ab_parse_u64(optarg, 0, 1000000, false, &warmup)))
-                return bad_number("warmup", optarg, rc, "[0, 1000000]");
+                return ab_cmd_bad_number("warmup", optarg, rc, "[0, 1000000]");
             break;
         case OPT_ROUNDS:
             if ((rc = ab_parse_u64(optarg, 1, 100000000, false, &rounds)))
-                return bad_number("rounds", optarg, rc, "[1, 100000000]");
+                return ab_cmd_bad_number("rounds", optarg, rc, "[1, 100000000]");
             break;
         case OPT_SEED:
             if ((rc = ab_parse_u64(optarg, 0, UINT64_MAX, false, &seed)))
-                return bad_number("seed", optarg, rc, "[0, 2^64-1]");
+                return ab_cmd_bad_number("seed", optarg, rc, "[0, 2^64-1]");
             break;
         case OPT_PARAM:
             if (nassign == MAX_ASSIGN)
@@ -138,7 +124,7 @@ static int run_main(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
-                return bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
+                return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
             break;
         case OPT_COUNTER:
             if (strcmp(optarg, "none") && strcmp(optarg, "callgrind"))
@@ -194,7 +180,7 @@ static int run_main(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         uint64_t v;
         if ((rc = ab_parse_u64(thread_items[i], 1, AB_MAX_THREADS, false, &v)))
-            return bad_number("threads", thread_items[i], rc, "[1, 1024]");
+            return ab_cmd_bad_number("threads", thread_items[i], rc, "[1, 1024]");
         cfg.threads[cfg.nthreads++] = (unsigned)v;
     }
     if (variant_arg) {
@@ -216,19 +202,8 @@ static int run_main(int argc, char **argv)
             cfg.variant_on[v] = true;
     }
 
-    n = ab_split_list(allocator_arg, allocs, MAX_SUBJECTS);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %d allocators",
-                        allocator_arg, MAX_SUBJECTS);
-    for (int i = 0; i < n; i++) {
-        int code = ab_subject_resolve(allocs[i], &subjects[i], err, sizeof err);
-        if (code >= 0)
-            return ab_error((enum ab_code)code, "%s", err);
-        for (int j = 0; j < i; j++)
-            if (!strcmp(subjects[j].name, subjects[i].name))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
-                                subjects[i].name);
-    }
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &n)))
+        return rc;
     cfg.subjects = subjects;
     cfg.nsubjects = (size_t)n;
     cfg.repetitions = (unsigned)reps;
@@ -249,20 +224,9 @@ static int run_main(int argc, char **argv)
         cfg.callgrind = true;
     }
 
-    if (out) {
-        ab_strlcpy(cfg.out_dir, out, sizeof cfg.out_dir);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(cfg.out_dir, sizeof cfg.out_dir, "results/runs/%s", stamp);
-    }
-    if ((rc = ab_mkdir_p(cfg.out_dir)))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s", cfg.out_dir,
-                        strerror(-rc));
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
+    ab_cmd_catch_signals();
     static struct ab_run run;
     rc = ab_run_execute(&cfg, &run);
     if (rc)

@@ -412,6 +412,11 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r);
 /* Entry point of the hidden `__child` command: reads a request (JSON) from
  * argv, writes one JSON document to descriptor 3, returns the exit status. */
 int ab_child_main(const char *request);
+/* Request and reply helpers: a string member ("" when absent), a number
+ * member (def when absent), an array of counts. */
+const char *ab_json_str(const struct cJSON *o, const char *k);
+double ab_json_num(const struct cJSON *o, const char *k, double def);
+struct cJSON *ab_json_u64_array(const uint64_t *v, size_t n);
 
 /* ---------------------------------------------------------------- runner.c */
 

@@ -165,8 +165,8 @@ static void merge(cJSON *doc, const char *dir)
             continue;
         struct slot *s = &slots[ns++];
         s->batch = b;
-        s->index = (long)cJSON_GetObjectItemCaseSensitive(b, "index")->valuedouble;
-        s->n = (size_t)cJSON_GetObjectItemCaseSensitive(b, "calls")->valuedouble;
+        s->index = (long)ab_json_num(b, "index", -1);
+        s->n = (size_t)ab_json_num(b, "calls", 0);
         s->ins = cJSON_CreateArray();
         s->cond = cJSON_CreateArray();
         for (size_t i = 0; i < s->n; i++) {

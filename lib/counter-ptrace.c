@@ -388,7 +388,7 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
         }
         if (to0) {
             /* The block and its direct branch in one run. */
-            int rc = place(t, &r, to0, to1 ? to1 : PARKED, 1, 0);
+            int rc = place(t, &r, to0, to1, rip, a);
             if (rc)
                 return rc;
             if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
@@ -478,14 +478,6 @@ static cJSON *error_doc(const char *code, const char *fmt, ...)
     cJSON_AddStringToObject(d, "code", code);
     cJSON_AddStringToObject(d, "error", msg);
     return d;
-}
-
-static cJSON *u64_array(const uint64_t *v, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < n && a; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
-    return a;
 }
 
 static pid_t start_child(const char *inner, const char *preload, int reply_w, int marker_w)
@@ -711,7 +703,7 @@ done:;
         const cJSON *st_item = cJSON_GetObjectItemCaseSensitive(b, "status");
         if (!cJSON_IsString(st_item) || strcmp(st_item->valuestring, "ok"))
             continue;
-        uint32_t idx = (uint32_t)cJSON_GetObjectItemCaseSensitive(b, "index")->valuedouble;
+        uint32_t idx = (uint32_t)ab_json_num(b, "index", -1);
         struct counts *c = NULL;
         for (size_t i = 0; i < nall && !c; i++)
             if (all[i].index == idx && all[i].complete)
@@ -729,9 +721,9 @@ done:;
             cJSON_AddStringToObject(b, "reason", why);
             continue;
         }
-        cJSON_AddItemToObject(b, "instructions", u64_array(c->ins, c->done));
-        cJSON_AddItemToObject(b, "branches", u64_array(c->br, c->done));
-        cJSON_AddItemToObject(b, "conditional", u64_array(c->cond, c->done));
+        cJSON_AddItemToObject(b, "instructions", ab_json_u64_array(c->ins, c->done));
+        cJSON_AddItemToObject(b, "branches", ab_json_u64_array(c->br, c->done));
+        cJSON_AddItemToObject(b, "conditional", ab_json_u64_array(c->cond, c->done));
         cJSON_AddNumberToObject(b, "conditional_taken", (double)c->taken);
         cJSON_AddNumberToObject(b, "conditional_not_taken", (double)c->not_taken);
         cJSON_AddNumberToObject(b, "locked", (double)c->locked);

@@ -138,18 +138,6 @@ static size_t grow_size(size_t size)
     return size * 2;
 }
 
-static const char *str_item(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double num_item(const cJSON *o, const char *k, double def)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : def;
-}
-
 static bool op_available(const struct ab_heap *h, enum ab_fp_op op)
 {
     switch (op) {
@@ -161,14 +149,6 @@ static bool op_available(const struct ab_heap *h, enum ab_fp_op op)
     case AB_FP_OP_COUNT: break;
     }
     return false;
-}
-
-static cJSON *u64_array(const uint64_t *v, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < n && a; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
-    return a;
 }
 
 static void free_all(const struct ab_heap *h, void **p, size_t n)
@@ -232,8 +212,8 @@ static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *e
             }
     cJSON_AddStringToObject(o, "status", "ok");
     if (b->counted) {
-        cJSON_AddItemToObject(o, "instructions", u64_array(b->instructions, b->n));
-        cJSON_AddItemToObject(o, "branches", u64_array(b->branches, b->n));
+        cJSON_AddItemToObject(o, "instructions", ab_json_u64_array(b->instructions, b->n));
+        cJSON_AddItemToObject(o, "branches", ab_json_u64_array(b->branches, b->n));
         cJSON_AddNumberToObject(o, "flagged", b->flagged);
     }
     return o;
@@ -241,10 +221,10 @@ static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *e
 
 cJSON *ab_fastpath_child(const cJSON *req, const struct ab_heap *heap)
 {
-    const struct ab_counter *c = ab_counter_find(str_item(req, "counter"));
-    size_t n = (size_t)num_item(req, "calls", 0);
-    unsigned warmup = (unsigned)num_item(req, "warmup", 0);
-    size_t keep = (size_t)num_item(req, "keep_live", 0);
+    const struct ab_counter *c = ab_counter_find(ab_json_str(req, "counter"));
+    size_t n = (size_t)ab_json_num(req, "calls", 0);
+    unsigned warmup = (unsigned)ab_json_num(req, "warmup", 0);
+    size_t keep = (size_t)ab_json_num(req, "keep_live", 0);
     bool on[AB_FP_OP_COUNT] = {false};
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "ops"))
@@ -505,8 +485,8 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
     case AB_CHILD_OK:
         /* A supervising backend reports its measuring child's end itself. */
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
-            snprintf(why, sizeof why, "%s", str_item(d, "error"));
-            if (!strcmp(str_item(d, "code"), "ALLOCBENCH_TRIAL_CRASHED"))
+            snprintf(why, sizeof why, "%s", ab_json_str(d, "error"));
+            if (!strcmp(ab_json_str(d, "code"), "ALLOCBENCH_TRIAL_CRASHED"))
                 st = AB_TRIAL_CRASHED;
         }
         break;
@@ -527,19 +507,19 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
     const cJSON *b;
     cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(d, "batches"))
     {
-        struct ab_fp_row *r = find_row(run, subject, str_item(b, "op"),
-                                       (uint64_t)num_item(b, "size", 0));
+        struct ab_fp_row *r = find_row(run, subject, ab_json_str(b, "op"),
+                                       (uint64_t)ab_json_num(b, "size", 0));
         if (!r)
             continue;
         struct acc *a = &accs[r - run->rows];
-        const char *status = str_item(b, "status");
+        const char *status = ab_json_str(b, "status");
         if (!strcmp(status, "unavailable")) {
             r->status = AB_TRIAL_UNAVAILABLE;
-            ab_strlcpy(r->reason, str_item(b, "reason"), sizeof r->reason);
+            ab_strlcpy(r->reason, ab_json_str(b, "reason"), sizeof r->reason);
             continue;
         }
         if (strcmp(status, "ok")) {
-            fail_row(r, AB_TRIAL_FAILED, str_item(b, "reason"));
+            fail_row(r, AB_TRIAL_FAILED, ab_json_str(b, "reason"));
             continue;
         }
         static const char *const names[3] = {"instructions", "branches", "conditional"};
@@ -554,8 +534,8 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
             continue;
         }
         for (size_t k = 0; k < NTOTALS; k++)
-            a->total[k] += num_item(b, total_keys[k], NAN);
-        r->flagged += (uint64_t)num_item(b, "flagged", 0);
+            a->total[k] += ab_json_num(b, total_keys[k], NAN);
+        r->flagged += (uint64_t)ab_json_num(b, "flagged", 0);
         for (int f = 0; f < 3 && rep < 16; f++)
             r->rep_p50[f][rep] = arr[f] ? p50_of(arr[f]) : NAN;
         r->measured++;
