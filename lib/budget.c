@@ -276,7 +276,8 @@ int ab_budget_check_report(const struct ab_budgets *b, const cJSON *doc, FILE *o
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "schema_version");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
-    if (!cJSON_IsObject(doc) || !cJSON_IsString(schema) || strcmp(schema->valuestring, AB_FP_SCHEMA)) {
+    if (!cJSON_IsObject(doc) || !cJSON_IsString(schema) ||
+        strcmp(schema->valuestring, AB_FP_SCHEMA)) {
         const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(doc, "command");
         snprintf(err, errlen, "not a fast-path report (schema %s%s%s, expected %s)",
                  cJSON_IsString(schema) ? schema->valuestring : "missing",

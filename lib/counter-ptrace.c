@@ -470,7 +470,8 @@ static void counts_free(struct counts *c, size_t n)
     free(c);
 }
 
-static cJSON *error_doc(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static cJSON *error_doc(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static cJSON *error_doc(const char *code, const char *fmt, ...)
 {
     char msg[512];

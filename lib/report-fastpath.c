@@ -247,8 +247,8 @@ void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out)
 int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;
-    int rc = ab_report_write_text(dir, "allocator-fast-path-report.tsv", ab_fastpath_report_tsv(run), err,
-                        errlen);
+    int rc = ab_report_write_text(dir, "allocator-fast-path-report.tsv",
+                                  ab_fastpath_report_tsv(run), err, errlen);
     if (rc)
         return rc;
     /* report.json last: its presence says the run's files are complete. */

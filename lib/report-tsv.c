@@ -124,7 +124,8 @@ char *ab_report_diagnostics_tsv(const struct ab_run *run)
     return sb_finish(&b);
 }
 
-int ab_report_write_text(const char *dir, const char *name, char *text, char *err, size_t errlen)
+int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
+                         size_t errlen)
 {
     if (!text) {
         snprintf(err, errlen, "out of memory formatting %s", name);
@@ -142,11 +143,11 @@ int ab_report_write_text(const char *dir, const char *name, char *text, char *er
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;
-    int rc = ab_report_write_text(dir, "allocator-fast-path-benchmarks.tsv", ab_report_benchmarks_tsv(run),
-                       err, errlen);
+    int rc = ab_report_write_text(dir, "allocator-fast-path-benchmarks.tsv",
+                                  ab_report_benchmarks_tsv(run), err, errlen);
     if (!rc)
-        rc = ab_report_write_text(dir, "allocator-diagnostics-report.tsv", ab_report_diagnostics_tsv(run),
-                       err, errlen);
+        rc = ab_report_write_text(dir, "allocator-diagnostics-report.tsv",
+                                  ab_report_diagnostics_tsv(run), err, errlen);
     if (!rc) {
         /* report.json last: its presence says the run's files are complete. */
         char *json = ab_report_json(run);
