@@ -644,9 +644,10 @@ struct ab_fp_batch {
     size_t n;
     const struct ab_heap *heap;
     void **ptrs;
-    /* Filled by backends that count in the child (pmu): per call. */
+    /* Filled by backends that count in the child (pmu): per call, the
+     * flagged calls (whose reading is invalid) left out. */
     uint64_t *instructions, *branches;
-    uint32_t flagged;              /* calls whose reading is invalid */
+    uint32_t flagged;
     bool counted;                  /* the arrays above were filled */
 };
 

@@ -214,8 +214,10 @@ static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *e
             }
     cJSON_AddStringToObject(o, "status", "ok");
     if (b->counted) {
-        cJSON_AddItemToObject(o, "instructions", ab_json_u64_array(b->instructions, b->n));
-        cJSON_AddItemToObject(o, "branches", ab_json_u64_array(b->branches, b->n));
+        /* The flagged calls were left out of the arrays. */
+        size_t k = b->n - b->flagged;
+        cJSON_AddItemToObject(o, "instructions", ab_json_u64_array(b->instructions, k));
+        cJSON_AddItemToObject(o, "branches", ab_json_u64_array(b->branches, k));
         cJSON_AddNumberToObject(o, "flagged", b->flagged);
     }
     return o;
