@@ -1,5 +1,6 @@
 /* fastpath.c — `allocbench fastpath [options]`: parse, validate, hand over. */
 #include "ab.h"
+#include "ab-config.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -9,6 +10,18 @@
 #include <unistd.h>
 
 #define MAX_SUBJECTS AB_CMD_MAX_SUBJECTS
+
+/* The backends this build has, for --help (counters.h decides the same). */
+#if AB_HAVE_CAPSTONE
+#define HELP_PTRACE ", ptrace"
+#else
+#define HELP_PTRACE ""
+#endif
+#if AB_HAVE_CALLGRIND_H
+#define HELP_CALLGRIND ", callgrind"
+#else
+#define HELP_CALLGRIND ""
+#endif
 
 static const char usage[] =
     "usage: allocbench fastpath [options]\n"
@@ -32,8 +45,9 @@ static const char usage[] =
     "  --keep-live K         other blocks of the size kept live, 0..100000; default 16\n"
     "  --repetitions R       fresh children per allocator, 1..16; default 3; rows whose\n"
     "                        repetitions give different p50s are marked and fail\n"
-    "  --counter C           auto (default: pmu where it works, else ptrace), ptrace,\n"
-    "                        callgrind or pmu (see: allocbench list counters)\n"
+    "  --counter C           auto (default: the first that counts here of pmu" HELP_PTRACE
+    HELP_CALLGRIND ")\n"
+    "                        or one of them (see: allocbench list counters)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
     "  --format F            what stdout shows: console (default), json or tsv\n"
     "  --timeout SECONDS     per child, 1..86400; default 600\n"

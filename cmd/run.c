@@ -1,5 +1,6 @@
 /* run.c — `allocbench run <workload> [options]`: parse, validate, hand over. */
 #include "ab.h"
+#include "ab-config.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -37,9 +38,11 @@ static const char usage[] =
     "                        the files are always written\n"
     "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
     "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+#if AB_HAVE_CALLGRIND_H
     "  --counter C           none (default: time only) or callgrind (each trial under\n"
     "                        valgrind: instructions and conditional branches per op\n"
     "                        of the measured phase; no times, they mean nothing there)\n"
+#endif
     "\n"
     "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
     "allocator-diagnostics-report.tsv\n"
@@ -126,12 +129,15 @@ static int run_main(int argc, char **argv)
             if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
                 return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
             break;
-        case OPT_COUNTER:
-            if (strcmp(optarg, "none") && strcmp(optarg, "callgrind"))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected none or callgrind",
-                                optarg);
+        case OPT_COUNTER: {
+            /* A backend that counts whole workloads, or none. */
+            const struct ab_counter *k = ab_counter_find(optarg);
+            if (strcmp(optarg, "none") && !(k && k->workload))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected none%s", optarg,
+                                ab_counter_find("callgrind") ? " or callgrind" : "");
             counter = optarg;
             break;
+        }
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
             if (optopt)
@@ -212,16 +218,14 @@ static int run_main(int argc, char **argv)
     cfg.seed = seed;
     cfg.timeout_s = timeout;
     cfg.progress = isatty(2);
-    if (!strcmp(counter, "callgrind")) {
-        const struct ab_counter *cg;
-        rc = ab_counter_choose(counter, &cg, cfg.counter_version, sizeof cfg.counter_version, err,
-                               sizeof err);
+    if (strcmp(counter, "none")) {
+        rc = ab_counter_choose(counter, &cfg.counter, cfg.counter_version,
+                               sizeof cfg.counter_version, err, sizeof err);
         if (rc == AB_EXIT_USAGE)
             return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter, err);
         if (rc)
             return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
                             counter, err);
-        cfg.callgrind = true;
     }
 
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))

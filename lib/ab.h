@@ -489,9 +489,10 @@ struct ab_run_config {
     double timeout_s;
     char out_dir[PATH_MAX];
     bool progress;            /* progress lines on stderr */
-    /* `--counter callgrind`: each trial under callgrind, counting the
-     * measured phase; times under valgrind are not reported. */
-    bool callgrind;
+    /* `--counter callgrind`: a backend that counts whole workloads (NULL:
+     * time only); each trial runs under it, its measured phase counted, and
+     * times taken there are not reported. */
+    const struct ab_counter *counter;
     char counter_version[64];
 };
 
@@ -598,6 +599,13 @@ struct ab_counter {
                  struct ab_child_result *out);
     /* In the measuring child: make the batch's calls, counted. */
     int (*batch)(struct ab_fp_batch *b);
+    /* In the orchestrating process, for backends that count a whole
+     * workload (`run --counter`): run one trial child whose request asks
+     * for collection around its measured phase, and hand back the totals
+     * collected (instructions, conditional and indirect branches; NaN when
+     * not counted).  NULL if the backend cannot. */
+    int (*workload)(const char *request, const char *preload, double timeout_s,
+                    struct ab_child_result *out, double totals[3]);
     /* In a supervising child (re-executed allocbench, nothing preloaded),
      * for backends that watch the measuring child from outside: start it,
      * count, and return the reply (the `supervise` request).  NULL if none. */
@@ -607,13 +615,8 @@ struct ab_counter {
 /* The registry built from lib/counters.h: the backends this build has. */
 const struct ab_counter *const *ab_counters(size_t *count);
 const struct ab_counter *ab_counter_find(const char *name);
-/* callgrind (counter-callgrind.c): its version, or the exit status with why
- * filled; one child run under it with the totals of what it collected
- * (instructions, conditional and indirect branches; NaN when none); and the
- * collection toggle (a no-op of a few instructions outside valgrind). */
-int ab_callgrind_version(char *version, size_t vlen, char *why, size_t wlen);
-int ab_callgrind_run(const char *request, const char *preload, double timeout_s,
-                     struct ab_child_result *out, double totals[3]);
+/* callgrind's collection toggle (counter-callgrind.c, where it is built): a
+ * no-op of a few instructions outside valgrind. */
 void ab_callgrind_toggle(void);
 
 /* Pick the backend for --counter name ("auto": pmu where it works, else

@@ -219,7 +219,7 @@ static void merge(cJSON *doc, const char *dir)
     free(slots);
 }
 
-int ab_callgrind_version(char *version, size_t vlen, char *why, size_t wlen)
+static int callgrind_probe(char *version, size_t vlen, char *why, size_t wlen)
 {
     FILE *p = popen("valgrind --version 2>/dev/null", "r");
     char line[128] = "";
@@ -281,8 +281,8 @@ void ab_callgrind_toggle(void)
 }
 
 /* The totals of the dump written at exit (the only one of a workload run). */
-int ab_callgrind_run(const char *request, const char *preload, double timeout_s,
-                     struct ab_child_result *out, double totals[3])
+static int callgrind_workload(const char *request, const char *preload, double timeout_s,
+                              struct ab_child_result *out, double totals[3])
 {
     char dir[PATH_MAX];
     totals[0] = totals[1] = totals[2] = NAN;
@@ -321,15 +321,11 @@ int ab_callgrind_run(const char *request, const char *preload, double timeout_s,
     return 0;
 }
 
-static int callgrind_probe(char *version, size_t vlen, char *why, size_t wlen)
-{
-    return ab_callgrind_version(version, vlen, why, wlen);
-}
-
 const struct ab_counter ab_counter_callgrind = {
     .name = "callgrind",
     .summary = "exact means per call under valgrind (instructions, conditional branches)",
     .probe = callgrind_probe,
     .spawn = callgrind_spawn,
     .batch = callgrind_batch,
+    .workload = callgrind_workload,
 };

@@ -63,10 +63,10 @@ void ab_report_console(const struct ab_run *run, FILE *out)
                 cfg->wl->variants[a->variant], cfg->subjects[a->subject].name, a->threads, med,
                 ci, mad, ops, rss, status);
     }
-    if (cfg->callgrind) {
-        fprintf(out, "\ncounted with callgrind (%s), the measured phase only: per %s, median "
-                     "over trials (times under valgrind are not reported)\n",
-                cfg->counter_version, cfg->wl->unit);
+    if (cfg->counter) {
+        fprintf(out, "\ncounted with %s (%s), the measured phase only: per %s, median over "
+                     "trials (times taken under it are not reported)\n",
+                cfg->counter->name, cfg->counter_version, cfg->wl->unit);
         fprintf(out, "%-16s %-12s %7s %14s %14s\n", "variant", "allocator", "threads",
                 "instructions", "conditional");
         for (size_t i = 0; i < run->naggs; i++) {
@@ -78,7 +78,7 @@ void ab_report_console(const struct ab_run *run, FILE *out)
                     cfg->subjects[a->subject].name, a->threads, in, co);
         }
     }
-    if (cfg->nsubjects > 1 && !cfg->callgrind) {
+    if (cfg->nsubjects > 1 && !cfg->counter) {
         fprintf(out, "\nrelative median ns per %s (base 1.00: the first allocator measured in "
                      "the row; below 1.00 is faster)\n",
                 cfg->wl->unit);

@@ -87,8 +87,8 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc)
 static cJSON *context_json(const struct ab_run *run)
 {
     cJSON *c = ab_report_context_json(&run->host, run->started_utc);
-    cJSON_AddStringToObject(c, "counter", run->cfg->callgrind ? "callgrind" : "none");
-    str_or_null(c, "counter_version", run->cfg->callgrind ? run->cfg->counter_version : NULL);
+    cJSON_AddStringToObject(c, "counter", run->cfg->counter ? run->cfg->counter->name : "none");
+    str_or_null(c, "counter_version", run->cfg->counter ? run->cfg->counter_version : NULL);
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
     for (size_t i = 0; i < run->cfg->nsubjects; i++) {
         const struct ab_subject *s = &run->cfg->subjects[i];

@@ -41,7 +41,7 @@ static char *trial_request(const struct ab_run_config *cfg, const struct ab_subj
     cJSON_AddNumberToObject(req, "rounds", cfg->rounds);
     cJSON_AddNumberToObject(req, "repetition", rep);
     cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
-    if (cfg->callgrind)
+    if (cfg->counter)
         cJSON_AddTrueToObject(req, "collect");
     cJSON *params = cJSON_AddObjectToObject(req, "params");
     for (size_t i = 0; i < cfg->wl->nparams; i++)
@@ -178,8 +178,8 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         r->status = AB_TRIAL_FAILED;
 }
 
-/* Counts per operation from callgrind's totals; the times measured under
- * valgrind mean nothing and are dropped. */
+/* Counts per operation from the counter's totals; the times measured under
+ * it (valgrind) mean nothing and are dropped. */
 static void record_counts(struct ab_trial_record *r, const double totals[3])
 {
     r->ns = r->ns_per_op = r->ops_per_s = NAN;
@@ -244,7 +244,7 @@ static void aggregate(struct ab_run *run)
                     if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
                         r->status == AB_TRIAL_FAILED)
                         any_failed = true;
-                    if (r->status == AB_TRIAL_OK && cfg->callgrind) {
+                    if (r->status == AB_TRIAL_OK && cfg->counter) {
                         /* Counted, not timed. */
                         double x = metric_of(r, "instructions_per_op");
                         double y = metric_of(r, "conditional_branches_per_op");
@@ -265,7 +265,7 @@ static void aggregate(struct ab_run *run)
                 }
                 if (!a->trials)
                     continue;
-                a->measured = cfg->callgrind ? counted : n;
+                a->measured = cfg->counter ? counted : n;
                 ab_summarize(ns, n, &a->ns_per_op);
                 ab_summarize(ops, n, &a->ops_per_s);
                 struct ab_summary si, sc;
@@ -344,15 +344,15 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                         struct ab_child_result c;
                         const char *pre = subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL;
                         double totals[3];
-                        int rc = cfg->callgrind
-                                     ? ab_callgrind_run(req, pre, cfg->timeout_s, &c, totals)
+                        int rc = cfg->counter
+                                     ? cfg->counter->workload(req, pre, cfg->timeout_s, &c, totals)
                                      : ab_runner_exec(req, pre, cfg->timeout_s, &c);
                         free(req);
                         if (rc)
                             return rc;
                         record_from_child(r, &c, cfg->timeout_s);
                         ab_child_result_free(&c);
-                        if (cfg->callgrind)
+                        if (cfg->counter)
                             record_counts(r, totals);
                     }
                     if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||

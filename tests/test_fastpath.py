@@ -130,6 +130,48 @@ if have["callgrind"]:
 else:
     print("note: valgrind missing, the callgrind half was not run")
 
+# --- a signal mid-call flags the call; the others are counted ---------------
+# The signal fixture's malloc sends itself SIGURG on every 64th call: under
+# ptrace those 10 of 640 calls are left out (flagged), the 630 others count
+# 19; callgrind, which sees no signal stop, counts them (27 instructions).
+SIGNAL = fixture("libab-fp-signal.so")
+p, out = fastpath("--allocator", SIGNAL, "--sizes", "16", "--calls", "640", "--repetitions", "1",
+                  "--warmup", "10")
+r = rows_of(out)[("libab-fp-signal", "malloc", 16)]
+check(p.returncode == 0 and r["calls"] == 630 and r["flagged_calls"] == 10,
+      f"signal: exit {p.returncode}, calls {r['calls']}, flagged {r['flagged_calls']}")
+check(r["instructions"]["histogram"] == {"19": 630} and r["branches"]["histogram"] == {"6": 630},
+      f"signal: {r['instructions']['histogram']} {r['branches']['histogram']}")
+check(r["conditional_taken_per_call"] == 1, f"signal: taken {r['conditional_taken_per_call']}")
+if have["callgrind"]:
+    p, out = fastpath("--allocator", SIGNAL, "--sizes", "16", "--calls", "640", "--repetitions", "1",
+                      "--warmup", "10", counter="callgrind")
+    r = rows_of(out)[("libab-fp-signal", "malloc", 16)]
+    check(r["calls"] == 640 and r["instructions"]["histogram"] == {"19": 630, "27": 10},
+          f"signal under callgrind: {r['calls']} {r['instructions']['histogram']}")
+
+# --- repetitions that disagree: the row says so, exit 1 ----------------------
+# The plus8 fixture runs 8 more instructions in every other process.
+runs = os.path.join(tmpdir(), "runs")
+p, out = fastpath("--allocator", fixture("libab-fp-plus8.so"), "--sizes", "16", "--calls", "20",
+                  "--repetitions", "2", env={"AB_FIXTURE_RUNS": runs})
+rows = rows_of(out)
+r = rows[("libab-fp-plus8", "malloc", 16)]
+check(p.returncode == 1, f"plus8: exit {p.returncode}, expected 1")
+check(r["repetitions_agree"] is False and r["reason"] == "the repetitions disagree"
+      and sorted(r["repetition_p50"]["instructions"]) == [18, 26],
+      f"plus8: agree {r['repetitions_agree']}, {r['reason']}, {r['repetition_p50']}")
+check(rows[("libab-fp-plus8", "free", 16)]["repetitions_agree"] is True, "plus8: free disagrees")
+check("repetitions disagree" in p.stdout, f"plus8 console:\n{p.stdout}")
+with open(os.path.join(tmpdir(), "b.tsv"), "w") as f:
+    f.write("allocator\top\tsize\tmax_instructions\tmax_branches\n*\tmalloc\t*\t100\t100\n"
+            "*\tfree\t*\t100\t100\n")
+    budget_file = f.name
+p = run("check", "--budgets", budget_file, out)
+check(p.returncode == 1 and p.stdout.splitlines() ==
+      ["ALLOCBENCH_TRIAL_FAILED libab-fp-plus8 malloc size=16 not measured: the repetitions disagree"],
+      f"check of a disagreeing row: {p.returncode} {p.stdout!r}")
+
 # --- determinism: three reruns of a real allocator give identical counts ----
 hists = []
 for i in range(3):
