@@ -413,10 +413,9 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r);
  * argv, writes one JSON document to descriptor 3, returns the exit status. */
 int ab_child_main(const char *request);
 /* Request and reply helpers: a string member ("" when absent), a number
- * member (def when absent), an array of counts. */
+ * member (def when absent). */
 const char *ab_json_str(const struct cJSON *o, const char *k);
 double ab_json_num(const struct cJSON *o, const char *k, double def);
-struct cJSON *ab_json_u64_array(const uint64_t *v, size_t n);
 
 /* ---------------------------------------------------------------- runner.c */
 
@@ -668,6 +667,7 @@ struct cJSON *ab_fastpath_child(const struct cJSON *req, const struct ab_heap *h
 /* The distribution of one figure over the counted calls. */
 struct ab_fp_dist {
     bool valid;             /* false: not measured (null) */
+    uint64_t calls;
     uint64_t min, p50, p90, p99, max;
     double mean;
     size_t nbins;           /* histogram: value[i] seen count[i] times */
@@ -720,9 +720,14 @@ struct ab_fp_run {
 
 int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);
 void ab_fastpath_free(struct ab_fp_run *run);
-/* Statistics of counts: nearest-rank percentiles, histogram (stats are
- * computed here, reporters only format).  Sorts v. */
-int ab_fp_dist_from(uint64_t *v, size_t n, struct ab_fp_dist *out);
+/* Counts travel from the children as histograms, [[count, calls], ...] in
+ * ascending order of count, made from per-call counts (v is sorted). */
+struct cJSON *ab_fp_hist_json(uint64_t *v, size_t n);
+/* The distribution of a histogram (value[i] seen count[i] times, in any
+ * order, repeats allowed): nearest-rank percentiles, mean.  Statistics are
+ * computed here; reporters only format. */
+int ab_fp_dist_from(const uint64_t *value, const uint64_t *count, size_t n,
+                    struct ab_fp_dist *out);
 void ab_fp_dist_free(struct ab_fp_dist *d);
 
 /* ------------------------------------------------------ report-fastpath.c */

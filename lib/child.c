@@ -75,14 +75,6 @@ double ab_json_num(const cJSON *o, const char *k, double def)
     return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
-cJSON *ab_json_u64_array(const uint64_t *v, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < n && a; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateNumber((double)v[i]));
-    return a;
-}
-
 static int run_trial(const cJSON *req, const struct ab_heap *heap)
 {
     const struct ab_workload *wl = ab_workload_find(ab_json_str(req, "workload"));

@@ -144,12 +144,12 @@ struct slot {
     cJSON *batch;
     long index;
     size_t n, seen;
-    cJSON *ins, *cond;
+    uint64_t *ins, *cond;      /* per call, in call order */
     double bi;
     bool bad;
 };
 
-/* Put each dump's counts into its batch of the reply, in call order. */
+/* Put each dump's counts into its batch of the reply. */
 static void merge(cJSON *doc, const char *dir)
 {
     size_t ns = 0;
@@ -160,19 +160,15 @@ static void merge(cJSON *doc, const char *dir)
         return;
     cJSON_ArrayForEach(b, batches)
     {
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(b, "status");
-        if (!cJSON_IsString(st) || strcmp(st->valuestring, "ok"))
+        if (strcmp(ab_json_str(b, "status"), "ok"))
             continue;
         struct slot *s = &slots[ns++];
         s->batch = b;
         s->index = (long)ab_json_num(b, "index", -1);
         s->n = (size_t)ab_json_num(b, "calls", 0);
-        s->ins = cJSON_CreateArray();
-        s->cond = cJSON_CreateArray();
-        for (size_t i = 0; i < s->n; i++) {
-            cJSON_AddItemToArray(s->ins, cJSON_CreateNull());
-            cJSON_AddItemToArray(s->cond, cJSON_CreateNull());
-        }
+        s->ins = calloc(s->n ? s->n : 1, sizeof *s->ins);
+        s->cond = calloc(s->n ? s->n : 1, sizeof *s->cond);
+        s->bad = !s->ins || !s->cond;
     }
     DIR *dh = opendir(dir);
     struct dirent *e;
@@ -185,14 +181,14 @@ static void merge(cJSON *doc, const char *dir)
             continue;
         for (size_t i = 0; i < ns; i++) {
             struct slot *s = &slots[i];
-            if (s->index != d.batch)
+            if (s->index != d.batch || s->bad)
                 continue;
             if (d.call < 0 || (size_t)d.call >= s->n || d.calls != 1) {
                 s->bad = true;
                 break;
             }
-            cJSON_ReplaceItemInArray(s->ins, (int)d.call, cJSON_CreateNumber(d.ir));
-            cJSON_ReplaceItemInArray(s->cond, (int)d.call, cJSON_CreateNumber(d.bc));
+            s->ins[d.call] = (uint64_t)d.ir;
+            s->cond[d.call] = (uint64_t)d.bc;
             s->bi += d.bi;
             s->seen++;
             break;
@@ -208,13 +204,13 @@ static void merge(cJSON *doc, const char *dir)
                      s->bad ? 0 : s->seen, s->n);
             cJSON_ReplaceItemInObject(s->batch, "status", cJSON_CreateString("failed"));
             cJSON_AddStringToObject(s->batch, "reason", why);
-            cJSON_Delete(s->ins);
-            cJSON_Delete(s->cond);
-            continue;
+        } else {
+            cJSON_AddItemToObject(s->batch, "instructions", ab_fp_hist_json(s->ins, s->n));
+            cJSON_AddItemToObject(s->batch, "conditional", ab_fp_hist_json(s->cond, s->n));
+            cJSON_AddNumberToObject(s->batch, "indirect", s->bi);
         }
-        cJSON_AddItemToObject(s->batch, "instructions", s->ins);
-        cJSON_AddItemToObject(s->batch, "conditional", s->cond);
-        cJSON_AddNumberToObject(s->batch, "indirect", s->bi);
+        free(s->ins);
+        free(s->cond);
     }
     free(slots);
 }

@@ -727,9 +727,9 @@ done:;
             cJSON_AddStringToObject(b, "reason", why);
             continue;
         }
-        cJSON_AddItemToObject(b, "instructions", ab_json_u64_array(c->ins, c->done));
-        cJSON_AddItemToObject(b, "branches", ab_json_u64_array(c->br, c->done));
-        cJSON_AddItemToObject(b, "conditional", ab_json_u64_array(c->cond, c->done));
+        cJSON_AddItemToObject(b, "instructions", ab_fp_hist_json(c->ins, c->done));
+        cJSON_AddItemToObject(b, "branches", ab_fp_hist_json(c->br, c->done));
+        cJSON_AddItemToObject(b, "conditional", ab_fp_hist_json(c->cond, c->done));
         cJSON_AddNumberToObject(b, "conditional_taken", (double)c->taken);
         cJSON_AddNumberToObject(b, "conditional_not_taken", (double)c->not_taken);
         cJSON_AddNumberToObject(b, "locked", (double)c->locked);

@@ -216,8 +216,8 @@ static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *e
     if (b->counted) {
         /* The flagged calls were left out of the arrays. */
         size_t k = b->n - b->flagged;
-        cJSON_AddItemToObject(o, "instructions", ab_json_u64_array(b->instructions, k));
-        cJSON_AddItemToObject(o, "branches", ab_json_u64_array(b->branches, k));
+        cJSON_AddItemToObject(o, "instructions", ab_fp_hist_json(b->instructions, k));
+        cJSON_AddItemToObject(o, "branches", ab_fp_hist_json(b->branches, k));
         cJSON_AddNumberToObject(o, "flagged", b->flagged);
     }
     return o;
@@ -310,45 +310,87 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Nearest rank: the smallest count with at least q of the calls at or
- * below it; always a count that was seen. */
-static uint64_t rank(const uint64_t *sorted, size_t n, double q)
+cJSON *ab_fp_hist_json(uint64_t *v, size_t n)
 {
-    size_t r = (size_t)ceil(q * (double)n);
-    return sorted[r ? r - 1 : 0];
+    qsort(v, n, sizeof *v, cmp_u64);
+    cJSON *h = cJSON_CreateArray();
+    for (size_t i = 0; i < n && h;) {
+        size_t j = i;
+        while (j < n && v[j] == v[i])
+            j++;
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)v[i]));
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)(j - i)));
+        cJSON_AddItemToArray(h, pair);
+        i = j;
+    }
+    return h;
 }
 
-int ab_fp_dist_from(uint64_t *v, size_t n, struct ab_fp_dist *out)
+/* A bin of a histogram being sorted. */
+struct bin {
+    uint64_t value, count;
+};
+
+static int cmp_bin(const void *a, const void *b)
+{
+    return cmp_u64(&((const struct bin *)a)->value, &((const struct bin *)b)->value);
+}
+
+/* Nearest rank: the smallest count with at least q of the calls at or
+ * below it; always a count that was seen. */
+static uint64_t rank(const struct ab_fp_dist *d, uint64_t calls, double q)
+{
+    uint64_t need = (uint64_t)ceil(q * (double)calls), seen = 0;
+    for (size_t i = 0; i < d->nbins; i++) {
+        seen += d->count[i];
+        if (seen >= need)
+            return d->value[i];
+    }
+    return d->max;
+}
+
+int ab_fp_dist_from(const uint64_t *value, const uint64_t *count, size_t n,
+                    struct ab_fp_dist *out)
 {
     memset(out, 0, sizeof *out);
     if (!n)
         return 0;
-    qsort(v, n, sizeof *v, cmp_u64);
-    size_t bins = 1;
-    for (size_t i = 1; i < n; i++)
-        bins += v[i] != v[i - 1];
-    out->value = malloc(bins * sizeof *out->value);
-    out->count = malloc(bins * sizeof *out->count);
-    if (!out->value || !out->count) {
+    struct bin *b = malloc(n * sizeof *b);
+    out->value = malloc(n * sizeof *out->value);
+    out->count = malloc(n * sizeof *out->count);
+    if (!b || !out->value || !out->count) {
+        free(b);
         ab_fp_dist_free(out);
         return -ENOMEM;
     }
+    for (size_t i = 0; i < n; i++)
+        b[i] = (struct bin){value[i], count[i]};
+    qsort(b, n, sizeof *b, cmp_bin);
+    uint64_t calls = 0;
     double sum = 0;
     for (size_t i = 0; i < n; i++) {
-        sum += (double)v[i];
-        if (i == 0 || v[i] != v[i - 1]) {
-            out->value[out->nbins] = v[i];
+        if (!b[i].count)
+            continue;
+        if (!out->nbins || out->value[out->nbins - 1] != b[i].value) {
+            out->value[out->nbins] = b[i].value;
             out->count[out->nbins++] = 0;
         }
-        out->count[out->nbins - 1]++;
+        out->count[out->nbins - 1] += b[i].count;
+        calls += b[i].count;
+        sum += (double)b[i].value * (double)b[i].count;
     }
+    free(b);
+    if (!calls)
+        return 0;
     out->valid = true;
-    out->min = v[0];
-    out->max = v[n - 1];
-    out->p50 = rank(v, n, 0.50);
-    out->p90 = rank(v, n, 0.90);
-    out->p99 = rank(v, n, 0.99);
-    out->mean = sum / (double)n;
+    out->calls = calls;
+    out->min = out->value[0];
+    out->max = out->value[out->nbins - 1];
+    out->p50 = rank(out, calls, 0.50);
+    out->p90 = rank(out, calls, 0.90);
+    out->p99 = rank(out, calls, 0.99);
+    out->mean = sum / (double)calls;
     return 0;
 }
 
@@ -369,12 +411,13 @@ static const char *const total_keys[] = {"conditional_taken", "conditional_not_t
                                          "rep_iterations"};
 #define NTOTALS (sizeof total_keys / sizeof total_keys[0])
 
-/* Counts gathered for one row over its repetitions. */
+/* Counts gathered for one row over its repetitions: each figure's
+ * histograms, appended. */
 struct acc {
-    uint64_t *fig[3];          /* instructions, branches, conditional; per call */
-    bool missing[3];           /* some repetition did not count the figure */
-    size_t n, cap;
-    double total[NTOTALS];     /* NaN once a repetition did not count it */
+    uint64_t *value[3], *count[3]; /* instructions, branches, conditional */
+    size_t nbins[3], cap[3];
+    bool missing[3];               /* some repetition did not count the figure */
+    double total[NTOTALS];         /* NaN once a repetition did not count it */
 };
 
 static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_subject *s)
@@ -400,48 +443,76 @@ static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_su
     return text;
 }
 
-static int acc_push(struct acc *a, const cJSON *arr[3])
+/* A histogram from a reply: [[count, calls], ...]; false when malformed. */
+static bool hist_ok(const cJSON *h)
 {
-    size_t k = (size_t)cJSON_GetArraySize(arr[0]);
-    for (int f = 1; f < 3; f++)
-        if (arr[f] && (size_t)cJSON_GetArraySize(arr[f]) != k)
-            return -EPROTO;
-    if (a->n + k > a->cap) {
-        size_t cap = (a->n + k) * 2;
-        for (int f = 0; f < 3; f++) {
-            uint64_t *x = realloc(a->fig[f], cap * sizeof *x);
-            if (!x)
-                return -ENOMEM;
-            a->fig[f] = x;
-        }
-        a->cap = cap;
+    const cJSON *pair;
+    if (!cJSON_IsArray(h))
+        return false;
+    cJSON_ArrayForEach(pair, h)
+    {
+        if (cJSON_GetArraySize(pair) != 2 || !cJSON_IsNumber(cJSON_GetArrayItem(pair, 0)) ||
+            !cJSON_IsNumber(cJSON_GetArrayItem(pair, 1)) ||
+            cJSON_GetArrayItem(pair, 0)->valuedouble < 0 ||
+            cJSON_GetArrayItem(pair, 1)->valuedouble < 0)
+            return false;
     }
-    for (int f = 0; f < 3; f++) {
-        size_t i = a->n;
-        const cJSON *e;
-        if (!arr[f])
-            a->missing[f] = true;
-        else
-            cJSON_ArrayForEach(e, arr[f]) a->fig[f][i++] = (uint64_t)e->valuedouble;
+    return true;
+}
+
+static uint64_t hist_calls(const cJSON *h)
+{
+    uint64_t n = 0;
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, h) n += (uint64_t)cJSON_GetArrayItem(pair, 1)->valuedouble;
+    return n;
+}
+
+static int acc_push(struct acc *a, int f, const cJSON *h)
+{
+    size_t k = (size_t)cJSON_GetArraySize(h);
+    if (a->nbins[f] + k > a->cap[f]) {
+        size_t cap = (a->nbins[f] + k) * 2;
+        uint64_t *v = realloc(a->value[f], cap * sizeof *v);
+        if (v)
+            a->value[f] = v;
+        uint64_t *c = realloc(a->count[f], cap * sizeof *c);
+        if (c)
+            a->count[f] = c;
+        if (!v || !c)
+            return -ENOMEM;
+        a->cap[f] = cap;
     }
-    a->n += k;
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, h)
+    {
+        a->value[f][a->nbins[f]] = (uint64_t)cJSON_GetArrayItem(pair, 0)->valuedouble;
+        a->count[f][a->nbins[f]++] = (uint64_t)cJSON_GetArrayItem(pair, 1)->valuedouble;
+    }
     return 0;
 }
 
-static double p50_of(const cJSON *arr)
+/* One repetition's p50 of a figure (the agreement check). */
+static double p50_of(const cJSON *h)
 {
-    size_t k = (size_t)cJSON_GetArraySize(arr);
-    if (!k)
-        return NAN;
-    uint64_t *v = malloc(k * sizeof *v);
-    if (!v)
-        return NAN;
-    size_t i = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, arr) v[i++] = (uint64_t)e->valuedouble;
-    qsort(v, k, sizeof *v, cmp_u64);
-    double r = (double)rank(v, k, 0.5);
+    size_t k = (size_t)cJSON_GetArraySize(h);
+    uint64_t *v = malloc((k ? k : 1) * sizeof *v), *c = malloc((k ? k : 1) * sizeof *c);
+    double r = NAN;
+    struct ab_fp_dist d;
+    if (v && c) {
+        size_t i = 0;
+        const cJSON *pair;
+        cJSON_ArrayForEach(pair, h)
+        {
+            v[i] = (uint64_t)cJSON_GetArrayItem(pair, 0)->valuedouble;
+            c[i++] = (uint64_t)cJSON_GetArrayItem(pair, 1)->valuedouble;
+        }
+        if (ab_fp_dist_from(v, c, k, &d) == 0 && d.valid)
+            r = (double)d.p50;
+        ab_fp_dist_free(&d);
+    }
     free(v);
+    free(c);
     return r;
 }
 
@@ -527,21 +598,34 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
             continue;
         }
         static const char *const names[3] = {"instructions", "branches", "conditional"};
-        const cJSON *arr[3];
+        const cJSON *h[3];
+        bool bad = false;
         for (int f = 0; f < 3; f++) {
-            arr[f] = cJSON_GetObjectItemCaseSensitive(b, names[f]);
-            if (!cJSON_IsArray(arr[f]))
-                arr[f] = NULL;
+            h[f] = cJSON_GetObjectItemCaseSensitive(b, names[f]);
+            if (!h[f] || cJSON_IsNull(h[f]))
+                h[f] = NULL;
+            else if (!hist_ok(h[f]) || hist_calls(h[f]) != hist_calls(h[0]))
+                bad = true;
         }
-        if (!arr[0] || acc_push(a, arr)) {
+        if (!h[0] || bad) {
             fail_row(r, AB_TRIAL_FAILED, "the backend returned no usable counts");
+            continue;
+        }
+        for (int f = 0; f < 3; f++) {
+            if (!h[f])
+                a->missing[f] = true;
+            else if (acc_push(a, f, h[f]))
+                bad = true;
+        }
+        if (bad) {
+            fail_row(r, AB_TRIAL_FAILED, "out of memory for the counts");
             continue;
         }
         for (size_t k = 0; k < NTOTALS; k++)
             a->total[k] += ab_json_num(b, total_keys[k], NAN);
         r->flagged += (uint64_t)ab_json_num(b, "flagged", 0);
         for (int f = 0; f < 3 && rep < 16; f++)
-            r->rep_p50[f][rep] = arr[f] ? p50_of(arr[f]) : NAN;
+            r->rep_p50[f][rep] = h[f] ? p50_of(h[f]) : NAN;
         r->measured++;
     }
 }
@@ -567,19 +651,20 @@ static int finish_row(struct ab_fp_row *r, struct acc *a)
         for (unsigned i = 1; i < reps; i++)
             if (!same(r->rep_p50[k][i], r->rep_p50[k][0]))
                 r->agree = false;
-    r->calls = a->n;
     struct ab_fp_dist *d[3] = {&r->instructions, &r->branches, &r->conditional};
     for (int f = 0; f < 3; f++) {
         if (a->missing[f])
             continue;
-        int rc = ab_fp_dist_from(a->fig[f], a->n, d[f]);
+        int rc = ab_fp_dist_from(a->value[f], a->count[f], a->nbins[f], d[f]);
         if (rc)
             return rc;
     }
-    size_t slow = 0;
-    for (size_t i = 0; i < a->n; i++)
-        slow += a->fig[0][i] > 2 * r->instructions.p50;
-    double n = a->n ? (double)a->n : NAN;
+    r->calls = r->instructions.calls;
+    uint64_t slow = 0;
+    for (size_t i = 0; i < r->instructions.nbins; i++)
+        if (r->instructions.value[i] > 2 * r->instructions.p50)
+            slow += r->instructions.count[i];
+    double n = r->calls ? (double)r->calls : NAN;
     r->slow_path_share = (double)slow / n;
     double *per_call[NTOTALS] = {&r->taken,    &r->not_taken,        &r->indirect,
                                  &r->locked,   &r->rep_instructions, &r->rep_iterations};
@@ -591,8 +676,10 @@ static int finish_row(struct ab_fp_row *r, struct acc *a)
 static void acc_free(struct acc *accs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        for (int f = 0; f < 3; f++)
-            free(accs[i].fig[f]);
+        for (int f = 0; f < 3; f++) {
+            free(accs[i].value[f]);
+            free(accs[i].count[f]);
+        }
     free(accs);
 }
 
