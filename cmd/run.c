@@ -48,7 +48,8 @@ static const char usage[] =
     "allocator-diagnostics-report.tsv\n"
     "\n"
     "exit status: 0 all trials measured or not available; 1 a trial crashed, hung or\n"
-    "failed (the run goes on); 2 usage or input error; 3 an allocator is not installed\n";
+    "failed (the run goes on); 2 usage or input error; 3 an allocator (or the counter)\n"
+    "is not installed\n";
 
 enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_REPS, OPT_WARMUP, OPT_ROUNDS,
        OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP,
