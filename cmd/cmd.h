@@ -24,12 +24,13 @@ struct ab_command {
 #define AB_COMMANDS(X) \
     X(run)             \
     X(stress)          \
+    X(fastpath)        \
+    X(check)           \
     X(list)            \
     AB_COMMANDS_TRACE(X)
 
-/* common.c: what the subcommands share.  Each returns what main returns on
- * failure (after one line on stderr); ab_cmd_subjects returns -1 and
- * ab_cmd_out_dir 0 when all is well. */
+/* common.c: what the subcommands share.  Each returns AB_EXIT_OK when all is
+ * well, else the exit status (after one line on stderr). */
 #define AB_CMD_MAX_SUBJECTS 16
 struct ab_subject;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);

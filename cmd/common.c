@@ -36,7 +36,7 @@ int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, si
                                 subjects[i].name);
     }
     *n = (size_t)count;
-    return -1;
+    return AB_EXIT_OK;
 }
 
 int ab_cmd_out_dir(const char *given, char *dir, size_t len)
@@ -45,7 +45,7 @@ int ab_cmd_out_dir(const char *given, char *dir, size_t len)
     if (rc)
         return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s",
                         given ? given : dir, strerror(-rc));
-    return 0;
+    return AB_EXIT_OK;
 }
 
 void ab_cmd_print(char *text)

@@ -66,9 +66,20 @@ static void list_allocators(void)
 
 static void list_counters(void)
 {
-    printf("%-10s %s\n", "none", "wall-clock time only (monotonic clock)");
+    printf("%-10s %-10s %-28s %s\n", "name", "usable", "version", "what it counts");
+    printf("%-10s %-10s %-28s %s\n", "none", "yes", "-", "wall-clock time only (monotonic clock)");
+    size_t n;
+    const struct ab_counter *const *c = ab_counters(&n);
+    for (size_t i = 0; i < n; i++) {
+        char version[128] = "", why[512] = "";
+        bool ok = c[i]->probe(version, sizeof version, why, sizeof why) == 0;
+        printf("%-10s %-10s %-28s %s\n", c[i]->name, ok ? "yes" : "no",
+               version[0] ? version : "-", c[i]->summary);
+        if (!ok)
+            printf("%-10s   why not: %s\n", "", why);
+    }
 #if AB_HAVE_TRACE
-    printf("%-10s %s\n", "bpf",
+    printf("%-10s %-10s %-28s %s\n", "bpf", "yes", "-",
            "allocbench trace: uprobes on a live process (root; includes probe cost)");
 #endif
 }

@@ -1,5 +1,6 @@
 /* run.c — `allocbench run <workload> [options]`: parse, validate, hand over. */
 #include "ab.h"
+#include "ab-config.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -40,16 +41,23 @@ static const char usage[] =
     "  --pin                 bind each thread to a PU of its own (hwloc, else\n"
     "                        sched_setaffinity), cores before hyperthreads; the\n"
     "                        placement is recorded in report.json\n"
+#if AB_HAVE_CALLGRIND_H
+    "  --counter C           none (default: time only) or callgrind (each trial under\n"
+    "                        valgrind: instructions and conditional branches per op\n"
+    "                        of the measured phase; no times, they mean nothing there)\n"
+#endif
     "\n"
     "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
     "allocator-diagnostics-report.tsv; allocator-remote-free-report.tsv and\n"
     "allocator-page-backend-report.tsv when the workload produced rows for them\n"
     "\n"
     "exit status: 0 all trials measured or not available; 1 a trial crashed, hung or\n"
-    "failed (the run goes on); 2 usage or input error; 3 an allocator is not installed\n";
+    "failed (the run goes on); 2 usage or input error; 3 an allocator (or the counter)\n"
+    "is not installed\n";
 
 enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_REPS, OPT_WARMUP, OPT_ROUNDS,
-       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_PIN, OPT_HELP };
+       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_PIN, OPT_HELP,
+       OPT_COUNTER };
 
 static const struct option options[] = {
     {"allocator", required_argument, NULL, OPT_ALLOCATOR},
@@ -66,6 +74,7 @@ static const struct option options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"pin", no_argument, NULL, OPT_PIN},
     {"help", no_argument, NULL, OPT_HELP},
+    {"counter", required_argument, NULL, OPT_COUNTER},
     {NULL, 0, NULL, 0},
 };
 
@@ -77,7 +86,7 @@ static int run_main(int argc, char **argv)
     const char *allocator_arg = "glibc", *threads_arg = "1", *variant_arg = NULL;
     const char *assign[MAX_ASSIGN];
     size_t nassign = 0;
-    const char *preset = NULL, *out = NULL, *format = "console";
+    const char *preset = NULL, *out = NULL, *format = "console", *counter = "none";
     uint64_t reps = 15, warmup = 2, rounds = 0, seed = 1;
     double timeout = 60.0;
     bool pin = false;
@@ -128,6 +137,15 @@ static int run_main(int argc, char **argv)
                 return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
             break;
         case OPT_PIN: pin = true; break;
+        case OPT_COUNTER: {
+            /* A backend that counts whole workloads, or none. */
+            const struct ab_counter *k = ab_counter_find(optarg);
+            if (strcmp(optarg, "none") && !(k && k->workload))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected none%s", optarg,
+                                ab_counter_find("callgrind") ? " or callgrind" : "");
+            counter = optarg;
+            break;
+        }
         case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
         default:
             if (optopt)
@@ -199,7 +217,7 @@ static int run_main(int argc, char **argv)
     }
 
     size_t nsubjects;
-    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)) >= 0)
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)))
         return rc;
     cfg.subjects = subjects;
     cfg.nsubjects = nsubjects;
@@ -210,6 +228,15 @@ static int run_main(int argc, char **argv)
     cfg.timeout_s = timeout;
     cfg.pin = pin;
     cfg.progress = isatty(2);
+    if (strcmp(counter, "none")) {
+        rc = ab_counter_choose(counter, &cfg.counter, cfg.counter_version,
+                               sizeof cfg.counter_version, err, sizeof err);
+        if (rc == AB_EXIT_USAGE)
+            return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter, err);
+        if (rc)
+            return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
+                            counter, err);
+    }
 
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;

@@ -176,7 +176,7 @@ static int stress_main(int argc, char **argv)
     cfg.duration_s = duration_set ? duration : ops_set ? 0 : cfg.profile->duration_s;
 
     size_t nsubjects;
-    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)) >= 0)
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)))
         return rc;
     cfg.subjects = subjects;
     cfg.nsubjects = nsubjects;

@@ -434,6 +434,7 @@ struct ab_trial {
     int placement[AB_MAX_THREADS];
     unsigned nplaced;          /* entries of placement in use */
     char pin_method[32];       /* hwloc, sched_setaffinity, mixed or failed */
+    bool collect;              /* toggle callgrind's collection around the measured phase */
 };
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name);
@@ -483,6 +484,10 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r);
 /* Entry point of the hidden `__child` command: reads a request (JSON) from
  * argv, writes one JSON document to descriptor 3, returns the exit status. */
 int ab_child_main(const char *request);
+/* Request and reply helpers: a string member ("" when absent), a number
+ * member (def when absent). */
+const char *ab_json_str(const struct cJSON *o, const char *k);
+double ab_json_num(const struct cJSON *o, const char *k, double def);
 
 /* ---------------------------------------------------------------- runner.c */
 
@@ -507,6 +512,11 @@ struct ab_child_result {
  * preload is non-NULL, in its own process group; kill it after timeout_s. */
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out);
+/* The same with the child started through a wrapper command (wrapper[0] is
+ * looked up in PATH; e.g. valgrind and its options), NULL-terminated. */
+int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
+                           const char *preload, double timeout_s,
+                           struct ab_child_result *out);
 void ab_child_result_free(struct ab_child_result *r);
 /* Kill the child in flight (from a signal handler: async-signal-safe). */
 void ab_runner_abort(void);
@@ -553,6 +563,11 @@ struct ab_run_config {
     char out_dir[PATH_MAX];
     bool progress;            /* progress lines on stderr */
     bool pin;                 /* --pin: bind each thread to a PU */
+    /* `--counter callgrind`: a backend that counts whole workloads (NULL:
+     * time only); each trial runs under it, its measured phase counted, and
+     * times taken there are not reported. */
+    const struct ab_counter *counter;
+    char counter_version[64];
 };
 
 enum ab_trial_status {
@@ -603,6 +618,8 @@ struct ab_aggregate {
     int64_t peak_rss_kib;             /* max over trials; -1 none */
     struct ab_metric_summary metrics[AB_MAX_METRICS];
     unsigned nmetrics;
+    /* --counter callgrind: medians over the measured trials; NaN none. */
+    double instructions_per_op, conditional_per_op;
 };
 /* The summary of the metric named name, or NULL. */
 const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a,
@@ -644,13 +661,14 @@ char *ab_report_diagnostics_tsv(const struct ab_run *run);
 char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows);
 char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows);
 /* The context block every report.json carries: allocbench, the host, the
- * counter backend and, when subjects is not NULL, the allocators. */
+ * counter backend (and its version, or NULL) and, when subjects is not
+ * NULL, the allocators. */
 struct cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
-                                     const char *counter, const struct ab_subject *subjects,
-                                     size_t nsubjects);
-/* Write text (malloc'd, freed here) to dir/name atomically; on error fills
- * err and returns -errno. */
-int ab_report_write_file(const char *dir, const char *name, char *text, char *err,
+                                     const char *counter, const char *counter_version,
+                                     const struct ab_subject *subjects, size_t nsubjects);
+/* Write text (consumed: freed here; NULL means out of memory) to dir/name
+ * atomically; on failure fills err. */
+int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
                          size_t errlen);
 
 extern const char ab_benchmarks_tsv_header[];
@@ -1208,6 +1226,204 @@ char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run);
 void ab_stress_report_console(const struct ab_stress_run *run, FILE *out);
 int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen);
 
+
+/* ------------------------------------------------------------- counter.c */
+
+/*
+ * Counter backends: one file each (lib/counter-<name>.c) ending in a const
+ * descriptor, listed in lib/counters.h.  A backend counts the instructions
+ * and branches of single allocator calls; `none` (time only) is not one.
+ */
+struct ab_fp_batch;
+struct ab_child_result;
+
+struct ab_counter {
+    const char *name;
+    const char *summary;
+    /* In the orchestrating process (no allocator code runs there): 0 when
+     * usable on this machine, filling version (e.g. "capstone 4.0.2");
+     * else fills why and returns the exit status to end with. */
+    int (*probe)(char *version, size_t vlen, char *why, size_t wlen);
+    /* In the orchestrating process: run one measuring child for the
+     * `fastpath` request (preload: LD_PRELOAD for the child, or NULL) and
+     * hand back its reply with every batch's counts in it. */
+    int (*spawn)(const char *request, const char *preload, double timeout_s,
+                 struct ab_child_result *out);
+    /* In the measuring child: make the batch's calls, counted. */
+    int (*batch)(struct ab_fp_batch *b);
+    /* In the orchestrating process, for backends that count a whole
+     * workload (`run --counter`): run one trial child whose request asks
+     * for collection around its measured phase, and hand back the totals
+     * collected (instructions, conditional and indirect branches; NaN when
+     * not counted).  NULL if the backend cannot. */
+    int (*workload)(const char *request, const char *preload, double timeout_s,
+                    struct ab_child_result *out, double totals[3]);
+    /* In a supervising child (re-executed allocbench, nothing preloaded),
+     * for backends that watch the measuring child from outside: start it,
+     * count, and return the reply (the `supervise` request).  NULL if none. */
+    struct cJSON *(*supervise)(const struct cJSON *req);
+};
+
+/* The registry built from lib/counters.h: the backends this build has. */
+const struct ab_counter *const *ab_counters(size_t *count);
+const struct ab_counter *ab_counter_find(const char *name);
+/* callgrind's collection toggle (counter-callgrind.c, where it is built): a
+ * no-op of a few instructions outside valgrind. */
+void ab_callgrind_toggle(void);
+
+/* Pick the backend for --counter name ("auto": pmu where it works, else
+ * ptrace, else callgrind) and probe it.  Returns 0 with *out and version
+ * set, else the exit status with why filled (one line). */
+int ab_counter_choose(const char *name, const struct ab_counter **out, char *version,
+                      size_t vlen, char *why, size_t wlen);
+
+/* ------------------------------------------------------------ fastpath.c */
+
+enum ab_fp_op { AB_FP_MALLOC, AB_FP_FREE, AB_FP_CALLOC, AB_FP_REALLOC, AB_FP_ALIGNED,
+                AB_FP_OP_COUNT };
+
+#define AB_FP_MAX_SIZES 64
+#define AB_FP_ALIGNMENT 64
+#define AB_FP_SCHEMA "allocbench-fastpath"
+
+const char *ab_fp_op_name(enum ab_fp_op op);
+int ab_fp_op_parse(const char *name);  /* the op, or -1 */
+
+/* One measured batch in the measuring child: n calls of one op and size,
+ * each counted on its own by the backend.  ptrs holds the blocks (filled by
+ * the allocating ops, consumed by free and realloc). */
+struct ab_fp_batch {
+    unsigned index;
+    enum ab_fp_op op;
+    size_t size, grow;             /* grow: realloc's target size */
+    size_t n;
+    const struct ab_heap *heap;
+    void **ptrs;
+    /* Filled by backends that count in the child (pmu): per call, the
+     * flagged calls (whose reading is invalid) left out. */
+    uint64_t *instructions, *branches;
+    uint32_t flagged;
+    bool counted;                  /* the arrays above were filled */
+};
+
+/* The measured function of a batch, as an address; and the plain loop that
+ * makes the batch's calls through it (each backend wraps or watches it). */
+void *ab_fp_batch_fn(const struct ab_fp_batch *b);
+void ab_fp_batch_run(struct ab_fp_batch *b);
+/* Make one call of the batch (call i), for backends that read counters
+ * around each call. */
+void ab_fp_batch_call(struct ab_fp_batch *b, size_t i);
+
+/* The `fastpath` request in the measuring child: returns the reply. */
+struct cJSON *ab_fastpath_child(const struct cJSON *req, const struct ab_heap *heap);
+
+/* The distribution of one figure over the counted calls. */
+struct ab_fp_dist {
+    bool valid;             /* false: not measured (null) */
+    uint64_t calls;
+    uint64_t min, p50, p90, p99, max;
+    double mean;
+    size_t nbins;           /* histogram: value[i] seen count[i] times */
+    uint64_t *value, *count;
+};
+
+struct ab_fp_row {
+    unsigned subject;
+    enum ab_fp_op op;
+    uint64_t size;
+    enum ab_trial_status status;
+    char reason[512];
+    uint64_t calls;                 /* counted calls, all repetitions */
+    uint64_t flagged;               /* calls left out (a signal mid-call) */
+    unsigned repetitions, measured;
+    bool agree;                     /* every repetition gave the same p50s */
+    struct ab_fp_dist instructions, branches, conditional;
+    double taken, not_taken;        /* conditional branches taken, not taken */
+    double indirect;                /* indirect branches */
+    double locked;                  /* locked read-modify-writes */
+    double rep_instructions;        /* rep-prefixed string instructions */
+    double rep_iterations;          /* their iterations */
+    double slow_path_share;         /* calls above 2 x p50; NaN */
+    double rep_p50[3][16];          /* instructions, branches, conditional */
+    /* Per-call means of totals a backend may count; NaN where it does not. */
+};
+
+struct ab_fp_config {
+    struct ab_subject *subjects;
+    size_t nsubjects;
+    uint64_t sizes[AB_FP_MAX_SIZES];
+    size_t nsizes;
+    bool op_on[AB_FP_OP_COUNT];
+    unsigned calls, warmup, keep_live, repetitions;
+    const struct ab_counter *counter;
+    char counter_version[128];
+    double timeout_s;
+    char out_dir[PATH_MAX];
+    bool progress;
+};
+
+struct ab_fp_run {
+    const struct ab_fp_config *cfg;
+    struct ab_host host;
+    char started_utc[32];
+    struct ab_fp_row *rows;
+    size_t nrows;
+    unsigned failures;              /* rows not measured, or disagreeing */
+};
+
+int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);
+void ab_fastpath_free(struct ab_fp_run *run);
+/* Counts travel from the children as histograms, [[count, calls], ...] in
+ * ascending order of count, made from per-call counts (v is sorted). */
+struct cJSON *ab_fp_hist_json(uint64_t *v, size_t n);
+/* The distribution of a histogram (value[i] seen count[i] times, in any
+ * order, repeats allowed): nearest-rank percentiles, mean.  Statistics are
+ * computed here; reporters only format. */
+int ab_fp_dist_from(const uint64_t *value, const uint64_t *count, size_t n,
+                    struct ab_fp_dist *out);
+void ab_fp_dist_free(struct ab_fp_dist *d);
+
+/* ------------------------------------------------------ report-fastpath.c */
+
+extern const char ab_fast_path_tsv_header[];
+char *ab_fastpath_report_json(const struct ab_fp_run *run);
+char *ab_fastpath_report_tsv(const struct ab_fp_run *run);
+void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out);
+int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------- budget.c */
+
+struct ab_budget {
+    char allocator[AB_NAME_MAX];    /* "*": any */
+    char op[16];
+    uint64_t size;                  /* with any_size: any */
+    bool any_size;
+    double max_instructions, max_branches, max_slow_path_share; /* NaN: none */
+    unsigned line;
+};
+
+struct ab_budgets {
+    struct ab_budget *b;
+    size_t n;
+};
+
+/* Parse a budget file; on error writes "FILE:LINE: what" to err, returns
+ * -EINVAL (or -errno when it cannot be read). */
+int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t errlen);
+void ab_budgets_free(struct ab_budgets *b);
+/* The most specific budget for (allocator, op, size); NULL when none. */
+const struct ab_budget *ab_budget_find(const struct ab_budgets *b, const char *allocator,
+                                       const char *op, uint64_t size);
+
+struct ab_check_totals {
+    unsigned rows, held, violated, unchecked, unmeasured;
+};
+/* Check one fast-path report (a parsed report.json) against the budgets,
+ * printing one line per violation (and per unchecked or unmeasured row) on
+ * out.  Returns 0, or -EPROTO when the document is not a fast-path report of
+ * this schema (err says why). */
+int ab_budget_check_report(const struct ab_budgets *b, const struct cJSON *doc, FILE *out,
+                           struct ab_check_totals *tot, char *err, size_t errlen);
 
 /* ----------------------------------------------------------------- version */
 

@@ -70,13 +70,13 @@ static cJSON *stats_json(const struct ab_alloc_stats *s)
     return o;
 }
 
-static const char *str_item(const cJSON *o, const char *k)
+const char *ab_json_str(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static double num_item(const cJSON *o, const char *k, double def)
+double ab_json_num(const cJSON *o, const char *k, double def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : def;
@@ -84,18 +84,19 @@ static double num_item(const cJSON *o, const char *k, double def)
 
 static int run_trial(const cJSON *req, const struct ab_heap *heap)
 {
-    const struct ab_workload *wl = ab_workload_find(str_item(req, "workload"));
+    const struct ab_workload *wl = ab_workload_find(ab_json_str(req, "workload"));
     if (!wl)
         return reply(error_doc("ALLOCBENCH_INTERNAL", "unknown workload in request"));
     struct ab_trial t = {0};
     t.wl = wl;
-    t.variant = (unsigned)num_item(req, "variant", 0);
+    t.variant = (unsigned)ab_json_num(req, "variant", 0);
     t.variant_name = wl->variants[t.variant];
-    t.threads = (unsigned)num_item(req, "threads", 1);
-    t.warmup = (unsigned)num_item(req, "warmup", 0);
-    t.rounds = (unsigned)num_item(req, "rounds", 1);
-    t.repetition = (unsigned)num_item(req, "repetition", 0);
-    t.seed = (uint64_t)num_item(req, "seed", 1);
+    t.threads = (unsigned)ab_json_num(req, "threads", 1);
+    t.warmup = (unsigned)ab_json_num(req, "warmup", 0);
+    t.rounds = (unsigned)ab_json_num(req, "rounds", 1);
+    t.repetition = (unsigned)ab_json_num(req, "repetition", 0);
+    t.seed = (uint64_t)ab_json_num(req, "seed", 1);
+    t.collect = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "collect"));
     t.pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "pin"));
     t.heap = heap;
     t.rss_start_kib = t.rss_before_kib = t.rss_after_kib = -1;
@@ -104,7 +105,7 @@ static int run_trial(const cJSON *req, const struct ab_heap *heap)
     t.stats_after = t.stats_before;
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
     for (size_t i = 0; i < wl->nparams; i++)
-        t.params.v[i] = (int64_t)num_item(params, wl->params[i].name, 0);
+        t.params.v[i] = (int64_t)ab_json_num(params, wl->params[i].name, 0);
     t.statm_fd = ab_statm_open();
     ab_trial_pin_prepare(&t);
     t.rss_start_kib = ab_statm_rss_kib(t.statm_fd);
@@ -180,9 +181,18 @@ int ab_child_main(const char *request)
     cJSON *req = cJSON_Parse(request);
     if (!req)
         return reply(error_doc("ALLOCBENCH_INTERNAL", "malformed request")) ? 4 : 0;
+    if (!strcmp(ab_json_str(req, "mode"), "supervise")) {
+        /* A backend watching a measuring child from outside: no allocator is
+         * bound here (nothing is preloaded into this process). */
+        const struct ab_counter *c = ab_counter_find(ab_json_str(req, "counter"));
+        cJSON *d = c && c->supervise ? c->supervise(req)
+                                     : error_doc("ALLOCBENCH_INTERNAL", "no such supervisor");
+        cJSON_Delete(req);
+        return reply(d);
+    }
     const cJSON *subj = cJSON_GetObjectItemCaseSensitive(req, "subject");
-    const char *kind = str_item(subj, "kind");
-    const char *path = str_item(subj, "path");
+    const char *kind = ab_json_str(subj, "kind");
+    const char *path = ab_json_str(subj, "path");
     enum ab_subject_kind k = !strcmp(kind, "plugin")    ? AB_SUBJECT_PLUGIN
                              : !strcmp(kind, "preload") ? AB_SUBJECT_PRELOAD
                                                         : AB_SUBJECT_SYSTEM;
@@ -193,7 +203,7 @@ int ab_child_main(const char *request)
         cJSON *d = error_doc("ALLOCBENCH_SUBJECT_MISMATCH", err);
         cJSON_AddStringToObject(d, "malloc_from", heap.malloc_from);
         rc = reply(d);
-    } else if (!strcmp(str_item(req, "mode"), "describe")) {
+    } else if (!strcmp(ab_json_str(req, "mode"), "describe")) {
         cJSON *d = cJSON_CreateObject();
         cJSON_AddTrueToObject(d, "ok");
         cJSON_AddStringToObject(d, "family", ab_family_name(heap.family));
@@ -202,16 +212,19 @@ int ab_child_main(const char *request)
         cJSON_AddBoolToObject(d, "bulk", heap.alloc_bulk != NULL);
         rc = reply(d);
         ab_heap_close(&heap);
-    } else if (!strcmp(str_item(req, "mode"), "stress")) {
+    } else if (!strcmp(ab_json_str(req, "mode"), "stress")) {
         struct ab_stress_request rq = {
-            str_item(req, "case"), str_item(req, "profiles"), str_item(req, "profile"),
-            (unsigned)num_item(req, "threads", 1), (uint64_t)num_item(req, "ops", 0),
-            num_item(req, "duration_s", 0), (uint64_t)num_item(req, "seed", 1),
+            ab_json_str(req, "case"), ab_json_str(req, "profiles"), ab_json_str(req, "profile"),
+            (unsigned)ab_json_num(req, "threads", 1), (uint64_t)ab_json_num(req, "ops", 0),
+            ab_json_num(req, "duration_s", 0), (uint64_t)ab_json_num(req, "seed", 1),
             cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "verify"))};
         const char *code = "ALLOCBENCH_INTERNAL";
         char why[512];
         cJSON *d = ab_stress_child(&rq, &heap, &code, why, sizeof why); /* closes the heap */
         rc = reply(d ? d : error_doc(code, why));
+    } else if (!strcmp(ab_json_str(req, "mode"), "fastpath")) {
+        rc = reply(ab_fastpath_child(req, &heap));
+        ab_heap_close(&heap);
     } else {
         rc = run_trial(req, &heap);
         ab_heap_close(&heap);

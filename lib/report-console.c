@@ -124,7 +124,22 @@ void ab_report_console(const struct ab_run *run, FILE *out)
     }
     print_metrics(run, out);
     print_placement(run, out);
-    if (cfg->nsubjects > 1) {
+    if (cfg->counter) {
+        fprintf(out, "\ncounted with %s (%s), the measured phase only: per %s, median over "
+                     "trials (times taken under it are not reported)\n",
+                cfg->counter->name, cfg->counter_version, cfg->wl->unit);
+        fprintf(out, "%-16s %-12s %7s %14s %14s\n", "variant", "allocator", "threads",
+                "instructions", "conditional");
+        for (size_t i = 0; i < run->naggs; i++) {
+            const struct ab_aggregate *a = &run->aggs[i];
+            char in[32], co[32];
+            fmt_num(in, sizeof in, a->instructions_per_op);
+            fmt_num(co, sizeof co, a->conditional_per_op);
+            fprintf(out, "%-16s %-12s %7u %14s %14s\n", cfg->wl->variants[a->variant],
+                    cfg->subjects[a->subject].name, a->threads, in, co);
+        }
+    }
+    if (cfg->nsubjects > 1 && !cfg->counter) {
         fprintf(out, "\nrelative median ns per %s (base 1.00: the first allocator measured in "
                      "the row; below 1.00 is faster)\n",
                 cfg->wl->unit);
@@ -143,7 +158,7 @@ void ab_report_console(const struct ab_run *run, FILE *out)
                     continue;
                 const struct ab_aggregate *base = ab_aggregate_base(run, a);
                 char cell[32] = "-";
-                if (a->measured && base)
+                if (a->ns_per_op.n && base && base->ns_per_op.n)
                     snprintf(cell, sizeof cell, "%.2f",
                              a->ns_per_op.median / base->ns_per_op.median);
                 fprintf(out, " %12s", cell);

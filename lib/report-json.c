@@ -67,8 +67,8 @@ static cJSON *sample_json(const struct ab_sample *s)
 }
 
 cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
-                              const char *counter, const struct ab_subject *subjects,
-                              size_t nsubjects)
+                              const char *counter, const char *counter_version,
+                              const struct ab_subject *subjects, size_t nsubjects)
 {
     cJSON *c = cJSON_CreateObject();
     cJSON *ab = cJSON_AddObjectToObject(c, "allocbench");
@@ -95,6 +95,7 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
         cJSON_AddItemToArray(caches, o);
     }
     cJSON_AddStringToObject(c, "counter", counter);
+    str_or_null(c, "counter_version", counter_version);
     if (!subjects)
         return c;
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
@@ -115,8 +116,11 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
 
 static cJSON *context_json(const struct ab_run *run)
 {
-    return ab_report_context_json(&run->host, run->started_utc, "none", run->cfg->subjects,
-                                  run->cfg->nsubjects);
+    const struct ab_run_config *cfg = run->cfg;
+    return ab_report_context_json(&run->host, run->started_utc,
+                                  cfg->counter ? cfg->counter->name : "none",
+                                  cfg->counter ? cfg->counter_version : NULL, cfg->subjects,
+                                  cfg->nsubjects);
 }
 
 static cJSON *params_json(const struct ab_run_config *cfg)
@@ -266,9 +270,13 @@ char *ab_report_json(const struct ab_run *run)
             cJSON_AddStringToObject(mv, "unit", a->metrics[k].unit);
             cJSON_AddItemToObject(am, a->metrics[k].name, mv);
         }
+        num_or_null(o, "instructions_per_op", a->instructions_per_op);
+        num_or_null(o, "conditional_branches_per_op", a->conditional_per_op);
         const struct ab_aggregate *base = ab_aggregate_base(run, a);
         num_or_null(o, "relative",
-                    base && a->measured ? a->ns_per_op.median / base->ns_per_op.median : NAN);
+                    base && a->ns_per_op.n && base->ns_per_op.n
+                        ? a->ns_per_op.median / base->ns_per_op.median
+                        : NAN);
         str_or_null(o, "relative_base", base ? cfg->subjects[base->subject].name : NULL);
         cJSON_AddItemToArray(aggs, o);
     }

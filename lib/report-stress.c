@@ -172,7 +172,7 @@ char *ab_stress_report_json(const struct ab_stress_run *run)
     cJSON_AddNumberToObject(doc, "schema_version", AB_SCHEMA_VERSION);
     cJSON_AddStringToObject(doc, "command", "stress");
     cJSON_AddItemToObject(doc, "context",
-                          ab_report_context_json(&run->host, run->started_utc, "none", cfg->subjects,
+                          ab_report_context_json(&run->host, run->started_utc, "none", NULL, cfg->subjects,
                                                  cfg->nsubjects));
     cJSON *st = cJSON_AddObjectToObject(doc, "stress");
     cJSON_AddItemToObject(st, "profile", profile_json(cfg->profile));
@@ -293,10 +293,10 @@ void ab_stress_report_console(const struct ab_stress_run *run, FILE *out)
 int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;
-    int rc = ab_report_write_file(dir, "allocator-stress-report.tsv",
+    int rc = ab_report_write_text(dir, "allocator-stress-report.tsv",
                                   ab_stress_report_tsv(run), err, errlen);
     if (!rc)
-        rc = ab_report_write_file(dir, "allocator-diagnostics-report.tsv",
+        rc = ab_report_write_text(dir, "allocator-diagnostics-report.tsv",
                                   ab_stress_diagnostics_tsv(run), err, errlen);
     if (!rc) {
         /* report.json last: its presence says the files are complete. */
@@ -306,7 +306,7 @@ int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_
             strcat(withnl, "\n");
         else
             free(json);
-        rc = ab_report_write_file(dir, "report.json", withnl, err, errlen);
+        rc = ab_report_write_text(dir, "report.json", withnl, err, errlen);
     }
     return rc;
 }

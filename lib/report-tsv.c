@@ -197,7 +197,8 @@ char *ab_report_diagnostics_tsv(const struct ab_run *run)
     return sb_finish(&b);
 }
 
-static int write_one(const char *dir, const char *name, char *text, char *err, size_t errlen)
+int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
+                         size_t errlen)
 {
     if (!text) {
         snprintf(err, errlen, "out of memory formatting %s", name);
@@ -212,19 +213,14 @@ static int write_one(const char *dir, const char *name, char *text, char *err, s
     return rc;
 }
 
-int ab_report_write_file(const char *dir, const char *name, char *text, char *err, size_t errlen)
-{
-    return write_one(dir, name, text, err, errlen);
-}
-
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
 {
     const char *dir = run->cfg->out_dir;
-    int rc = write_one(dir, "allocator-fast-path-benchmarks.tsv", ab_report_benchmarks_tsv(run),
-                       err, errlen);
+    int rc = ab_report_write_text(dir, "allocator-fast-path-benchmarks.tsv",
+                                  ab_report_benchmarks_tsv(run), err, errlen);
     if (!rc)
-        rc = write_one(dir, "allocator-diagnostics-report.tsv", ab_report_diagnostics_tsv(run),
-                       err, errlen);
+        rc = ab_report_write_text(dir, "allocator-diagnostics-report.tsv",
+                                  ab_report_diagnostics_tsv(run), err, errlen);
     /* The evidence files that only some workloads produce: written when the
      * run has rows for them, never as an empty table. */
     size_t rows;
@@ -232,14 +228,14 @@ int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
     if (!rc) {
         text = ab_report_remote_free_tsv(run, &rows);
         if (rows || !text)
-            rc = write_one(dir, "allocator-remote-free-report.tsv", text, err, errlen);
+            rc = ab_report_write_text(dir, "allocator-remote-free-report.tsv", text, err, errlen);
         else
             free(text);
     }
     if (!rc) {
         text = ab_report_page_backend_tsv(run, &rows);
         if (rows || !text)
-            rc = write_one(dir, "allocator-page-backend-report.tsv", text, err, errlen);
+            rc = ab_report_write_text(dir, "allocator-page-backend-report.tsv", text, err, errlen);
         else
             free(text);
     }
@@ -255,7 +251,7 @@ int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)
                 json = withnl;
             }
         }
-        rc = write_one(dir, "report.json", json, err, errlen);
+        rc = ab_report_write_text(dir, "report.json", json, err, errlen);
     }
     return rc;
 }

@@ -43,6 +43,8 @@ static char *trial_request(const struct ab_run_config *cfg, const struct ab_subj
     cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
     if (cfg->pin)
         cJSON_AddTrueToObject(req, "pin");
+    if (cfg->counter)
+        cJSON_AddTrueToObject(req, "collect");
     cJSON *params = cJSON_AddObjectToObject(req, "params");
     for (size_t i = 0; i < cfg->wl->nparams; i++)
         cJSON_AddNumberToObject(params, cfg->wl->params[i].name, (double)cfg->params.v[i]);
@@ -251,6 +253,34 @@ static void aggregate_metrics(const struct ab_run *run, struct ab_aggregate *a, 
     }
 }
 
+/* Counts per operation from the counter's totals; the times measured under
+ * it (valgrind) mean nothing and are dropped. */
+static void record_counts(struct ab_trial_record *r, const double totals[3])
+{
+    r->ns = r->ns_per_op = r->ops_per_s = NAN;
+    if (r->status != AB_TRIAL_OK)
+        return;
+    static const char *const names[3] = {"instructions_per_op", "conditional_branches_per_op",
+                                         "indirect_branches_per_op"};
+    static const char *const units[3] = {"instructions", "branches", "branches"};
+    for (int k = 0; k < 3 && r->nmetrics < AB_MAX_METRICS; k++) {
+        unsigned i = r->nmetrics++;
+        ab_strlcpy(r->metric_names[i], names[k], sizeof r->metric_names[i]);
+        ab_strlcpy(r->metric_units[i], units[k], sizeof r->metric_units[i]);
+        r->metrics[i].name = r->metric_names[i];
+        r->metrics[i].unit = r->metric_units[i];
+        r->metrics[i].value = r->ops ? totals[k] / (double)r->ops : NAN;
+    }
+}
+
+static double metric_of(const struct ab_trial_record *r, const char *name)
+{
+    for (unsigned k = 0; k < r->nmetrics; k++)
+        if (!strcmp(r->metric_names[k], name))
+            return r->metrics[k].value;
+    return NAN;
+}
+
 static void aggregate(struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -258,9 +288,13 @@ static void aggregate(struct ab_run *run)
     run->aggs = calloc(max ? max : 1, sizeof *run->aggs);
     double *ns = malloc((max ? max : 1) * sizeof *ns);
     double *ops = malloc((max ? max : 1) * sizeof *ops);
-    if (!run->aggs || !ns || !ops) {
+    double *ins = malloc((max ? max : 1) * sizeof *ins);
+    double *cond = malloc((max ? max : 1) * sizeof *cond);
+    if (!run->aggs || !ns || !ops || !ins || !cond) {
         free(ns);
         free(ops);
+        free(ins);
+        free(cond);
         return;
     }
     for (unsigned v = 0; cfg->wl->variants[v]; v++) {
@@ -276,7 +310,7 @@ static void aggregate(struct ab_run *run)
                 a->peak_rss_kib = -1;
                 a->status = AB_TRIAL_UNAVAILABLE;
                 bool any_failed = false;
-                size_t n = 0;
+                size_t n = 0, counted = 0, nc = 0;
                 for (size_t i = 0; i < run->ntrials; i++) {
                     const struct ab_trial_record *r = &run->trials[i];
                     if (r->variant != v || r->subject != s || r->threads != a->threads)
@@ -285,6 +319,16 @@ static void aggregate(struct ab_run *run)
                     if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
                         r->status == AB_TRIAL_FAILED)
                         any_failed = true;
+                    if (r->status == AB_TRIAL_OK && cfg->counter) {
+                        /* Counted, not timed. */
+                        double x = metric_of(r, "instructions_per_op");
+                        double y = metric_of(r, "conditional_branches_per_op");
+                        if (isfinite(x))
+                            ins[counted++] = x;
+                        if (isfinite(y))
+                            cond[nc++] = y;
+                        a->ops_per_trial = r->ops;
+                    }
                     if (r->status != AB_TRIAL_OK || !isfinite(r->ns_per_op))
                         continue;
                     ns[n] = r->ns_per_op;
@@ -296,17 +340,26 @@ static void aggregate(struct ab_run *run)
                 }
                 if (!a->trials)
                     continue;
-                a->measured = n;
+                a->measured = cfg->counter ? counted : n;
                 ab_summarize(ns, n, &a->ns_per_op);
                 ab_summarize(ops, n, &a->ops_per_s);
                 aggregate_metrics(run, a, ns);
-                a->status = n ? AB_TRIAL_OK : any_failed ? AB_TRIAL_FAILED : AB_TRIAL_UNAVAILABLE;
+                struct ab_summary si, sc;
+                ab_summarize(ins, counted, &si);
+                ab_summarize(cond, nc, &sc);
+                a->instructions_per_op = counted ? si.median : NAN;
+                a->conditional_per_op = nc ? sc.median : NAN;
+                a->status = a->measured ? AB_TRIAL_OK
+                            : any_failed ? AB_TRIAL_FAILED
+                                         : AB_TRIAL_UNAVAILABLE;
                 run->naggs++;
             }
         }
     }
     free(ns);
     free(ops);
+    free(ins);
+    free(cond);
 }
 
 int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
@@ -361,14 +414,18 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                         if (!req)
                             return -ENOMEM;
                         struct ab_child_result c;
-                        int rc = ab_runner_exec(
-                            req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
-                            cfg->timeout_s, &c);
+                        const char *pre = subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL;
+                        double totals[3];
+                        int rc = cfg->counter
+                                     ? cfg->counter->workload(req, pre, cfg->timeout_s, &c, totals)
+                                     : ab_runner_exec(req, pre, cfg->timeout_s, &c);
                         free(req);
                         if (rc)
                             return rc;
                         record_from_child(r, &c, cfg->timeout_s);
                         ab_child_result_free(&c);
+                        if (cfg->counter)
+                            record_counts(r, totals);
                     }
                     if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
                         r->status == AB_TRIAL_FAILED)

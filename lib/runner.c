@@ -54,8 +54,8 @@ static void tail_append(char *tail, size_t cap, const char *data, size_t n)
     tail[have + n] = '\0';
 }
 
-static void exec_child(const char *exe, const char *request, const char *preload, int reply_w,
-                       int err_w)
+static void exec_child(const char *const *wrapper, const char *exe, const char *request,
+                       const char *preload, int reply_w, int err_w)
 {
     setpgid(0, 0);
     int devnull = open("/dev/null", O_RDONLY);
@@ -74,14 +74,31 @@ static void exec_child(const char *exe, const char *request, const char *preload
         setenv("LD_PRELOAD", preload, 1);
     else
         unsetenv("LD_PRELOAD");
-    char *argv[] = {(char *)exe, (char *)"__child", (char *)request, NULL};
-    execv(exe, argv);
-    dprintf(2, "cannot execute %s: %s\n", exe, strerror(errno));
+    char *argv[64];
+    size_t n = 0;
+    for (; wrapper && wrapper[n] && n < 60; n++)
+        argv[n] = (char *)wrapper[n];
+    argv[n++] = (char *)exe;
+    argv[n++] = (char *)"__child";
+    argv[n++] = (char *)request;
+    argv[n] = NULL;
+    if (wrapper && wrapper[0])
+        execvp(argv[0], argv);
+    else
+        execv(exe, argv);
+    dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
     _exit(127);
 }
 
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out)
+{
+    return ab_runner_exec_wrapped(NULL, request, preload, timeout_s, out);
+}
+
+int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
+                           const char *preload, double timeout_s,
+                           struct ab_child_result *out)
 {
     memset(out, 0, sizeof *out);
     out->maxrss_kib = -1;
@@ -107,7 +124,7 @@ int ab_runner_exec(const char *request, const char *preload, double timeout_s,
         return rc;
     }
     if (pid == 0)
-        exec_child(exe, request, preload, rp[1], ep[1]);
+        exec_child(wrapper, exe, request, preload, rp[1], ep[1]);
     setpgid(pid, pid); /* also done in the child: whichever runs first */
     in_flight = pid;
     close(rp[1]);

@@ -4,6 +4,7 @@
  * one round does.
  */
 #include "ab.h"
+#include "ab-config.h"
 
 #include <errno.h>
 #include <hwloc.h>
@@ -13,6 +14,18 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Callgrind counts only the measured phase, each thread its own (its
+ * collection state is per thread).  Outside valgrind this is never called. */
+static void collect(const struct ab_trial *t)
+{
+#if AB_HAVE_CALLGRIND_H
+    if (t->collect)
+        ab_callgrind_toggle();
+#else
+    (void)t;
+#endif
+}
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name)
 {
@@ -275,9 +288,11 @@ static void *worker_main(void *arg)
     uint64_t ops = 0;
     th->measuring = true;
     th->t0 = ab_now_ns();
+    collect(th->t);
     if (w->setup_rc == 0)
         for (unsigned i = 0; i < th->t->rounds && !th->error; i++)
             ops += w->r->round(th);
+    collect(th->t);
     th->t1 = ab_now_ns();
     th->measuring = false;
     th->ops = ops;
@@ -321,8 +336,10 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
             uint64_t ops = 0;
             th->measuring = true;
             th->t0 = ab_now_ns();
+            collect(t);
             for (unsigned i = 0; i < t->rounds && !th->error; i++)
                 ops += r->round(th);
+            collect(t);
             th->t1 = ab_now_ns();
             th->measuring = false;
             th->ops = ops;

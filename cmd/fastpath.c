@@ -1,0 +1,226 @@
+/* fastpath.c — `allocbench fastpath [options]`: parse, validate, hand over. */
+#include "ab.h"
+#include "ab-config.h"
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_SUBJECTS AB_CMD_MAX_SUBJECTS
+
+/* The backends this build has, for --help (counters.h decides the same). */
+#if AB_HAVE_CAPSTONE
+#define HELP_PTRACE ", ptrace"
+#else
+#define HELP_PTRACE ""
+#endif
+#if AB_HAVE_CALLGRIND_H
+#define HELP_CALLGRIND ", callgrind"
+#else
+#define HELP_CALLGRIND ""
+#endif
+
+static const char usage[] =
+    "usage: allocbench fastpath [options]\n"
+    "\n"
+    "Counts the instructions and branches of single allocator calls, from the\n"
+    "function's first instruction to its return, through a resolved function\n"
+    "pointer.  Per size: warm-up, a few blocks kept live, then --calls calls of each\n"
+    "op, each counted on its own, in a fresh child per allocator and repetition.\n"
+    "\n"
+    "options:\n"
+    "  --allocator A[,B...]  glibc, jemalloc, tcmalloc, mimalloc, bump, bump-fixed,\n"
+    "                        or a path to a .so; default glibc; at most 16\n"
+    "  --sizes S[,T...]      request sizes in bytes, 1..1G each (k/M/G suffixes), at\n"
+    "                        most 64; default 8,16,32,48,64,96,128,256,512,1024,2048,\n"
+    "                        4096,8192\n"
+    "  --ops OP[,OP...]      malloc, free, calloc, realloc (grow by one size class),\n"
+    "                        aligned (aligned_alloc, 64-byte alignment); default\n"
+    "                        malloc,free\n"
+    "  --calls N             counted calls per op and size, 1..1000000; default 1000\n"
+    "  --warmup W            malloc/free pairs before counting, 0..10000000; default 1000\n"
+    "  --keep-live K         other blocks of the size kept live, 0..100000; default 16\n"
+    "  --repetitions R       fresh children per allocator, 1..16; default 3; rows whose\n"
+    "                        repetitions give different p50s are marked and fail\n"
+    "  --counter C           auto (default: the first that counts here of pmu" HELP_PTRACE
+    HELP_CALLGRIND ")\n"
+    "                        or one of them (see: allocbench list counters)\n"
+    "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
+    "  --format F            what stdout shows: console (default), json or tsv\n"
+    "  --timeout SECONDS     per child, 1..86400; default 600\n"
+    "\n"
+    "files written to DIR: allocator-fast-path-report.tsv, report.json\n"
+    "\n"
+    "exit status: 0 every row counted and its repetitions agree; 1 a row could not\n"
+    "be counted (crash, hang, NULL) or its repetitions disagree; 2 usage error; 3 an\n"
+    "allocator or the counter is not available here (e.g. --counter pmu without a PMU)\n";
+
+enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_CALLS, OPT_WARMUP, OPT_KEEP, OPT_REPS,
+       OPT_COUNTER, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+
+static const struct option options[] = {
+    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
+    {"sizes", required_argument, NULL, OPT_SIZES},
+    {"ops", required_argument, NULL, OPT_OPS},
+    {"calls", required_argument, NULL, OPT_CALLS},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"keep-live", required_argument, NULL, OPT_KEEP},
+    {"repetitions", required_argument, NULL, OPT_REPS},
+    {"counter", required_argument, NULL, OPT_COUNTER},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+
+static int fastpath_main(int argc, char **argv)
+{
+    static char items[AB_FP_MAX_SIZES + 1][AB_NAME_MAX * 4];
+    static struct ab_subject subjects[MAX_SUBJECTS];
+    static struct ab_fp_config cfg;
+    const char *allocator_arg = "glibc", *counter_arg = "auto", *out = NULL;
+    const char *sizes_arg = "8,16,32,48,64,96,128,256,512,1024,2048,4096,8192";
+    const char *ops_arg = "malloc,free", *format = "console";
+    uint64_t calls = 1000, warmup = 1000, keep = 16, reps = 3;
+    double timeout = 600.0;
+    int rc, c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case OPT_ALLOCATOR: allocator_arg = optarg; break;
+        case OPT_SIZES: sizes_arg = optarg; break;
+        case OPT_OPS: ops_arg = optarg; break;
+        case OPT_CALLS:
+            if ((rc = ab_parse_u64(optarg, 1, 1000000, false, &calls)))
+                return ab_cmd_bad_number("calls", optarg, rc, "[1, 1000000]");
+            break;
+        case OPT_WARMUP:
+            if ((rc = ab_parse_u64(optarg, 0, 10000000, false, &warmup)))
+                return ab_cmd_bad_number("warmup", optarg, rc, "[0, 10000000]");
+            break;
+        case OPT_KEEP:
+            if ((rc = ab_parse_u64(optarg, 0, 100000, false, &keep)))
+                return ab_cmd_bad_number("keep-live", optarg, rc, "[0, 100000]");
+            break;
+        case OPT_REPS:
+            if ((rc = ab_parse_u64(optarg, 1, 16, false, &reps)))
+                return ab_cmd_bad_number("repetitions", optarg, rc, "[1, 16]");
+            break;
+        case OPT_COUNTER: counter_arg = optarg; break;
+        case OPT_OUT: out = optarg; break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
+                return ab_error(AB_ALLOCBENCH_USAGE,
+                                "--format %s: expected console, json or tsv", optarg);
+            format = optarg;
+            break;
+        case OPT_TIMEOUT:
+            if ((rc = ab_parse_double(optarg, 1, 86400, &timeout)))
+                return ab_cmd_bad_number("timeout", optarg, rc, "[1, 86400] seconds");
+            break;
+        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
+        default:
+            if (optopt)
+                return ab_error(AB_ALLOCBENCH_USAGE, "fastpath: option '%s' needs a value",
+                                argv[optind - 1]);
+            return ab_error(AB_ALLOCBENCH_USAGE,
+                            "fastpath: unknown option '%s' (see: allocbench help fastpath)",
+                            argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return ab_error(AB_ALLOCBENCH_USAGE, "fastpath: unexpected argument '%s'", argv[optind]);
+
+    memset(&cfg, 0, sizeof cfg);
+    int n = ab_split_list(sizes_arg, items, AB_FP_MAX_SIZES);
+    if (n < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--sizes %s: a list of at most %d sizes", sizes_arg,
+                        AB_FP_MAX_SIZES);
+    for (int i = 0; i < n; i++) {
+        uint64_t v;
+        if ((rc = ab_parse_u64(items[i], 1, 1ull << 30, true, &v)))
+            return ab_cmd_bad_number("sizes", items[i], rc, "[1, 1G] bytes");
+        for (size_t j = 0; j < cfg.nsizes; j++)
+            if (cfg.sizes[j] == v)
+                return ab_error(AB_ALLOCBENCH_USAGE, "--sizes names %llu twice",
+                                (unsigned long long)v);
+        cfg.sizes[cfg.nsizes++] = v;
+    }
+    n = ab_split_list(ops_arg, items, AB_FP_OP_COUNT);
+    if (n < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--ops %s: a list of at most %d ops", ops_arg,
+                        AB_FP_OP_COUNT);
+    for (int i = 0; i < n; i++) {
+        int op = ab_fp_op_parse(items[i]);
+        if (op < 0)
+            return ab_error(AB_ALLOCBENCH_USAGE,
+                            "--ops: '%s' is not malloc, free, calloc, realloc or aligned",
+                            items[i]);
+        cfg.op_on[op] = true;
+    }
+
+    char err[1024];
+    size_t nsubjects;
+    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)))
+        return rc;
+    cfg.subjects = subjects;
+    cfg.nsubjects = nsubjects;
+
+    rc = ab_counter_choose(counter_arg, &cfg.counter, cfg.counter_version,
+                           sizeof cfg.counter_version, err, sizeof err);
+    if (rc == AB_EXIT_USAGE)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter_arg, err);
+    if (rc)
+        return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
+                        counter_arg, err);
+
+    cfg.calls = (unsigned)calls;
+    cfg.warmup = (unsigned)warmup;
+    cfg.keep_live = (unsigned)keep;
+    cfg.repetitions = (unsigned)reps;
+    cfg.timeout_s = timeout;
+    cfg.progress = isatty(2);
+    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+        return rc;
+    ab_cmd_catch_signals();
+    static struct ab_fp_run run;
+    rc = ab_fastpath_execute(&cfg, &run);
+    if (rc) {
+        ab_fastpath_free(&run);
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
+    }
+    if (ab_fastpath_report_write_all(&run, err, sizeof err)) {
+        ab_fastpath_free(&run);
+        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
+    }
+    if (!strcmp(format, "json")) {
+        char *j = ab_fastpath_report_json(&run);
+        if (j)
+            puts(j);
+        free(j);
+    } else if (!strcmp(format, "tsv")) {
+        char *t = ab_fastpath_report_tsv(&run);
+        if (t)
+            fputs(t, stdout);
+        free(t);
+    } else {
+        ab_fastpath_report_console(&run, stdout);
+        printf("\nreports: %s/report.json, %s/allocator-fast-path-report.tsv\n", cfg.out_dir,
+               cfg.out_dir);
+    }
+    int status = run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
+    ab_fastpath_free(&run);
+    return status;
+}
+
+const struct ab_command ab_command_fastpath = {
+    .name = "fastpath",
+    .synopsis = "count instructions and branches per allocator call (exact)",
+    .usage = usage,
+    .main = fastpath_main,
+};

@@ -1,0 +1,69 @@
+/* counter.c — the registry of counter backends, built from counters.h. */
+#include "ab.h"
+#include "counters.h"
+
+#include <string.h>
+
+#define AB_COUNTER_DECL(name) extern const struct ab_counter ab_counter_##name;
+AB_COUNTERS(AB_COUNTER_DECL)
+#undef AB_COUNTER_DECL
+
+static const struct ab_counter *const registry[] = {
+#define AB_COUNTER_PTR(name) &ab_counter_##name,
+    AB_COUNTERS(AB_COUNTER_PTR)
+#undef AB_COUNTER_PTR
+};
+
+const struct ab_counter *const *ab_counters(size_t *count)
+{
+    *count = sizeof registry / sizeof registry[0];
+    return registry;
+}
+
+const struct ab_counter *ab_counter_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (!strcmp(registry[i]->name, name))
+            return registry[i];
+    return NULL;
+}
+
+int ab_counter_choose(const char *name, const struct ab_counter **out, char *version,
+                      size_t vlen, char *why, size_t wlen)
+{
+    *out = NULL;
+    version[0] = why[0] = '\0';
+    if (strcmp(name, "auto")) {
+        const struct ab_counter *c = ab_counter_find(name);
+        if (!c) {
+            snprintf(why, wlen, "no counter '%s' in this build (see: allocbench list counters)",
+                     name);
+            return AB_EXIT_USAGE;
+        }
+        int rc = c->probe(version, vlen, why, wlen);
+        if (rc == 0)
+            *out = c;
+        return rc;
+    }
+    /* auto: the hardware where it counts, else the exact tracer, else the
+     * simulator. */
+    static const char *const order[] = {"pmu", "ptrace", "callgrind"};
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const struct ab_counter *c = ab_counter_find(order[i]);
+        if (!c)
+            continue;
+        char w[256] = "";
+        if (c->probe(version, vlen, w, sizeof w) == 0) {
+            *out = c;
+            why[0] = '\0';
+            return 0;
+        }
+        int n = snprintf(why + used, wlen - used, "%s%s: %s", used ? "; " : "", c->name, w);
+        if (n > 0 && used + (size_t)n < wlen)
+            used += (size_t)n;
+    }
+    if (!used)
+        snprintf(why, wlen, "this build has no counter backend");
+    return AB_EXIT_RESOURCE;
+}

@@ -1,0 +1,151 @@
+"""`allocbench check`: fast-path reports against budgets.  The gate fires one
+instruction (or branch) over a budget with the exact diagnostic line and
+exit 1, holds at the count, takes `*` default rows, lists rows without a
+budget, and refuses malformed budget files (exit 2, file and line) and
+reports of another schema (exit 2).  Counts come from the hand-counted
+fixtures (tests/fixtures/fp-exact.S): malloc 16 instructions / 5 branches,
+free 5 / 3; the heavy fixture's malloc 217 / 105."""
+from abtest import *
+
+counters = run("list", "counters").stdout
+if not any(l.split()[:2] == ["ptrace", "yes"] for l in counters.splitlines()):
+    skip("the ptrace counter is not usable here")
+
+EXACT = fixture("libab-fp-exact.so")
+HEAVY = fixture("libab-fp-heavy.so")
+HEADER = "allocator\top\tsize\tmax_instructions\tmax_branches\n"
+
+rep = tmpdir()
+p = run("fastpath", "--allocator", f"{EXACT},{HEAVY}", "--sizes", "16,64", "--calls", "16",
+        "--repetitions", "1", "--counter", "ptrace", "--warmup", "10", "--out", rep)
+check(p.returncode == 0, f"fastpath: exit {p.returncode}: {p.stderr}")
+d = tmpdir()
+
+
+def budgets(text, name="b.tsv"):
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def gate(text, *extra, report=rep):
+    return run("check", "--budgets", budgets(text), *extra, report)
+
+
+def lines(p):
+    return [l for l in p.stdout.splitlines() if l]
+
+
+# At the measured counts: holds, nothing printed but the summary.
+p = gate(HEADER + "libab-fp-exact\tmalloc\t*\t16\t5\nlibab-fp-exact\tfree\t*\t5\t3\n"
+         "libab-fp-heavy\tmalloc\t*\t217\t105\nlibab-fp-heavy\tfree\t*\t5\t3\n")
+check(p.returncode == 0 and lines(p) == [], f"at the counts: exit {p.returncode}, {p.stdout!r} {p.stderr!r}")
+check("8 rows: 8 held, 0 over budget" in p.stderr, f"summary {p.stderr!r}")
+
+# One under: the exact diagnostic, per size, and exit 1.
+p = gate(HEADER + "libab-fp-exact\tmalloc\t16\t15\t5\nlibab-fp-exact\tmalloc\t64\t16\t4\n"
+         "*\tfree\t*\t5\t3\n*\tmalloc\t*\t300\t200\n")
+check(p.returncode == 1, f"one under: exit {p.returncode}")
+check(lines(p) == ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=16 instructions=16 budget=15",
+                   "ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=64 branches=5 budget=4"],
+      f"one under: {lines(p)}")
+
+# A default row for every allocator: the heavy fast path fires, the exact one holds.
+p = gate(HEADER + "*\tmalloc\t*\t16\t5\n*\tfree\t*\t5\t3\n")
+check(p.returncode == 1, f"default rows: exit {p.returncode}")
+check(lines(p) == [f"ALLOCATOR_FAST_PATH_BUDGET libab-fp-heavy malloc size={s} {w}"
+                   for s in (16, 64) for w in ("instructions=217 budget=16", "branches=105 budget=5")],
+      f"default rows: {lines(p)}")
+# The most specific row wins over the default.
+p = gate(HEADER + "*\tmalloc\t*\t16\t5\n*\tfree\t*\t5\t3\nlibab-fp-heavy\tmalloc\t*\t217\t105\n")
+check(p.returncode == 0 and lines(p) == [], f"specific over default: {p.returncode} {lines(p)}")
+# A slow-path ceiling: these fixtures have no slow path (share 0).
+p = gate("allocator\top\tsize\tmax_instructions\tmax_branches\tmax_slow_path_share\n"
+         "*\tmalloc\t*\t\t\t0\n*\tfree\t*\t5\t3\t0\n")
+check(p.returncode == 0, f"share ceiling 0: exit {p.returncode} {lines(p)}")
+
+# Rows without a budget are listed; --require-budget makes them fail.
+text = HEADER + "libab-fp-exact\tmalloc\t*\t16\t5\n"
+p = gate(text)
+check(p.returncode == 0 and len(lines(p)) == 6 and all(l.startswith("UNCHECKED ") for l in lines(p)),
+      f"unchecked: exit {p.returncode}, {lines(p)}")
+check("UNCHECKED libab-fp-heavy free size=64 no budget" in lines(p), f"unchecked line: {lines(p)}")
+p = gate(text, "--require-budget")
+check(p.returncode == 1, f"--require-budget: exit {p.returncode}")
+
+# Malformed budget files: exit 2, one line naming the file and the line.
+bad = [
+    ("allocator\top\tsize\tmax_instructions\n", 1, "max_branches"),
+    ("allocator\top\tsize\tmax_instructions\tmax_branches\tcolour\n", 1, "colour"),
+    (HEADER + "glibc\tmalloc\t16\t10\n", 2, "fields"),
+    (HEADER + "glibc\tmalloc\t16\t10\t5\nglibc\tmallocc\t16\t10\t5\n", 3, "op 'mallocc'"),
+    (HEADER + "glibc\tmalloc\tsixteen\t10\t5\n", 2, "size 'sixteen'"),
+    (HEADER + "glibc\tmalloc\t16\t-1\t5\n", 2, "max_instructions"),
+    (HEADER + "glibc\tmalloc\t16\t10\tmany\n", 2, "max_branches"),
+    (HEADER + "glibc\tmalloc\t16\t\t\n", 2, "no ceiling"),
+    (HEADER + "glibc\tmalloc\t16\t10\t5\n\nglibc\tfree\t16\t10\t5\n", 3, "empty line"),
+    (HEADER + "glibc\tmalloc\t16\t10\t5\nglibc\tfree\t*\t9\t4\nglibc\tmalloc\t16\t11\t5\n", 4,
+     "the same budget as line 2"),
+    ("", 1, "empty file"),
+]
+for text, line, what in bad:
+    p = gate(text)
+    path = os.path.join(d, "b.tsv")
+    check(p.returncode == 2 and len(p.stderr.splitlines()) == 1 and f"{path}:{line}:" in p.stderr
+          and what in p.stderr and p.stdout == "",
+          f"malformed {text!r}: exit {p.returncode}, stderr {p.stderr!r}, stdout {p.stdout!r}")
+p = run("check", "--budgets", os.path.join(d, "missing.tsv"), rep)
+check(p.returncode == 2 and "missing.tsv" in p.stderr, f"missing budget file: {p.returncode} {p.stderr!r}")
+
+# Reports that are not fast-path reports of this schema: exit 2, no verdict.
+good = HEADER + "*\tmalloc\t*\t16\t5\n*\tfree\t*\t5\t3\n"
+runout = tmpdir()
+p = run("run", "bulk-new", "--allocator", "glibc", "--variant", "loop", "--repetitions", "1",
+        "--rounds", "2", "--param", "n=100", "--out", runout)
+check(p.returncode == 0, f"run for a foreign report: exit {p.returncode} {p.stderr}")
+p = gate(good, report=runout)
+check(p.returncode == 2 and "not a fast-path report" in p.stderr and p.stdout == "",
+      f"a run report: exit {p.returncode}, {p.stderr!r}")
+with open(os.path.join(rep, "report.json")) as f:
+    doc = json.load(f)
+doc["schema_version"] = 99
+old = os.path.join(d, "old.json")
+with open(old, "w") as f:
+    json.dump(doc, f)
+p = gate(good, report=old)
+check(p.returncode == 2 and "schema version 99" in p.stderr, f"another schema version: {p.returncode} {p.stderr!r}")
+notjson = budgets("{ not json", "r.json")
+p = gate(good, report=notjson)
+check(p.returncode == 2 and "not JSON" in p.stderr, f"not JSON: {p.returncode} {p.stderr!r}")
+# A bad report after a good one: still no verdict at all.
+p = run("check", "--budgets", budgets(good), rep, notjson)
+check(p.returncode == 2 and p.stdout == "", f"good then bad: {p.returncode} {p.stdout!r}")
+p = run("check", rep)
+check(p.returncode == 2 and "--budgets" in p.stderr, f"no --budgets: {p.returncode} {p.stderr!r}")
+
+# A ceiling on a figure the report's backend does not count (branches under
+# callgrind) is listed as unchecked, not as held.
+counters_cg = any(l.split()[:2] == ["callgrind", "yes"] for l in counters.splitlines())
+if counters_cg:
+    cg = tmpdir()
+    p = run("fastpath", "--allocator", EXACT, "--sizes", "16", "--calls", "4", "--repetitions", "1",
+            "--counter", "callgrind", "--warmup", "10", "--out", cg)
+    p = gate(good, report=cg)
+    check(p.returncode == 0 and lines(p) == [
+        "UNCHECKED libab-fp-exact malloc size=16 branches not counted by this report's backend",
+        "UNCHECKED libab-fp-exact free size=16 branches not counted by this report's backend"],
+        f"callgrind report: {p.returncode} {lines(p)}")
+    p = gate(HEADER + "*\tmalloc\t*\t15\t5\n*\tfree\t*\t5\t3\n", report=cg)
+    check(p.returncode == 1 and lines(p)[0] ==
+          "ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=16 instructions=16 budget=15",
+          f"callgrind report over budget: {p.returncode} {lines(p)}")
+
+# A row that was not measured fails the gate, named.
+crash = tmpdir()
+p = run("fastpath", "--allocator", fixture("libab-crash.so"), "--sizes", "16", "--calls", "4",
+        "--repetitions", "1", "--counter", "ptrace", "--out", crash, env={"AB_FIXTURE_AFTER": "200"})
+p = gate(good, report=crash)
+check(p.returncode == 1 and lines(p)[0].startswith("ALLOCBENCH_TRIAL_FAILED libab-crash malloc size=16 not measured"),
+      f"unmeasured row: {p.returncode} {lines(p)}")
+done()
