@@ -204,7 +204,7 @@ static __always_inline int on_enter(struct pt_regs *ctx)
     }
     if (f->depth) {
         f->depth++;
-        if (f->record)
+        if (f->record && enabled)
             add(&slots[slot].nested, 1);
         return 0;
     }

@@ -266,22 +266,39 @@ static void *close_link(void *arg)
 
 /* Closing a multi-uprobe link waits for RCU grace periods (~60 ms here);
  * closed from one thread each, the links of several files wait together.
- * Perf links gain nothing from it: the kernel removes those one by one. */
-static void detach_probes(struct session *s)
+ * Perf links gain nothing from it: the kernel removes those one by one.
+ * Entry links go first and return links after them: a thread that entered a
+ * probed function must still meet its return, or its per-thread depth would
+ * never come back to zero. */
+static void close_links(const int *fds, size_t n)
 {
-    pthread_t tid[2 * AB_TRACE_MAX_PROBES];
+    pthread_t tid[AB_TRACE_MAX_PROBES];
     size_t nt = 0;
-    for (size_t i = 0; i < s->nlink_fds; i++) {
-        void *fd = (void *)(intptr_t)s->link_fds[i];
-        if (i + 1 < s->nlink_fds && pthread_create(&tid[nt], NULL, close_link, fd) == 0)
+    for (size_t i = 0; i < n; i++) {
+        void *fd = (void *)(intptr_t)fds[i];
+        if (i + 1 < n && nt < AB_TRACE_MAX_PROBES &&
+            pthread_create(&tid[nt], NULL, close_link, fd) == 0)
             nt++;
         else
             close_link(fd);
     }
     for (size_t i = 0; i < nt; i++)
         pthread_join(tid[i], NULL);
+}
+
+static void detach_probes(struct session *s)
+{
+    /* Links are stored in pairs: return link, then entry link. */
+    int fds[2][AB_TRACE_MAX_PROBES];
+    size_t n[2] = {0, 0};
+    for (size_t i = 0; i < s->nlink_fds; i++)
+        fds[i % 2][n[i % 2]++] = s->link_fds[i];
+    close_links(fds[1], n[1]); /* entries */
+    close_links(fds[0], n[0]); /* returns */
     s->nlink_fds = 0;
-    for (size_t i = 0; i < s->nlinks; i++)
+    for (size_t i = 1; i < s->nlinks; i += 2)
+        bpf_link__destroy(s->links[i]);
+    for (size_t i = 0; i < s->nlinks; i += 2)
         bpf_link__destroy(s->links[i]);
     s->nlinks = 0;
     s->attached_to[0] = '\0';
@@ -292,23 +309,25 @@ static uint64_t cookie_of(const struct ab_trace_probe *p, size_t slot)
     return AB_TRACE_COOKIE(slot, p->kind, p->size_arg, p->count_arg);
 }
 
-/* Entry and return multi-uprobe links on n offsets of path: 0 or -errno. */
+/* Return and entry multi-uprobe links on n offsets of path: 0 or -errno.
+ * The return link goes in first: a thread entering a probed function while
+ * the pair is attached must find its return probed (see detach_probes). */
 static int multi_pair(struct session *s, const char *path, const uint64_t *offsets,
                       const uint64_t *cookies, size_t n)
 {
-    int in = uprobe_multi_link(s->skel->progs.ab_enter_multi, path, offsets, cookies, n, false,
-                               s->pid);
-    if (in < 0)
-        return -errno;
     int out = uprobe_multi_link(s->skel->progs.ab_leave_multi, path, offsets, cookies, n, true,
                                 s->pid);
-    if (out < 0) {
+    if (out < 0)
+        return -errno;
+    int in = uprobe_multi_link(s->skel->progs.ab_enter_multi, path, offsets, cookies, n, false,
+                               s->pid);
+    if (in < 0) {
         int e = errno;
-        close(in);
+        close(out);
         return -e;
     }
-    s->link_fds[s->nlink_fds++] = in;
     s->link_fds[s->nlink_fds++] = out;
+    s->link_fds[s->nlink_fds++] = in;
     return 0;
 }
 
@@ -321,21 +340,21 @@ static int attach_one(struct session *s, const struct ab_trace_lib *lib, size_t 
     uint64_t cookie = cookie_of(p, i);
     if (s->multi)
         return multi_pair(s, path, &p->offset, &cookie, 1);
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
-    struct bpf_link *in = bpf_program__attach_uprobe_opts(k->progs.ab_enter, s->pid, path,
-                                                          p->offset, &opts);
-    if (!in)
-        return -errno;
-    opts.retprobe = true;
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = true);
     struct bpf_link *out = bpf_program__attach_uprobe_opts(k->progs.ab_leave, s->pid, path,
                                                            p->offset, &opts);
-    if (!out) {
+    if (!out)
+        return -errno;
+    opts.retprobe = false;
+    struct bpf_link *in = bpf_program__attach_uprobe_opts(k->progs.ab_enter, s->pid, path,
+                                                          p->offset, &opts);
+    if (!in) {
         int e = errno;
-        bpf_link__destroy(in);
+        bpf_link__destroy(out);
         return -e;
     }
-    s->links[s->nlinks++] = in;
     s->links[s->nlinks++] = out;
+    s->links[s->nlinks++] = in;
     return 0;
 }
 

@@ -16,6 +16,7 @@ import os
 import select
 import shutil
 import signal
+import time
 import subprocess
 
 from abtest import *
@@ -351,4 +352,25 @@ if tr.returncode == 0:
     check(t["target"]["exit_signal"] == "SIGTERM", f"SIGINT: target {t['target']}")
     check(bins(functions(r)["malloc"]["size_histogram"]).get(22) == 1,
           "SIGINT: the constructor's malloc was not seen")
+
+# 7. A process in the allocator at every instant, traced by pid: threads that
+# are inside malloc or free while the probes go in are still counted after.
+tgt = subprocess.Popen([TARGET, "--wait", "--busy", "3", "--threads", "2"], stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE, env=env_without_preload())
+ready = tgt.stdout.readline()
+tgt.stdin.write(b"g")
+tgt.stdin.close()
+time.sleep(0.3)
+out = tmpdir()
+p = run("trace", "--pid", str(tgt.pid), "--duration", "1", "--out", out,
+        env={"LD_PRELOAD": ""}, timeout=120)
+tgt.wait(timeout=120)
+check(ready == b"ready\n" and p.returncode == 0, f"busy: exit {p.returncode}: {p.stderr}")
+if p.returncode == 0:
+    f = functions(load_report(out))
+    m, fr = f["malloc"]["calls"], f["free"]["calls"]
+    check(m > 10000, f"busy: {m} mallocs counted in a second of two busy threads")
+    check(abs(m - fr) <= 2, f"busy: {m} mallocs but {fr} frees (two threads: at most 2 apart)")
+    check(f["malloc"]["nested_calls"] == 0 and f["free"]["nested_calls"] == 0,
+          "busy: nested calls counted in a program that never nests")
 done()
