@@ -16,7 +16,7 @@ static const char usage[] =
     "folder holding one) against budgets: a TSV file with the columns allocator, op,\n"
     "size, max_instructions, max_branches and optionally max_slow_path_share; `*` in\n"
     "allocator or size is a default row, the most specific row wins.  A report's\n"
-    "fast-path figure is its p50 (callgrind: its mean).\n"
+    "fast-path figure is its p50, whatever the backend.\n"
     "\n"
     "One line per violation on stdout:\n"
     "  ALLOCATOR_FAST_PATH_BUDGET <allocator> <op> size=<n> instructions=<got> budget=<max>\n"

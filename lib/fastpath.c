@@ -420,7 +420,10 @@ struct acc {
     double total[NTOTALS];         /* NaN once a repetition did not count it */
 };
 
-static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_subject *s)
+/* One size per child: a size's counts do not depend on which sizes ran
+ * before it (what they leave in the heap changes the paths taken). */
+static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_subject *s,
+                              size_t size)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "fastpath");
@@ -429,8 +432,7 @@ static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_su
     cJSON_AddStringToObject(subj, "path", s->path);
     cJSON_AddStringToObject(req, "counter", cfg->counter->name);
     cJSON *sizes = cJSON_AddArrayToObject(req, "sizes");
-    for (size_t i = 0; i < cfg->nsizes; i++)
-        cJSON_AddItemToArray(sizes, cJSON_CreateNumber((double)cfg->sizes[i]));
+    cJSON_AddItemToArray(sizes, cJSON_CreateNumber((double)size));
     cJSON *ops = cJSON_AddArrayToObject(req, "ops");
     for (int op = 0; op < AB_FP_OP_COUNT; op++)
         if (cfg->op_on[op])
@@ -734,25 +736,27 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
             const struct ab_subject *subj = &cfg->subjects[s];
             if (subj->describe_error[0])
                 continue;
-            if (cfg->progress) {
-                fprintf(stderr, "\r\033[K[%u/%u] %s: counting with %s", rep + 1,
-                        cfg->repetitions, subj->name, cfg->counter->name);
-                fflush(stderr);
+            for (size_t z = 0; z < cfg->nsizes; z++) {
+                if (cfg->progress) {
+                    fprintf(stderr, "\r\033[K[%u/%u] %s size %zu: counting with %s", rep + 1,
+                            cfg->repetitions, subj->name, cfg->sizes[z], cfg->counter->name);
+                    fflush(stderr);
+                }
+                char *req = fastpath_request(cfg, subj, cfg->sizes[z]);
+                if (!req) {
+                    acc_free(accs, run->nrows);
+                    return -ENOMEM;
+                }
+                struct ab_child_result c;
+                double limit = cfg->timeout_s;
+                int rc = cfg->counter->spawn(
+                    req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL, limit, &c);
+                free(req);
+                if (rc)
+                    goto fail;
+                take_reply(run, accs, s, rep, &c, limit);
+                ab_child_result_free(&c);
             }
-            char *req = fastpath_request(cfg, subj);
-            if (!req) {
-                acc_free(accs, run->nrows);
-                return -ENOMEM;
-            }
-            struct ab_child_result c;
-            double limit = cfg->timeout_s;
-            int rc = cfg->counter->spawn(req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
-                                         limit, &c);
-            free(req);
-            if (rc)
-                goto fail;
-            take_reply(run, accs, s, rep, &c, limit);
-            ab_child_result_free(&c);
         }
     }
     if (cfg->progress)
