@@ -142,6 +142,33 @@ static int read_code(pid_t pid, uint64_t addr, uint8_t *buf, size_t len)
     return (int)got;
 }
 
+
+/* SSE movsd and cmpsd share their ids with the string forms. */
+static bool uses_xmm(const cs_x86 *x)
+{
+    for (uint8_t o = 0; o < x->op_count; o++)
+        if (x->operands[o].type == X86_OP_REG && x->operands[o].reg >= X86_REG_XMM0 &&
+            x->operands[o].reg <= X86_REG_XMM31)
+            return true;
+    return false;
+}
+
+static bool is_string_insn(unsigned id)
+{
+    switch (id) {
+    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: case X86_INS_MOVSQ:
+    case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD: case X86_INS_STOSQ:
+    case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD: case X86_INS_LODSQ:
+    case X86_INS_CMPSB: case X86_INS_CMPSW: case X86_INS_CMPSD: case X86_INS_CMPSQ:
+    case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD: case X86_INS_SCASQ:
+    case X86_INS_INSB: case X86_INS_INSW: case X86_INS_INSD:
+    case X86_INS_OUTSB: case X86_INS_OUTSW: case X86_INS_OUTSD:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static const struct insn *decode(struct tracer *t, uint64_t addr)
 {
     size_t h = (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 50) & (CACHE_SLOTS - 1);
@@ -177,7 +204,11 @@ static const struct insn *decode(struct tracer *t, uint64_t addr)
             det->x86.operands[0].type == X86_OP_IMM)
             d.target = (uint64_t)det->x86.operands[0].imm;
         if (det) {
-            d.rep = det->x86.prefix[0] == X86_PREFIX_REP || det->x86.prefix[0] == X86_PREFIX_REPNE;
+            /* Only string instructions repeat: F2/F3 also prefix bnd ret,
+             * rep ret, pause and tzcnt, which execute once. */
+            d.rep = d.kind == K_OTHER && is_string_insn(ci->id) && !uses_xmm(&det->x86) &&
+                    (det->x86.prefix[0] == X86_PREFIX_REP ||
+                     det->x86.prefix[0] == X86_PREFIX_REPNE);
             d.locked = det->x86.prefix[0] == X86_PREFIX_LOCK && ci->id != X86_INS_CMPXCHG &&
                        ci->id != X86_INS_CMPXCHG8B && ci->id != X86_INS_CMPXCHG16B;
             if (ci->id == X86_INS_XCHG)

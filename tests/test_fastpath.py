@@ -151,6 +151,25 @@ if have["callgrind"]:
           f"signal under callgrind: {r['calls']} {r['instructions']['histogram']}")
 
 # --- repetitions that disagree: the row says so, exit 1 ----------------------
+# F2/F3 prefixes on instructions that execute once (pause, bnd ret, rep ret)
+# are not string instructions: counted once each, no rep instructions.
+for counter in ("ptrace", "callgrind"):
+    p, out = fastpath("--allocator", fixture("libab-fp-prefixed.so"), "--sizes", "16", "--calls",
+                      "50", "--repetitions", "1", "--warmup", "10", counter=counter)
+    check(p.returncode == 0, f"prefixed ({counter}): exit {p.returncode}: {p.stderr}")
+    if p.returncode == 0:
+        rows = rows_of(out)
+        for op, want in (("malloc", (17, 2)), ("free", (5, 1))):
+            r = rows[("libab-fp-prefixed", op, 16)]
+            got = (r["instructions"]["p50"], r["conditional"]["p50"])
+            check(got == want and r["instructions"]["histogram"] == {str(want[0]): 50},
+                  f"prefixed {op} ({counter}): {got} {r['instructions']['histogram']}, want {want}")
+            if counter == "ptrace":
+                check(r["branches"]["p50"] == (5 if op == "malloc" else 3),
+                      f"prefixed {op}: branches {r['branches']['p50']}")
+                check(r["rep_instructions_per_call"] == 0,
+                      f"prefixed {op}: {r['rep_instructions_per_call']} rep instructions per call")
+
 # The plus8 fixture runs 8 more instructions in every other process.
 runs = os.path.join(tmpdir(), "runs")
 p, out = fastpath("--allocator", fixture("libab-fp-plus8.so"), "--sizes", "16", "--calls", "20",
