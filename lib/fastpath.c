@@ -223,6 +223,24 @@ static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *e
     return o;
 }
 
+/* The record of a batch that was not run: it would count other paths. */
+static cJSON *not_run(const struct ab_fp_batch *b, enum ab_fp_op op, const char *why)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", b->index);
+    cJSON_AddStringToObject(o, "op", ab_fp_op_name(op));
+    cJSON_AddNumberToObject(o, "size", (double)b->size);
+    cJSON_AddNumberToObject(o, "calls", (double)b->n);
+    cJSON_AddStringToObject(o, "status", "failed");
+    cJSON_AddStringToObject(o, "reason", why);
+    return o;
+}
+
+static bool batch_ok(const cJSON *rec)
+{
+    return !strcmp(ab_json_str(rec, "status"), "ok");
+}
+
 cJSON *ab_fastpath_child(const cJSON *req, const struct ab_heap *heap)
 {
     const struct ab_counter *c = ab_counter_find(ab_json_str(req, "counter"));
@@ -273,13 +291,22 @@ cJSON *ab_fastpath_child(const cJSON *req, const struct ab_heap *heap)
                 ab_fp_batch_run(&b);
                 b.op = AB_FP_REALLOC;
             }
-            cJSON_AddItemToArray(batches, measure(c, &b, err, sizeof err));
+            cJSON *rec = measure(c, &b, err, sizeof err);
+            cJSON_AddItemToArray(batches, rec);
             b.index++;
             if (op == AB_FP_MALLOC && on[AB_FP_FREE]) {
-                b.op = AB_FP_FREE;
-                cJSON_AddItemToArray(batches, measure(c, &b, err, sizeof err));
+                if (batch_ok(rec)) {
+                    b.op = AB_FP_FREE;
+                    cJSON_AddItemToArray(batches, measure(c, &b, err, sizeof err));
+                    memset(ptrs, 0, n * sizeof *ptrs);
+                } else {
+                    /* Its blocks are missing or were not counted: free()
+                     * would count free(NULL) or nothing. */
+                    cJSON_AddItemToArray(batches,
+                                         not_run(&b, AB_FP_FREE,
+                                                 "not counted: the malloc batch before it failed"));
+                }
                 b.index++;
-                memset(ptrs, 0, n * sizeof *ptrs);
             }
             free_all(heap, ptrs, n);
         }
@@ -591,8 +618,11 @@ static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject
         struct acc *a = &accs[r - run->rows];
         const char *status = ab_json_str(b, "status");
         if (!strcmp(status, "unavailable")) {
-            r->status = AB_TRIAL_UNAVAILABLE;
-            ab_strlcpy(r->reason, ab_json_str(b, "reason"), sizeof r->reason);
+            /* Never over a failure an earlier repetition reported. */
+            if (r->status == AB_TRIAL_OK) {
+                r->status = AB_TRIAL_UNAVAILABLE;
+                ab_strlcpy(r->reason, ab_json_str(b, "reason"), sizeof r->reason);
+            }
             continue;
         }
         if (strcmp(status, "ok")) {

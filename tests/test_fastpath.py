@@ -151,6 +151,18 @@ if have["callgrind"]:
           f"signal under callgrind: {r['calls']} {r['instructions']['histogram']}")
 
 # --- repetitions that disagree: the row says so, exit 1 ----------------------
+# An allocator that runs dry in the malloc batch (the fixture's 256 MiB arena,
+# 1000 mallocs of 1 MiB): malloc fails with its reason, and free is not
+# counted over the blocks that are missing (it would count free(NULL)).
+p, out = fastpath("--allocator", EXACT, "--sizes", "1048576", "--repetitions", "1")
+check(p.returncode == 1, f"dry: exit {p.returncode}")
+if os.path.exists(os.path.join(out, "report.json")):
+    rows = rows_of(out)
+    m, f = rows[("libab-fp-exact", "malloc", 1048576)], rows[("libab-fp-exact", "free", 1048576)]
+    check(m["status"] == "failed" and "returned NULL" in m["reason"], f"dry malloc: {m['status']} {m['reason']}")
+    check(f["status"] == "failed" and "malloc batch before it failed" in f["reason"],
+          f"dry free: {f['status']} {f['reason']}")
+
 # F2/F3 prefixes on instructions that execute once (pause, bnd ret, rep ret)
 # are not string instructions: counted once each, no rep instructions.
 for counter in ("ptrace", "callgrind"):
