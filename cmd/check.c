@@ -125,8 +125,9 @@ static int check_main(int argc, char **argv)
         return status;
     fflush(stdout);
     fprintf(stderr,
-            "check: %u rows: %u held, %u over budget, %u not measured, %u without a budget%s\n",
-            tot.rows, tot.held, tot.violated, tot.unmeasured, tot.unchecked,
+            "check: %u rows: %u held, %u over budget, %u not measured, %u without a budget, "
+            "%u not available%s\n",
+            tot.rows, tot.held, tot.violated, tot.unmeasured, tot.unchecked, tot.unavailable,
             require && tot.unchecked ? " (--require-budget)" : "");
     if (tot.violated || tot.unmeasured || (require && tot.unchecked))
         return AB_EXIT_FAIL;

@@ -1417,6 +1417,7 @@ const struct ab_budget *ab_budget_find(const struct ab_budgets *b, const char *a
 
 struct ab_check_totals {
     unsigned rows, held, violated, unchecked, unmeasured;
+    unsigned unavailable; /* rows the allocator cannot run: no budget applies */
 };
 /* Check one fast-path report (a parsed report.json) against the budgets,
  * printing one line per violation (and per unchecked or unmeasured row) on

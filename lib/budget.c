@@ -311,8 +311,8 @@ int ab_budget_check_report(const struct ab_budgets *b, const cJSON *doc, FILE *o
         const cJSON *why = cJSON_GetObjectItemCaseSensitive(row, "reason");
         const char *reason = cJSON_IsString(why) ? why->valuestring : "";
         if (!strcmp(st->valuestring, "unavailable")) {
-            tot->unchecked++;
-            fprintf(out, "UNCHECKED %s %s size=%llu not available: %s\n", a->valuestring,
+            tot->unavailable++;
+            fprintf(out, "UNAVAILABLE %s %s size=%llu: %s\n", a->valuestring,
                     op->valuestring, (unsigned long long)sz, reason);
             continue;
         }

@@ -148,4 +148,33 @@ p = run("fastpath", "--allocator", fixture("libab-crash.so"), "--sizes", "16", "
 p = gate(good, report=crash)
 check(p.returncode == 1 and lines(p)[0].startswith("ALLOCBENCH_TRIAL_FAILED libab-crash malloc size=16 not measured"),
       f"unmeasured row: {p.returncode} {lines(p)}")
+
+# A function the allocator does not have (libab-crash.so forwards malloc and
+# free to glibc but defines no aligned_alloc): UNAVAILABLE, which no budget
+# could change, so --require-budget does not fail on it.
+plain = tmpdir()
+p = run("fastpath", "--allocator", fixture("libab-crash.so"), "--sizes", "16", "--calls", "4",
+        "--ops", "malloc,aligned", "--repetitions", "1", "--counter", "ptrace", "--out", plain,
+        env={"AB_FIXTURE_AFTER": "100000000"})
+check(p.returncode == 0, f"crash fixture below its limit: exit {p.returncode}: {p.stderr}")
+p = gate(HEADER + "libab-crash\tmalloc\t16\t100000\t100000\n", "--require-budget", report=plain)
+check(p.returncode == 0 and lines(p) == ["UNAVAILABLE libab-crash aligned size=16: "
+                                         "the allocator does not provide this function"],
+      f"unavailable row with --require-budget: {p.returncode} {lines(p)}")
+check("1 not available" in p.stderr, f"unavailable summary: {p.stderr!r}")
+
+# A slow-path ceiling that a real slow path exceeds: the periodic fixture takes
+# its slow path on every 64th malloc of the process, so 10 of 640 calls.
+per = tmpdir()
+p = run("fastpath", "--allocator", fixture("libab-fp-periodic.so"), "--sizes", "16",
+        "--calls", "640", "--ops", "malloc", "--repetitions", "1", "--counter", "ptrace",
+        "--warmup", "10", "--out", per)
+check(p.returncode == 0, f"periodic: exit {p.returncode}: {p.stderr}")
+share = "allocator\top\tsize\tmax_instructions\tmax_branches\tmax_slow_path_share\n"
+p = gate(share + "libab-fp-periodic\tmalloc\t16\t19\t6\t0.01\n", report=per)
+check(p.returncode == 1 and lines(p) == ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-periodic malloc "
+                                         "size=16 slow_path_share=0.015625 budget=0.01"],
+      f"share over its ceiling: {p.returncode} {lines(p)}")
+p = gate(share + "libab-fp-periodic\tmalloc\t16\t19\t6\t0.02\n", report=per)
+check(p.returncode == 0 and lines(p) == [], f"share under its ceiling: {p.returncode} {lines(p)}")
 done()
