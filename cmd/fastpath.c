@@ -40,7 +40,8 @@ static const char usage[] =
     "  --ops OP[,OP...]      malloc, free, calloc, realloc (grow by one size class),\n"
     "                        aligned (aligned_alloc, 64-byte alignment); default\n"
     "                        malloc,free\n"
-    "  --calls N             counted calls per op and size, 1..1000000; default 1000\n"
+    "  --calls N             counted calls per op and size, 1..1000000 (callgrind:\n"
+    "                        1..20000); default 1000\n"
     "  --warmup W            malloc/free pairs before counting, 0..10000000; default 1000\n"
     "  --keep-live K         other blocks of the size kept live, 0..100000; default 16\n"
     "  --repetitions R       fresh children per allocator, 1..16; default 3; rows whose\n"
@@ -179,6 +180,10 @@ static int fastpath_main(int argc, char **argv)
         return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
                         counter_arg, err);
 
+    if (cfg.counter->max_calls && calls > cfg.counter->max_calls)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--calls %llu: at most %u with --counter %s (%s)",
+                        (unsigned long long)calls, cfg.counter->max_calls, cfg.counter->name,
+                        cfg.counter->max_calls_why);
     cfg.calls = (unsigned)calls;
     cfg.warmup = (unsigned)warmup;
     cfg.keep_live = (unsigned)keep;

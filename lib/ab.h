@@ -1240,6 +1240,10 @@ struct ab_child_result;
 struct ab_counter {
     const char *name;
     const char *summary;
+    /* The most counted calls per op and size the backend takes (what it
+     * keeps per call must fit); 0 for the general limit of --calls. */
+    unsigned max_calls;
+    const char *max_calls_why;
     /* In the orchestrating process (no allocator code runs there): 0 when
      * usable on this machine, filling version (e.g. "capstone 4.0.2");
      * else fills why and returns the exit status to end with. */

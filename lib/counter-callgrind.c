@@ -320,6 +320,9 @@ static int callgrind_workload(const char *request, const char *preload, double t
 const struct ab_counter ab_counter_callgrind = {
     .name = "callgrind",
     .summary = "exact per-call counts under valgrind (instructions, conditional branches)",
+    /* One dump file of about 4 KiB per call, read when the child ends. */
+    .max_calls = 20000,
+    .max_calls_why = "callgrind writes a dump file of about 4 KiB per counted call",
     .probe = callgrind_probe,
     .spawn = callgrind_spawn,
     .batch = callgrind_batch,

@@ -225,7 +225,8 @@ check(r["status"] == "crashed" and "SIGSEGV" in (r["reason"] or "") and r["instr
 for args, what in ((["--sizes", "0"], "--sizes"), (["--sizes", "16,16"], "twice"),
                    (["--ops", "malloc,frees"], "--ops"), (["--calls", "0"], "--calls"),
                    (["--repetitions", "17"], "--repetitions"), (["--counter", "perf"], "--counter"),
-                   (["--keep-live", "x"], "--keep-live"), (["extra"], "unexpected")):
+                   (["--keep-live", "x"], "--keep-live"), (["extra"], "unexpected"),
+                   (["--counter", "callgrind", "--calls", "20001"], "at most 20000")):
     p = run("fastpath", *args)
     check(p.returncode == 2 and what in p.stderr and len(p.stderr.splitlines()) == 1,
           f"fastpath {args}: exit {p.returncode}, stderr {p.stderr!r}")
