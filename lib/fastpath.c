@@ -38,10 +38,11 @@ int ab_fp_op_parse(const char *name)
 /* ------------------------------------------------------- measuring child */
 
 /*
- * The loops that make a batch's calls.  They are out of line and named so
- * that a backend reading a profile (callgrind) can attribute exactly the
- * calls made from here, and the code between two calls is a few
- * instructions (load, indirect call, store, compare) that run natively.
+ * The loops that make a batch's calls when the backend counts from outside
+ * the call (ptrace: from the function's entry breakpoint to its return): the
+ * code between two calls is a few instructions (load, indirect call, store,
+ * compare) that run natively and are never counted.  Backends that count
+ * around each call (callgrind, pmu) use ab_fp_batch_call below.
  */
 void ab_fp_loop_malloc(void *(*fn)(size_t), size_t size, void **out, size_t n);
 void ab_fp_loop_free(void (*fn)(void *), void **in, size_t n);
