@@ -144,6 +144,8 @@ static inline double ab_rng_unit(uint64_t *state)
  * util.c (it needs libm). */
 size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi);
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng);
+/* qsort comparator for uint64_t. */
+int ab_cmp_u64(const void *a, const void *b);
 
 /* Keep the compiler from eliding an allocation or a store. */
 #define AB_ESCAPE(p) __asm__ volatile("" : : "r"(p) : "memory")

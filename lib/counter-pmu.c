@@ -151,12 +151,6 @@ static void count_calls(const struct group *g, struct ab_fp_batch *b, uint64_t *
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int pmu_batch(struct ab_fp_batch *b)
 {
     struct group g;
@@ -198,8 +192,8 @@ static int pmu_batch(struct ab_fp_batch *b)
         rc = -EBUSY;
         goto out;
     }
-    qsort(ci, good, sizeof *ci, cmp_u64);
-    qsort(cb, good, sizeof *cb, cmp_u64);
+    qsort(ci, good, sizeof *ci, ab_cmp_u64);
+    qsort(cb, good, sizeof *cb, ab_cmp_u64);
     /* The overhead is what the empty call counted beyond its own ret. */
     uint64_t oi = ci[good / 2] - 1, ob = cb[good / 2] - 1;
 

@@ -332,15 +332,9 @@ out:
 
 /* ------------------------------------------------------------ statistics */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 cJSON *ab_fp_hist_json(uint64_t *v, size_t n)
 {
-    qsort(v, n, sizeof *v, cmp_u64);
+    qsort(v, n, sizeof *v, ab_cmp_u64);
     cJSON *h = cJSON_CreateArray();
     for (size_t i = 0; i < n && h;) {
         size_t j = i;
@@ -362,7 +356,7 @@ struct bin {
 
 static int cmp_bin(const void *a, const void *b)
 {
-    return cmp_u64(&((const struct bin *)a)->value, &((const struct bin *)b)->value);
+    return ab_cmp_u64(&((const struct bin *)a)->value, &((const struct bin *)b)->value);
 }
 
 /* Nearest rank: the smallest count with at least q of the calls at or

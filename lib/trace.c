@@ -440,12 +440,6 @@ static void reset_figures(struct session *s)
     clear_live(s);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int cmp_group(const void *a, const void *b)
 {
     const struct ab_trace_group *x = a, *y = b;
@@ -521,7 +515,7 @@ static int collect_live(struct session *s)
     }
     free(keys);
     free(vals);
-    qsort(sizes, n, sizeof *sizes, cmp_u64);
+    qsort(sizes, n, sizeof *sizes, ab_cmp_u64);
     r->live_count = n;
     r->live_bytes = 0;
     size_t ngroups = 0;

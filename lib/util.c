@@ -264,6 +264,12 @@ size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi)
     return z < lo ? lo : z > hi ? hi : z;
 }
 
+int ab_cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng)
 {
     for (size_t i = n; i > 1; i--) {
