@@ -2,6 +2,7 @@
 #include "ab.h"
 #include "ab-config.h"
 #include "cmd.h"
+#include "counters.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -11,18 +12,8 @@
 
 #define MAX_SUBJECTS AB_CMD_MAX_SUBJECTS
 
-/* The backends this build has, for --help (counters.h decides the same). */
-#if AB_HAVE_CAPSTONE
-#define HELP_PTRACE ", ptrace"
-#else
-#define HELP_PTRACE ""
-#endif
-#if AB_HAVE_CALLGRIND_H
-#define HELP_CALLGRIND ", callgrind"
-#else
-#define HELP_CALLGRIND ""
-#endif
-
+/* The backends this build has, in --counter auto's order, for --help. */
+#define HELP_COUNTER(name) " " #name
 static const char usage[] =
     "usage: allocbench fastpath [options]\n"
     "\n"
@@ -46,8 +37,8 @@ static const char usage[] =
     "  --keep-live K         other blocks of the size kept live, 0..100000; default 16\n"
     "  --repetitions R       fresh children per allocator, 1..16; default 3; rows whose\n"
     "                        repetitions give different p50s are marked and fail\n"
-    "  --counter C           auto (default: the first that counts here of pmu" HELP_PTRACE
-    HELP_CALLGRIND ")\n"
+    "  --counter C           auto (default: the first that counts here of:"
+    AB_COUNTERS(HELP_COUNTER) ")\n"
     "                        or one of them (see: allocbench list counters)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
     "  --format F            what stdout shows: console (default), json or tsv\n"

@@ -45,14 +45,10 @@ int ab_counter_choose(const char *name, const struct ab_counter **out, char *ver
             *out = c;
         return rc;
     }
-    /* auto: the hardware where it counts, else the exact tracer, else the
-     * simulator. */
-    static const char *const order[] = {"pmu", "ptrace", "callgrind"};
+    /* auto: the first in the registry's order that counts here. */
     size_t used = 0;
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const struct ab_counter *c = ab_counter_find(order[i]);
-        if (!c)
-            continue;
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++) {
+        const struct ab_counter *c = registry[i];
         char w[256] = "";
         if (c->probe(version, vlen, w, sizeof w) == 0) {
             *out = c;
