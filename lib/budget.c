@@ -81,7 +81,7 @@ int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t 
     size_t ncols = 0, cap = 0;
     unsigned lineno = 0;
     int rc = 0;
-    char *save = NULL, *next = text;
+    char *next = text;
     for (char *line = next; line && !rc; line = next) {
         char *nl = strchr(line, '\n');
         next = nl ? nl + 1 : NULL;
@@ -120,7 +120,6 @@ int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t 
                     rc = bad(err, errlen, path, 1, "the header has no '%s' column",
                              col_names[c]);
             ncols = nf;
-            (void)save;
             continue;
         }
         if (!l) {
