@@ -19,8 +19,15 @@ static const char usage[] =
     "\n"
     "Counts the instructions and branches of single allocator calls, from the\n"
     "function's first instruction to its return, through a resolved function\n"
-    "pointer.  Per size: warm-up, a few blocks kept live, then --calls calls of each\n"
-    "op, each counted on its own, in a fresh child per allocator and repetition.\n"
+    "pointer.  Per size, in a fresh process: a few blocks kept live, warm-up, then\n"
+    "--calls calls of each op, each counted on its own, in each pattern:\n"
+    "  pairs   each counted call followed at once by its counterpart (malloc, free,\n"
+    "          malloc, ...): the thread-local hit of a steady-state program, the fast\n"
+    "          path; what does a steady-state call cost?\n"
+    "  batch   --calls allocations, then as many frees: the refill and flush paths;\n"
+    "          what do they cost, and how often do they come?\n"
+    "Every row's slow share is the share of its calls above twice the fast path,\n"
+    "the pairs p50 of the same allocator, op and size, counted in the same process.\n"
     "\n"
     "options:\n"
     "  --allocator A[,B...]  glibc, jemalloc, tcmalloc, mimalloc, bump, bump-fixed,\n"
@@ -31,9 +38,10 @@ static const char usage[] =
     "  --ops OP[,OP...]      malloc, free, calloc, realloc (grow by one size class),\n"
     "                        aligned (aligned_alloc, 64-byte alignment); default\n"
     "                        malloc,free\n"
-    "  --calls N             counted calls per op and size, 1..1000000 (callgrind:\n"
-    "                        1..20000); default 1000\n"
-    "  --warmup W            malloc/free pairs before counting, 0..10000000; default 1000\n"
+    "  --pattern P[,Q]       pairs (default), batch, or pairs,batch\n"
+    "  --calls N             counted calls per op, size and pattern, 1..1000000;\n"
+    "                        default 1000\n"
+    "  --warmup W            pairs of each op before counting, 0..10000000; default 1000\n"
     "  --keep-live K         other blocks of the size kept live, 0..100000; default 16\n"
     "  --repetitions R       fresh children per allocator, 1..16; default 3; rows whose\n"
     "                        repetitions give different p50s are marked and fail\n"
@@ -50,13 +58,14 @@ static const char usage[] =
     "be counted (crash, hang, NULL) or its repetitions disagree; 2 usage error; 3 an\n"
     "allocator or the counter is not available here (e.g. --counter pmu without a PMU)\n";
 
-enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_CALLS, OPT_WARMUP, OPT_KEEP, OPT_REPS,
+enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_PATTERN, OPT_CALLS, OPT_WARMUP, OPT_KEEP, OPT_REPS,
        OPT_COUNTER, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
 
 static const struct option options[] = {
     {"allocator", required_argument, NULL, OPT_ALLOCATOR},
     {"sizes", required_argument, NULL, OPT_SIZES},
     {"ops", required_argument, NULL, OPT_OPS},
+    {"pattern", required_argument, NULL, OPT_PATTERN},
     {"calls", required_argument, NULL, OPT_CALLS},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"keep-live", required_argument, NULL, OPT_KEEP},
@@ -76,7 +85,7 @@ static int fastpath_main(int argc, char **argv)
     static struct ab_fp_config cfg;
     const char *allocator_arg = "glibc", *counter_arg = "auto", *out = NULL;
     const char *sizes_arg = "8,16,32,48,64,96,128,256,512,1024,2048,4096,8192";
-    const char *ops_arg = "malloc,free", *format = "console";
+    const char *ops_arg = "malloc,free", *format = "console", *pattern_arg = "pairs";
     uint64_t calls = 1000, warmup = 1000, keep = 16, reps = 3;
     double timeout = 600.0;
     int rc, c;
@@ -87,6 +96,7 @@ static int fastpath_main(int argc, char **argv)
         case OPT_ALLOCATOR: allocator_arg = optarg; break;
         case OPT_SIZES: sizes_arg = optarg; break;
         case OPT_OPS: ops_arg = optarg; break;
+        case OPT_PATTERN: pattern_arg = optarg; break;
         case OPT_CALLS:
             if ((rc = ab_parse_u64(optarg, 1, 1000000, false, &calls)))
                 return ab_cmd_bad_number("calls", optarg, rc, "[1, 1000000]");
@@ -153,7 +163,22 @@ static int fastpath_main(int argc, char **argv)
             return ab_error(AB_ALLOCBENCH_USAGE,
                             "--ops: '%s' is not malloc, free, calloc, realloc or aligned",
                             items[i]);
+        if (cfg.op_on[op])
+            return ab_error(AB_ALLOCBENCH_USAGE, "--ops names %s twice", items[i]);
         cfg.op_on[op] = true;
+    }
+    n = ab_split_list(pattern_arg, items, AB_FP_PATTERN_COUNT);
+    if (n < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--pattern %s: pairs, batch or pairs,batch",
+                        pattern_arg);
+    for (int i = 0; i < n; i++) {
+        int p = ab_fp_pattern_parse(items[i]);
+        if (p < 0)
+            return ab_error(AB_ALLOCBENCH_USAGE, "--pattern: '%s' is not pairs or batch",
+                            items[i]);
+        if (cfg.pattern_on[p])
+            return ab_error(AB_ALLOCBENCH_USAGE, "--pattern names %s twice", items[i]);
+        cfg.pattern_on[p] = true;
     }
 
     char err[1024];
@@ -171,10 +196,6 @@ static int fastpath_main(int argc, char **argv)
         return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
                         counter_arg, err);
 
-    if (cfg.counter->max_calls && calls > cfg.counter->max_calls)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--calls %llu: at most %u with --counter %s (%s)",
-                        (unsigned long long)calls, cfg.counter->max_calls, cfg.counter->name,
-                        cfg.counter->max_calls_why);
     cfg.calls = (unsigned)calls;
     cfg.warmup = (unsigned)warmup;
     cfg.keep_live = (unsigned)keep;

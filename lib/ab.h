@@ -1242,10 +1242,10 @@ struct ab_child_result;
 struct ab_counter {
     const char *name;
     const char *summary;
-    /* The most counted calls per op and size the backend takes (what it
-     * keeps per call must fit); 0 for the general limit of --calls. */
-    unsigned max_calls;
-    const char *max_calls_why;
+    /* Start-up is dear (a simulator): one measuring child per allocator and
+     * repetition takes every size, forking a fresh process per size, instead
+     * of one child per size. */
+    bool sizes_in_one_child;
     /* In the orchestrating process (no allocator code runs there): 0 when
      * usable on this machine, filling version (e.g. "capstone 4.0.2");
      * else fills why and returns the exit status to end with. */
@@ -1288,23 +1288,37 @@ int ab_counter_choose(const char *name, const struct ab_counter **out, char *ver
 enum ab_fp_op { AB_FP_MALLOC, AB_FP_FREE, AB_FP_CALLOC, AB_FP_REALLOC, AB_FP_ALIGNED,
                 AB_FP_OP_COUNT };
 
+/*
+ * The call sequences a fast path is counted in.  pairs: each counted call is
+ * followed at once by its counterpart (malloc then free; for free, the malloc
+ * comes just before it), so every counted call is the thread-local hit a
+ * steady-state program takes: the fast path, what budgets gate.  batch: n
+ * calls of the op, then n frees: the refill and flush paths, and how often
+ * they come.  pairs is always counted (it is every row's fast-path reference).
+ */
+enum ab_fp_pattern { AB_FP_PAIRS, AB_FP_BATCH, AB_FP_PATTERN_COUNT };
+
 #define AB_FP_MAX_SIZES 64
 #define AB_FP_ALIGNMENT 64
 #define AB_FP_SCHEMA "allocbench-fastpath"
 
 const char *ab_fp_op_name(enum ab_fp_op op);
 int ab_fp_op_parse(const char *name);  /* the op, or -1 */
+const char *ab_fp_pattern_name(enum ab_fp_pattern p);
+int ab_fp_pattern_parse(const char *name);  /* the pattern, or -1 */
 
-/* One measured batch in the measuring child: n calls of one op and size,
- * each counted on its own by the backend.  ptrs holds the blocks (filled by
- * the allocating ops, consumed by free and realloc). */
+/* One measured batch in the measuring child: n counted calls of one op and
+ * size in one pattern, each counted on its own by the backend.  ptrs[i] holds
+ * call i's block. */
 struct ab_fp_batch {
     unsigned index;
+    enum ab_fp_pattern pattern;
     enum ab_fp_op op;
     size_t size, grow;             /* grow: realloc's target size */
     size_t n;
     const struct ab_heap *heap;
     void **ptrs;
+    bool null_seen;                /* an uncounted malloc of pairs returned NULL */
     /* Filled by backends that count in the child (pmu): per call, the
      * flagged calls (whose reading is invalid) left out. */
     uint64_t *instructions, *branches;
@@ -1312,13 +1326,21 @@ struct ab_fp_batch {
     bool counted;                  /* the arrays above were filled */
 };
 
-/* The measured function of a batch, as an address; and the plain loop that
- * makes the batch's calls through it (each backend wraps or watches it). */
+/* The measured function of a batch, as an address. */
 void *ab_fp_batch_fn(const struct ab_fp_batch *b);
-void ab_fp_batch_run(struct ab_fp_batch *b);
-/* Make one call of the batch (call i), for backends that read counters
- * around each call. */
+/* Iteration i of a batch is pre (uncounted: the block a pairs free or
+ * realloc consumes), call (the counted call), post (uncounted: the free
+ * that follows a pairs allocation).  batch has neither pre nor post. */
+void ab_fp_batch_pre(struct ab_fp_batch *b, size_t i);
 void ab_fp_batch_call(struct ab_fp_batch *b, size_t i);
+void ab_fp_batch_post(struct ab_fp_batch *b, size_t i);
+/* All n iterations, plainly: for backends that watch from outside. */
+void ab_fp_batch_run(struct ab_fp_batch *b);
+/* Call i's function and arguments, for backends that make the call
+ * themselves (callgrind, through a call site of its own per call). */
+void ab_fp_batch_args(const struct ab_fp_batch *b, size_t i, uintptr_t *a0, uintptr_t *a1);
+/* Store what call i returned (allocating ops). */
+void ab_fp_batch_result(struct ab_fp_batch *b, size_t i, void *r);
 
 /* The `fastpath` request in the measuring child: returns the reply. */
 struct cJSON *ab_fastpath_child(const struct cJSON *req, const struct ab_heap *heap);
@@ -1333,10 +1355,13 @@ struct ab_fp_dist {
     uint64_t *value, *count;
 };
 
+#define AB_FP_MAX_REPS 16
+
 struct ab_fp_row {
     unsigned subject;
     enum ab_fp_op op;
     uint64_t size;
+    enum ab_fp_pattern pattern;
     enum ab_trial_status status;
     char reason[512];
     uint64_t calls;                 /* counted calls, all repetitions */
@@ -1349,8 +1374,14 @@ struct ab_fp_row {
     double locked;                  /* locked read-modify-writes */
     double rep_instructions;        /* rep-prefixed string instructions */
     double rep_iterations;          /* their iterations */
-    double slow_path_share;         /* calls above 2 x p50; NaN */
-    double rep_p50[3][16];          /* instructions, branches, conditional */
+    /* The fast path this row's slow share is taken against: the pairs p50
+     * of instructions of the same allocator, op and size, counted in the
+     * same child; NaN where that was not counted. */
+    double fast_path_ref;
+    uint64_t slow_calls;            /* calls above 2 x fast_path_ref */
+    bool ref_missing;               /* some repetition had no reference */
+    double slow_path_share;         /* slow_calls / calls; NaN */
+    double rep_p50[4][AB_FP_MAX_REPS]; /* instructions, branches, conditional, reference */
     /* Per-call means of totals a backend may count; NaN where it does not. */
 };
 
@@ -1360,6 +1391,7 @@ struct ab_fp_config {
     uint64_t sizes[AB_FP_MAX_SIZES];
     size_t nsizes;
     bool op_on[AB_FP_OP_COUNT];
+    bool pattern_on[AB_FP_PATTERN_COUNT];
     unsigned calls, warmup, keep_live, repetitions;
     const struct ab_counter *counter;
     char counter_version[128];

@@ -1,15 +1,18 @@
 /*
  * counter-callgrind.c — exact per-call counts under valgrind's callgrind.
  *
- * The measuring child is re-executed under `valgrind --tool=callgrind
- * --collect-atstart=no --branch-sim=yes`.  Around each measured call it
- * switches collection on and off (CALLGRIND_TOGGLE_COLLECT) and then dumps
- * the counts under a label naming the batch and the call.  The
- * orchestrating process reads the dumps: the inclusive cost of the one call
- * that ab_fp_batch_call makes is the cost of the measured function alone,
- * harness excluded.  Ir gives instructions, Bc conditional branches, Bi
- * indirect branches; direct jumps, calls and returns are not counted, so
- * "branches" stays null.
+ * One measuring child per allocator and repetition is re-executed under
+ * `valgrind --tool=callgrind --collect-atstart=no --branch-sim=yes
+ * --dump-instr=yes`; it forks a process per size (sizes_in_one_child), so a
+ * size's counts do not depend on the sizes before it, and the simulator
+ * starts once.  Each counted call is made from a call site of its own: a
+ * block of SITES stubs (`call *%r11`), call i of a batch through stub
+ * i % SITES, with collection switched on (CALLGRIND_TOGGLE_COLLECT) around
+ * it.  Callgrind keeps an inclusive cost per call instruction, so one dump
+ * per SITES calls, labelled with the batch and the chunk, holds every call's
+ * own count: the cost of the measured function alone, harness excluded.  Ir
+ * gives instructions, Bc conditional branches, Bi indirect branches; direct
+ * jumps, calls and returns are not counted, so "branches" stays null.
  *
  * Where callgrind counts otherwise than the hardware: a `rep` string
  * instruction counts once per iteration plus once (and as many conditional
@@ -19,7 +22,7 @@
  * functions) can run another variant than natively.
  *
  * Cost: ~0.3-0.75 s to start, ~11 ns per instruction simulated, and a dump
- * per call: about 0.5 ms and 4 KiB of temporary file here.
+ * (about 0.5 ms) per SITES counted calls.
  */
 #include "ab.h"
 
@@ -33,6 +36,39 @@
 #include <valgrind/callgrind.h>
 
 #define LABEL "ab-fp "
+#define SITES 4096
+#define SITE_BYTES 8
+
+/*
+ * ab_cg_via(fn, site, a0, a1) calls fn(a0, a1) from the call instruction of
+ * one stub, which it calls (so the stack is aligned as the ABI wants at
+ * fn's entry, and callgrind sees the stub entered by a call).
+ */
+__asm__(".text\n"
+        ".globl ab_cg_via\n"
+        ".hidden ab_cg_via\n"
+        ".type ab_cg_via, @function\n"
+        "ab_cg_via:\n"
+        "    mov %rdi, %r11\n"
+        "    mov %rsi, %rax\n"
+        "    mov %rdx, %rdi\n"
+        "    mov %rcx, %rsi\n"
+        "    call *%rax\n"
+        "    ret\n"
+        ".size ab_cg_via, .-ab_cg_via\n"
+        ".balign 16\n"
+        ".globl ab_cg_sites\n"
+        ".hidden ab_cg_sites\n"
+        ".type ab_cg_sites, @function\n"
+        "ab_cg_sites:\n"
+        ".rept 4096\n"
+        "    call *%r11\n"
+        "    ret\n"
+        "    .balign 8\n"
+        ".endr\n"
+        ".size ab_cg_sites, .-ab_cg_sites\n");
+void *ab_cg_via(const void *fn, const void *site, uintptr_t a0, uintptr_t a1);
+extern const char ab_cg_sites[];
 
 /* ------------------------------------------------------ measuring child */
 
@@ -40,49 +76,77 @@ static int callgrind_batch(struct ab_fp_batch *b)
 {
     if (!RUNNING_ON_VALGRIND)
         return -ENOTCONN;
+    const void *fn = ab_fp_batch_fn(b);
     char label[64];
     for (size_t i = 0; i < b->n; i++) {
-        snprintf(label, sizeof label, LABEL "%u %zu", b->index, i);
+        size_t k = i % SITES;
+        uintptr_t a0, a1;
+        ab_fp_batch_pre(b, i);
+        ab_fp_batch_args(b, i, &a0, &a1);
         CALLGRIND_TOGGLE_COLLECT;
-        ab_fp_batch_call(b, i);
+        void *r = ab_cg_via(fn, ab_cg_sites + SITE_BYTES * k, a0, a1);
         CALLGRIND_TOGGLE_COLLECT;
-        CALLGRIND_DUMP_STATS_AT(label);
+        ab_fp_batch_result(b, i, r);
+        ab_fp_batch_post(b, i);
+        if (k == SITES - 1 || i + 1 == b->n) {
+            snprintf(label, sizeof label, LABEL "%u %zu", b->index, i / SITES);
+            CALLGRIND_DUMP_STATS_AT(label);
+        }
     }
     return 0;
 }
 
 /* ---------------------------------------------------------- orchestrator */
 
-/* One dump: one measured call. */
+/* One call site's cost in a dump. */
+struct site {
+    uint64_t pos, calls;
+    double ir, bc, bi;
+};
+
+/* One dump: one chunk of a batch. */
 struct dump {
-    long batch, call;        /* from the label; -1 none */
-    double calls;            /* calls made from ab_fp_batch_call: 1 */
-    double ir, bc, bi;       /* their inclusive cost */
+    long batch, chunk;       /* from the label; -1 none */
+    struct site *sites;
+    size_t nsites, cap;
 };
 
 enum { EV_IR, EV_BC, EV_BI, EV_COUNT };
 
 #define TRIGGER "desc: Trigger: Client Request: " LABEL
 
-/* Read one callgrind output file (uncompressed names and positions). */
+/* The event columns of an "events:" line. */
+static void event_columns(char *line, int col[EV_COUNT])
+{
+    static const char *const names[EV_COUNT] = {"Ir", "Bc", "Bi"};
+    int i = 0;
+    for (char *s2 = NULL, *ev = strtok_r(line, " ", &s2); ev; ev = strtok_r(NULL, " ", &s2), i++)
+        for (int e = 0; e < EV_COUNT; e++)
+            if (!strcmp(ev, names[e]))
+                col[e] = i;
+}
+
+/* Read one callgrind output file (uncompressed names and positions,
+ * instruction positions): its label and the calls made from the stubs. */
 static int parse_dump(const char *path, struct dump *d)
 {
-    d->batch = d->call = -1;
-    d->calls = d->ir = d->bc = d->bi = 0;
+    memset(d, 0, sizeof *d);
+    d->batch = d->chunk = -1;
     size_t len;
     char *text = ab_read_file(path, 1u << 30, &len);
     if (!text)
         return -errno;
-    int col[EV_COUNT] = {-1, -1, -1};
-    bool in_caller = false, cost_next = false;
-    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line;
+    int col[EV_COUNT] = {-1, -1, -1}, rc = 0;
+    bool in_sites = false, cost_next = false;
+    uint64_t calls = 0;
+    for (char *save = NULL, *line = strtok_r(text, "\n", &save); line && !rc;
          line = strtok_r(NULL, "\n", &save)) {
         if (cost_next) {
-            /* "<position> <event costs...>" after a calls= line. */
+            /* "<call position> <inclusive event costs...>" after calls=. */
             cost_next = false;
-            char *p = line, *end;
-            strtod(p, &end); /* the position */
-            p = end;
+            char *end;
+            struct site st = {.pos = strtoull(line, &end, 0), .calls = calls};
+            char *p = end;
             double v[16] = {0};
             int n = 0;
             while (n < 16) {
@@ -92,36 +156,47 @@ static int parse_dump(const char *path, struct dump *d)
                 v[n++] = x;
                 p = end;
             }
-            double *dst[EV_COUNT] = {&d->ir, &d->bc, &d->bi};
+            double *dst[EV_COUNT] = {&st.ir, &st.bc, &st.bi};
             for (int e = 0; e < EV_COUNT; e++)
                 if (col[e] >= 0 && col[e] < n)
-                    *dst[e] += v[col[e]];
+                    *dst[e] = v[col[e]];
+            if (d->nsites == d->cap) {
+                size_t cap = d->cap ? d->cap * 2 : 256;
+                struct site *ns = realloc(d->sites, cap * sizeof *ns);
+                if (!ns) {
+                    rc = -ENOMEM;
+                    break;
+                }
+                d->sites = ns;
+                d->cap = cap;
+            }
+            d->sites[d->nsites++] = st;
             continue;
         }
         if (!strncmp(line, "events:", 7)) {
-            int i = 0;
-            for (char *s2 = NULL, *ev = strtok_r(line + 7, " ", &s2); ev;
-                 ev = strtok_r(NULL, " ", &s2), i++) {
-                if (!strcmp(ev, "Ir"))
-                    col[EV_IR] = i;
-                else if (!strcmp(ev, "Bc"))
-                    col[EV_BC] = i;
-                else if (!strcmp(ev, "Bi"))
-                    col[EV_BI] = i;
-            }
+            event_columns(line + 7, col);
         } else if (!strncmp(line, TRIGGER, strlen(TRIGGER))) {
             char *end;
             d->batch = strtol(line + strlen(TRIGGER), &end, 10);
-            d->call = strtol(end, NULL, 10);
+            d->chunk = strtol(end, NULL, 10);
         } else if (!strncmp(line, "fn=", 3)) {
-            in_caller = !strcmp(line + 3, "ab_fp_batch_call");
-        } else if (!strncmp(line, "calls=", 6) && in_caller) {
-            d->calls += strtod(line + 6, NULL);
+            in_sites = !strcmp(line + 3, "ab_cg_sites");
+        } else if (!strncmp(line, "calls=", 6) && in_sites) {
+            calls = strtoull(line + 6, NULL, 10);
             cost_next = true;
         }
     }
     free(text);
-    return col[EV_IR] >= 0 ? 0 : -EPROTO;
+    if (!rc && col[EV_IR] < 0)
+        rc = -EPROTO;
+    if (rc)
+        free(d->sites);
+    return rc;
+}
+
+static int cmp_site(const void *a, const void *b)
+{
+    return ab_cmp_u64(&((const struct site *)a)->pos, &((const struct site *)b)->pos);
 }
 
 static void remove_tree(const char *dir)
@@ -148,6 +223,31 @@ struct slot {
     double bi;
     bool bad;
 };
+
+/* Put one chunk's counts into its batch: the stubs' calls in the order of
+ * their sites are the chunk's calls in call order. */
+static void take_dump(struct slot *s, struct dump *d)
+{
+    size_t first = (size_t)d->chunk * SITES;
+    size_t want = s->n > first ? s->n - first : 0;
+    if (want > SITES)
+        want = SITES;
+    qsort(d->sites, d->nsites, sizeof *d->sites, cmp_site);
+    if (d->chunk < 0 || d->nsites != want) {
+        s->bad = true;
+        return;
+    }
+    for (size_t k = 0; k < d->nsites; k++) {
+        if (d->sites[k].calls != 1 || (k && d->sites[k].pos == d->sites[k - 1].pos)) {
+            s->bad = true;
+            return;
+        }
+        s->ins[first + k] = (uint64_t)d->sites[k].ir;
+        s->cond[first + k] = (uint64_t)d->sites[k].bc;
+        s->bi += d->sites[k].bi;
+    }
+    s->seen += d->nsites;
+}
 
 /* Put each dump's counts into its batch of the reply. */
 static void merge(cJSON *doc, const char *dir)
@@ -177,22 +277,14 @@ static void merge(cJSON *doc, const char *dir)
         struct dump d;
         if (e->d_name[0] == '.' ||
             snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p ||
-            parse_dump(p, &d) || d.batch < 0)
+            parse_dump(p, &d))
             continue;
-        for (size_t i = 0; i < ns; i++) {
-            struct slot *s = &slots[i];
-            if (s->index != d.batch || s->bad)
-                continue;
-            if (d.call < 0 || (size_t)d.call >= s->n || d.calls != 1) {
-                s->bad = true;
+        for (size_t i = 0; d.batch >= 0 && i < ns; i++)
+            if (slots[i].index == d.batch && !slots[i].bad) {
+                take_dump(&slots[i], &d);
                 break;
             }
-            s->ins[d.call] = (uint64_t)d.ir;
-            s->cond[d.call] = (uint64_t)d.bc;
-            s->bi += d.bi;
-            s->seen++;
-            break;
-        }
+        free(d.sites);
     }
     if (dh)
         closedir(dh);
@@ -241,8 +333,9 @@ static int callgrind_exec(const char *request, const char *preload, double timeo
     snprintf(dir, dirlen, "%s/allocbench-callgrind-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return -errno;
+    /* One file per process (a forked size is one) and per dump. */
     char outfile[PATH_MAX + 64];
-    snprintf(outfile, sizeof outfile, "--callgrind-out-file=%s/callgrind.out", dir);
+    snprintf(outfile, sizeof outfile, "--callgrind-out-file=%s/callgrind.out.%%p", dir);
     const char *const wrapper[] = {"valgrind",
                                    "--quiet",
                                    "--tool=callgrind",
@@ -250,6 +343,8 @@ static int callgrind_exec(const char *request, const char *preload, double timeo
                                    "--branch-sim=yes",
                                    "--compress-strings=no",
                                    "--compress-pos=no",
+                                   "--dump-instr=yes",
+                                   "--dump-line=no",
                                    outfile,
                                    NULL};
     int rc = ab_runner_exec_wrapped(wrapper, request, preload, timeout_s, out);
@@ -285,20 +380,21 @@ static int callgrind_workload(const char *request, const char *preload, double t
     int rc = callgrind_exec(request, preload, timeout_s, out, dir, sizeof dir);
     if (rc)
         return rc;
-    char path[PATH_MAX + 32];
-    snprintf(path, sizeof path, "%s/callgrind.out", dir);
+    /* The one file in the folder: the child's, named after its pid. */
+    char path[PATH_MAX + 300] = "";
+    DIR *dh = opendir(dir);
+    for (struct dirent *e; dh && (e = readdir(dh));)
+        if (!strncmp(e->d_name, "callgrind.out.", 14))
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (dh)
+        closedir(dh);
     size_t len;
-    char *text = ab_read_file(path, 1u << 30, &len);
+    char *text = path[0] ? ab_read_file(path, 1u << 30, &len) : NULL;
     int col[EV_COUNT] = {-1, -1, -1};
     for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
          line = strtok_r(NULL, "\n", &save)) {
-        if (!strncmp(line, "events:", 7)) {
-            int i = 0;
-            for (char *s2 = NULL, *ev = strtok_r(line + 7, " ", &s2); ev;
-                 ev = strtok_r(NULL, " ", &s2), i++)
-                for (int e = 0; e < EV_COUNT; e++)
-                    if (!strcmp(ev, (const char *const[]){"Ir", "Bc", "Bi"}[e]))
-                        col[e] = i;
+        if (!strncmp(line, "events:", 7) && col[EV_IR] < 0) {
+            event_columns(line + 7, col);
         } else if (!strncmp(line, "totals:", 7) || !strncmp(line, "summary:", 8)) {
             char *p = strchr(line, ':') + 1, *end;
             for (int i = 0; i < 16; i++, p = end) {
@@ -320,9 +416,7 @@ static int callgrind_workload(const char *request, const char *preload, double t
 const struct ab_counter ab_counter_callgrind = {
     .name = "callgrind",
     .summary = "exact per-call counts under valgrind (instructions, conditional branches)",
-    /* One dump file of about 4 KiB per call, read when the child ends. */
-    .max_calls = 20000,
-    .max_calls_why = "callgrind writes a dump file of about 4 KiB per counted call",
+    .sizes_in_one_child = true,
     .probe = callgrind_probe,
     .spawn = callgrind_spawn,
     .batch = callgrind_batch,

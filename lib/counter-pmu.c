@@ -142,9 +142,11 @@ static void count_calls(const struct group *g, struct ab_fp_batch *b, uint64_t *
 {
     for (size_t i = 0; i < b->n; i++) {
         uint64_t a[2], z[2];
+        ab_fp_batch_pre(b, i);
         bool ok = reading(g, a);
         ab_fp_batch_call(b, i);
         ok = reading(g, z) && ok;
+        ab_fp_batch_post(b, i);
         bad[i] = !ok;
         ins[i] = z[0] - a[0];
         br[i] = z[1] - a[1];

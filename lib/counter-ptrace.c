@@ -98,9 +98,11 @@ struct insn {
     uint8_t kind;
     bool rep;
     bool locked;     /* lock-prefixed read-modify-write (not cmpxchg), xchg with memory */
+    int8_t last;     /* conditional branches: -1 never seen, else taken the last time */
 };
 
 #define CACHE_SLOTS (1u << 14)
+#define NDR 4 /* DR0-DR3 */
 
 struct tracer {
     pid_t pid;
@@ -109,7 +111,7 @@ struct tracer {
     size_t cached;
     bool armed;
     uint64_t fn;
-    uint64_t dr[2], dr7;   /* what DR0, DR1 and DR7 hold now */
+    uint64_t dr[NDR], dr7; /* what DR0-DR3 and DR7 hold now */
 };
 
 /* The batch being counted. */
@@ -169,7 +171,7 @@ static bool is_string_insn(unsigned id)
     }
 }
 
-static const struct insn *decode(struct tracer *t, uint64_t addr)
+static struct insn *decode(struct tracer *t, uint64_t addr)
 {
     size_t h = (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 50) & (CACHE_SLOTS - 1);
     while (t->cache[h].addr && t->cache[h].addr != addr)
@@ -185,7 +187,7 @@ static const struct insn *decode(struct tracer *t, uint64_t addr)
     }
     uint8_t code[16];
     int got = read_code(t->pid, addr, code, sizeof code);
-    struct insn d = {.addr = addr, .len = 0, .kind = K_OTHER};
+    struct insn d = {.addr = addr, .len = 0, .kind = K_OTHER, .last = -1};
     cs_insn *ci = NULL;
     if (got > 0 && cs_disasm(t->cs, code, (size_t)got, addr, 1, &ci) == 1) {
         d.len = (uint8_t)ci->size;
@@ -237,10 +239,10 @@ static int set_dr(pid_t pid, int reg, uint64_t v)
 #define RF (1u << 16) /* EFLAGS.RF: the next instruction ignores breakpoints */
 
 /*
- * DR0 and DR1 as execute breakpoints.  DR7 (L0 and L1 set, R/W and LEN 00:
- * execute, one byte) is written only when arming or disarming a batch: a
- * DR7 write costs ~8 us here, an address write ~3 us, so while counting
- * only addresses move, and a register is written only when it changes.
+ * DR0-DR3 as execute breakpoints.  DR7 (L0-L3 set, R/W and LEN 00: execute,
+ * one byte) is written only when arming or disarming a batch; while
+ * counting only addresses move (~0.6 us each here, against ~40 us for a
+ * stop of the tracee), and a register is written only when it changes.
  */
 static int put_dr(struct tracer *t, int i, uint64_t v)
 {
@@ -262,43 +264,15 @@ static int set_dr7(struct tracer *t, uint64_t v)
     return rc;
 }
 
-/*
- * Resume from the stop described by r with breakpoints at want[0] and
- * want[1] (0: the slot is free).  A free slot keeps its old address unless
- * the tracee would meet it early: inside [lo, hi], the straight run ahead,
- * or at the current instruction (where a breakpoint fires at once unless
- * RF says it just did).  Then those are parked.
- */
-static int place(struct tracer *t, const struct user_regs_struct *r, uint64_t w0, uint64_t w1,
-                 uint64_t lo, uint64_t hi)
-{
-    uint64_t want[2] = {w0, w1};
-    for (int i = 0; i < 2; i++) {
-        uint64_t v = want[i];
-        if (!v) {
-            v = t->dr[i];
-            bool early = (v >= lo && v <= hi) || (v == r->rip && !(r->eflags & RF));
-            if (early)
-                v = PARKED;
-        }
-        int rc = put_dr(t, i, v);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* The breakpoint on the measured function's entry (DR1 parked), or none. */
+/* The breakpoint on the measured function's entry (the others parked), or
+ * none. */
 static int arm(struct tracer *t, bool on)
 {
     int rc = 0;
-    if (on) {
-        rc = put_dr(t, 0, t->fn);
-        if (!rc)
-            rc = put_dr(t, 1, PARKED);
-    }
+    for (int i = 0; on && i < NDR && !rc; i++)
+        rc = put_dr(t, i, i == 0 ? t->fn : PARKED);
     if (!rc)
-        rc = set_dr7(t, on ? 5 : 0);
+        rc = set_dr7(t, on ? 0x55 : 0);
     if (!rc)
         t->armed = on;
     return rc;
@@ -322,6 +296,18 @@ struct call {
     uint64_t rep, rep_iter;   /* rep-prefixed instructions, their iterations */
 };
 
+static void call_add(struct call *a, const struct call *b)
+{
+    a->ins += b->ins;
+    a->br += b->br;
+    a->cond += b->cond;
+    a->taken += b->taken;
+    a->not_taken += b->not_taken;
+    a->locked += b->locked;
+    a->rep += b->rep;
+    a->rep_iter += b->rep_iter;
+}
+
 /* Resume the tracee (one instruction, or until a breakpoint) and read its
  * registers at the next stop.  Returns the stop's signal (SIGTRAP for a
  * step or a breakpoint), or -errno when the tracee is gone. */
@@ -340,6 +326,7 @@ static int resume(struct tracer *t, int how, int sig, struct user_regs_struct *r
     return WSTOPSIG(st);
 }
 
+/* One executed branch instruction (from -> to). */
 static void count_branch(struct call *k, const struct insn *in, uint64_t from, uint64_t to)
 {
     k->ins++;
@@ -361,25 +348,177 @@ static void count_branch(struct call *k, const struct insn *in, uint64_t from, u
 }
 
 #define BLOCK_MAX 4096
+#define SEG_MAX 64
+
+/*
+ * A run planned from a stop: the path the tracee is predicted to take, and
+ * the breakpoints (at most NDR) where it may stop on it or off it, each
+ * with what the tracee has executed when it stops there.
+ *
+ * The path goes straight through direct jumps and calls (their targets are
+ * in the code) and through a conditional branch whose direction is known
+ * from the call before (the fast path takes the same path call after call),
+ * with a breakpoint on the way it did not take: a guard, where the tracee
+ * stops if the branch goes the other way this time.  It ends at a
+ * breakpoint of its own: before an instruction that must be single-stepped
+ * (a return inside a callee, an indirect branch, an undecodable one), on
+ * both destinations of a branch never seen before or past the guards the
+ * plan may trust, or at the return address when the measured function
+ * returns.  A breakpoint the tracee could meet early (one on the predicted
+ * path itself, as the target of a branch that skips ahead is, or two at one
+ * address) would make a stop ambiguous: such a plan trusts fewer guards,
+ * down to none (one basic block and its branch, run through at once).
+ *
+ * Cost: one stop per three predicted conditional branches, instead of one
+ * per basic block.
+ */
+struct plan_stop {
+    uint64_t addr;
+    struct call k;            /* executed from the run's start to this stop */
+    struct insn *branch;      /* the conditional branch this stop tells about */
+    int8_t taken;             /* its direction, at this stop */
+    int depth;                /* calls entered and not returned from, here */
+    bool final;               /* the measured function's return */
+};
+
+struct plan {
+    struct plan_stop stop[NDR];
+    int n;
+    uint64_t seg_lo[SEG_MAX], seg_hi[SEG_MAX]; /* the path: [lo, hi) runs */
+    int nseg;
+};
+
+static bool on_path(const struct plan *p, uint64_t x, uint64_t start, bool rf)
+{
+    for (int i = 0; i < p->nseg; i++)
+        if (x >= p->seg_lo[i] && x < p->seg_hi[i] && !(rf && i == 0 && x == start))
+            return true;
+    return false;
+}
+
+/* Every stop of the plan is met only where it is meant to be. */
+static bool plan_sound(const struct plan *p, uint64_t start, bool rf)
+{
+    for (int i = 0; i < p->n; i++) {
+        if (p->stop[i].addr < 0x10000 || on_path(p, p->stop[i].addr, start, rf))
+            return false;
+        for (int j = 0; j < i; j++)
+            if (p->stop[j].addr == p->stop[i].addr)
+                return false;
+    }
+    return true;
+}
+
+static void add_stop(struct plan *p, uint64_t addr, const struct call *k, struct insn *br,
+                     int taken, int depth, bool final)
+{
+    p->stop[p->n++] = (struct plan_stop){addr, *k, br, (int8_t)taken, depth, final};
+}
+
+/*
+ * Plan from rip (depth calls deep in the measured call), trusting at most
+ * guards predicted branches.  Returns false when there is nothing to run
+ * through: the instruction at rip must be single-stepped (or is a rep).
+ */
+static bool plan_run(struct tracer *t, uint64_t rip, int depth, uint64_t ret_addr, int guards,
+                     struct plan *p)
+{
+    memset(p, 0, sizeof *p);
+    struct call acc = {0};
+    uint64_t pos = rip;
+    int used = 0;
+    for (;;) {
+        uint64_t a = pos;
+        unsigned n = 0;
+        struct insn *in;
+        uint64_t locked = 0;
+        for (;;) {
+            in = decode(t, a);
+            if (in->kind != K_OTHER || in->rep || !in->len || n == BLOCK_MAX)
+                break;
+            locked += in->locked;
+            a += in->len;
+            n++;
+        }
+        acc.ins += n;
+        acc.locked += locked;
+        bool through = in->len && !in->rep && n < BLOCK_MAX && p->nseg < SEG_MAX;
+        /* What can be run through without a stop. */
+        if (through && in->kind == K_JUMP && in->target) {
+            p->seg_lo[p->nseg] = pos, p->seg_hi[p->nseg++] = a + in->len;
+            count_branch(&acc, in, a, in->target);
+            pos = in->target;
+            continue;
+        }
+        if (through && in->kind == K_CALL && in->target) {
+            p->seg_lo[p->nseg] = pos, p->seg_hi[p->nseg++] = a + in->len;
+            count_branch(&acc, in, a, in->target);
+            depth++;
+            pos = in->target;
+            continue;
+        }
+        if (through && in->kind == K_RET && depth == 0) {
+            p->seg_lo[p->nseg] = pos, p->seg_hi[p->nseg++] = a + in->len;
+            count_branch(&acc, in, a, ret_addr);
+            add_stop(p, ret_addr, &acc, NULL, -1, -1, true);
+            return true;
+        }
+        if (through && in->kind == K_COND && in->target) {
+            uint64_t fall = a + in->len, jump = in->target;
+            if (in->last >= 0 && used < guards && p->n + 2 <= NDR) {
+                /* Predicted: the guard on the other way, then onwards. */
+                uint64_t likely = in->last ? jump : fall, other = in->last ? fall : jump;
+                p->seg_lo[p->nseg] = pos, p->seg_hi[p->nseg++] = a + in->len;
+                if (likely != other) {
+                    struct call g = acc;
+                    count_branch(&g, in, a, other);
+                    add_stop(p, other, &g, in, !in->last, depth, false);
+                }
+                count_branch(&acc, in, a, likely);
+                used++;
+                pos = likely;
+                continue;
+            }
+            if (p->n + 2 <= NDR) {
+                /* Never seen, or past the guards this plan may trust: the
+                 * branch and both of its destinations. */
+                p->seg_lo[p->nseg] = pos, p->seg_hi[p->nseg++] = a + in->len;
+                struct call g = acc;
+                count_branch(&g, in, a, jump);
+                add_stop(p, jump, &g, in, jump != fall, depth, false);
+                if (jump != fall) {
+                    g = acc;
+                    count_branch(&g, in, a, fall);
+                    add_stop(p, fall, &g, in, 0, depth, false);
+                }
+                return true;
+            }
+        }
+        /* The run ends before the instruction at a. */
+        if (a == rip)
+            return false;
+        if (p->nseg < SEG_MAX)
+            p->seg_lo[p->nseg] = pos, p->seg_hi[p->nseg++] = a;
+        add_stop(p, a, &acc, NULL, -1, depth, false);
+        return true;
+    }
+}
 
 /*
  * Count one call from its first instruction (where the tracee is stopped)
  * to its return: RIP back at the return address with RSP restored.
  *
- * Straight-line code runs natively: from the current instruction the
- * tracer decodes forward to the block's end (a branch, a rep-prefixed
- * instruction or something it cannot decode), counts the block from the
- * decoding, and lets the tracee run to the end on a hardware breakpoint.
- * A direct branch is run through at once, with breakpoints on its target
- * and its fall-through (which one traps says whether it was taken); other
- * branches (returns, indirect ones) are single-stepped; a rep instruction
- * runs to the next instruction natively, its iterations read from RCX.
- * Where a breakpoint would sit inside the block being run, the block is
- * single-stepped instead.  A stop with a signal flags the call (it is left
+ * Each round plans a run (plan_run) and lets the tracee run natively to
+ * whichever of the plan's breakpoints it meets; the stop says which way the
+ * predicted branches went and so what was executed.  What a plan cannot run
+ * through is single-stepped: returns inside callees, indirect branches,
+ * undecodable instructions; a rep string instruction runs natively to the
+ * next instruction, its iterations read from RCX.  A stop with a signal, or
+ * anywhere the plan did not put a breakpoint, flags the call (it is left
  * out) and the rest of the call is single-stepped to its return.
  *
  * Returns 0, 1 when the call was flagged, or -errno when the tracee went
- * away.  Cost: one stop per basic block instead of one per instruction.
+ * away.
  */
 static int count_call(struct tracer *t, const struct user_regs_struct *entry, struct call *k)
 {
@@ -389,8 +528,9 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
         return -errno;
     uint64_t ret_addr = (uint64_t)ret, exit_rsp = entry->rsp + 8;
     struct user_regs_struct r = *entry;
-    int sig = 0, flagged = 0;
+    int sig = 0, flagged = 0, depth = 0;
     memset(k, 0, sizeof *k);
+    struct plan p;
     while (!(r.rip == ret_addr && r.rsp == exit_rsp)) {
         uint64_t rip = r.rip;
         int got;
@@ -401,69 +541,52 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
             sig = got == SIGTRAP ? 0 : got;
             continue;
         }
-        /* The straight-line run from here, and what ends it. */
-        uint64_t a = rip;
-        unsigned n = 0;
-        const struct insn *in;
-        uint64_t locked = 0;
-        for (;;) {
-            in = decode(t, a);
-            if (in->kind != K_OTHER || in->rep || !in->len || n == BLOCK_MAX)
+        bool rf = (r.eflags & RF) != 0, planned = false;
+        for (int guards = NDR - 1; guards >= 0; guards--) {
+            if (!plan_run(t, rip, depth, ret_addr, guards, &p))
                 break;
-            locked += in->locked;
-            a += in->len;
-            n++;
+            if (plan_sound(&p, rip, rf)) {
+                planned = true;
+                break;
+            }
         }
-        uint64_t to0 = 0, to1 = 0;
-        if (in->len && in->target && in->kind != K_RET) {
-            to0 = in->target;
-            to1 = in->kind == K_COND && in->target != a + in->len ? a + in->len : 0;
-            /* A breakpoint the run passes on its way would stop it early. */
-            if ((to0 >= rip && to0 <= a) || (to1 && to1 >= rip && to1 <= a))
-                to0 = to1 = 0;
-        }
-        if (to0) {
-            /* The block and its direct branch in one run. */
-            int rc = place(t, &r, to0, to1, rip, a);
-            if (rc)
-                return rc;
+        if (planned) {
+            for (int i = 0; i < NDR; i++) {
+                int rc = put_dr(t, i, i < p.n ? p.stop[i].addr : PARKED);
+                if (rc)
+                    return rc;
+            }
             if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
                 return got;
-            if (got != SIGTRAP || (r.rip != to0 && r.rip != to1)) {
+            const struct plan_stop *at = NULL;
+            for (int i = 0; i < p.n && got == SIGTRAP; i++)
+                if (p.stop[i].addr == r.rip)
+                    at = &p.stop[i];
+            if (!at || (at->final && r.rsp != exit_rsp)) {
                 flagged = 1;
                 sig = got == SIGTRAP ? 0 : got;
                 continue;
             }
-            k->ins += n;
-            k->locked += locked;
-            count_branch(k, in, a, r.rip);
+            call_add(k, &at->k);
+            if (at->branch)
+                at->branch->last = at->taken;
+            /* The predicted branches before it went as predicted. */
+            depth = at->depth;
             continue;
         }
-        if (n) {
-            /* The block alone, to its last instruction. */
-            int rc = place(t, &r, a, 0, rip, a);
-            if (rc)
-                return rc;
-            if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
-                return got;
-            if (got != SIGTRAP || r.rip != a) {
-                flagged = 1;
-                sig = got == SIGTRAP ? 0 : got;
-                continue;
-            }
-            k->ins += n;
-            k->locked += locked;
-        }
+        struct insn *in = decode(t, rip);
         if (in->rep && in->len) {
             /* One instruction, as the hardware counts it; all its
              * iterations run natively, RCX counts them down. */
-            uint64_t rcx = r.rcx;
-            int rc = place(t, &r, a + in->len, 0, a, a + in->len);
-            if (rc)
-                return rc;
+            uint64_t rcx = r.rcx, next = rip + in->len;
+            for (int i = 0; i < NDR; i++) {
+                int rc = put_dr(t, i, i == 0 ? next : PARKED);
+                if (rc)
+                    return rc;
+            }
             if ((got = resume(t, PTRACE_CONT, 0, &r)) < 0)
                 return got;
-            if (got != SIGTRAP || r.rip != a + in->len) {
+            if (got != SIGTRAP || r.rip != next) {
                 flagged = 1;
                 sig = got == SIGTRAP ? 0 : got;
                 continue;
@@ -474,11 +597,13 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
             k->rep_iter += rcx - r.rcx;
             continue;
         }
-        /* A return, an indirect branch or an undecoded instruction: one
-         * step, no breakpoint where it starts. */
-        int rc = place(t, &r, 0, 0, 1, 0);
-        if (rc)
-            return rc;
+        /* A return inside a callee, an indirect branch or an undecodable
+         * instruction: one step, no breakpoint where it starts. */
+        for (int i = 0; i < NDR; i++) {
+            int rc = put_dr(t, i, PARKED);
+            if (rc)
+                return rc;
+        }
         if ((got = resume(t, PTRACE_SINGLESTEP, 0, &r)) < 0)
             return got;
         if (got != SIGTRAP) {
@@ -486,7 +611,13 @@ static int count_call(struct tracer *t, const struct user_regs_struct *entry, st
             sig = got;
             continue;
         }
-        count_branch(k, in, a, r.rip);
+        count_branch(k, in, rip, r.rip);
+        if (in->kind == K_CALL)
+            depth++;
+        else if (in->kind == K_RET && depth > 0)
+            depth--;
+        if (in->kind == K_COND)
+            in->last = r.rip != rip + in->len;
     }
     return flagged;
 }

@@ -17,10 +17,14 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char *const op_names[AB_FP_OP_COUNT] = {"malloc", "free", "calloc", "realloc",
                                                      "aligned"};
+static const char *const pattern_names[AB_FP_PATTERN_COUNT] = {"pairs", "batch"};
 
 const char *ab_fp_op_name(enum ab_fp_op op)
 {
@@ -35,54 +39,20 @@ int ab_fp_op_parse(const char *name)
     return -1;
 }
 
+const char *ab_fp_pattern_name(enum ab_fp_pattern p)
+{
+    return (unsigned)p < AB_FP_PATTERN_COUNT ? pattern_names[p] : "?";
+}
+
+int ab_fp_pattern_parse(const char *name)
+{
+    for (int i = 0; i < AB_FP_PATTERN_COUNT; i++)
+        if (!strcmp(pattern_names[i], name))
+            return i;
+    return -1;
+}
+
 /* ------------------------------------------------------- measuring child */
-
-/*
- * The loops that make a batch's calls when the backend counts from outside
- * the call (ptrace: from the function's entry breakpoint to its return): the
- * code between two calls is a few instructions (load, indirect call, store,
- * compare) that run natively and are never counted.  Backends that count
- * around each call (callgrind, pmu) use ab_fp_batch_call below.
- */
-void ab_fp_loop_malloc(void *(*fn)(size_t), size_t size, void **out, size_t n);
-void ab_fp_loop_free(void (*fn)(void *), void **in, size_t n);
-void ab_fp_loop_calloc(void *(*fn)(size_t, size_t), size_t size, void **out, size_t n);
-void ab_fp_loop_realloc(void *(*fn)(void *, size_t), size_t size, void **io, size_t n);
-void ab_fp_loop_aligned(void *(*fn)(size_t, size_t), size_t size, void **out, size_t n);
-
-__attribute__((noinline, used)) void ab_fp_loop_malloc(void *(*fn)(size_t), size_t size,
-                                                       void **out, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = fn(size);
-}
-
-__attribute__((noinline, used)) void ab_fp_loop_free(void (*fn)(void *), void **in, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        fn(in[i]);
-}
-
-__attribute__((noinline, used)) void ab_fp_loop_calloc(void *(*fn)(size_t, size_t),
-                                                       size_t size, void **out, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = fn(1, size);
-}
-
-__attribute__((noinline, used)) void ab_fp_loop_realloc(void *(*fn)(void *, size_t),
-                                                        size_t size, void **io, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        io[i] = fn(io[i], size);
-}
-
-__attribute__((noinline, used)) void ab_fp_loop_aligned(void *(*fn)(size_t, size_t),
-                                                        size_t size, void **out, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = fn(AB_FP_ALIGNMENT, size);
-}
 
 void *ab_fp_batch_fn(const struct ab_fp_batch *b)
 {
@@ -99,21 +69,18 @@ void *ab_fp_batch_fn(const struct ab_fp_batch *b)
     return p;
 }
 
-void ab_fp_batch_run(struct ab_fp_batch *b)
+/* Out of line and named, as are call and post: a backend that watches the
+ * measured function's entry (ptrace) sees these run natively, and a profile
+ * (callgrind) attributes their calls to them, never to the counted call. */
+__attribute__((noinline, used)) void ab_fp_batch_pre(struct ab_fp_batch *b, size_t i)
 {
-    const struct ab_heap *h = b->heap;
-    switch (b->op) {
-    case AB_FP_MALLOC: ab_fp_loop_malloc(h->malloc, b->size, b->ptrs, b->n); break;
-    case AB_FP_FREE: ab_fp_loop_free(h->free, b->ptrs, b->n); break;
-    case AB_FP_CALLOC: ab_fp_loop_calloc(h->calloc, b->size, b->ptrs, b->n); break;
-    case AB_FP_REALLOC: ab_fp_loop_realloc(h->realloc, b->grow, b->ptrs, b->n); break;
-    case AB_FP_ALIGNED: ab_fp_loop_aligned(h->aligned_alloc, b->size, b->ptrs, b->n); break;
-    case AB_FP_OP_COUNT: break;
-    }
+    if (b->pattern != AB_FP_PAIRS || (b->op != AB_FP_FREE && b->op != AB_FP_REALLOC))
+        return;
+    void *p = b->heap->malloc(b->size);
+    b->null_seen |= p == NULL;
+    b->ptrs[i] = p;
 }
 
-/* Out of line and named: a profile (callgrind) attributes to it exactly the
- * one call of the measured function it makes. */
 __attribute__((noinline, used)) void ab_fp_batch_call(struct ab_fp_batch *b, size_t i)
 {
     const struct ab_heap *h = b->heap;
@@ -125,6 +92,42 @@ __attribute__((noinline, used)) void ab_fp_batch_call(struct ab_fp_batch *b, siz
     case AB_FP_ALIGNED: b->ptrs[i] = h->aligned_alloc(AB_FP_ALIGNMENT, b->size); break;
     case AB_FP_OP_COUNT: break;
     }
+}
+
+__attribute__((noinline, used)) void ab_fp_batch_post(struct ab_fp_batch *b, size_t i)
+{
+    /* The block stays named in ptrs (a NULL among them fails the batch);
+     * the child forgets them all after the batch. */
+    if (b->pattern == AB_FP_PAIRS && b->op != AB_FP_FREE)
+        b->heap->free(b->ptrs[i]);
+}
+
+void ab_fp_batch_run(struct ab_fp_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        ab_fp_batch_pre(b, i);
+        ab_fp_batch_call(b, i);
+        ab_fp_batch_post(b, i);
+    }
+}
+
+void ab_fp_batch_args(const struct ab_fp_batch *b, size_t i, uintptr_t *a0, uintptr_t *a1)
+{
+    *a0 = *a1 = 0;
+    switch (b->op) {
+    case AB_FP_MALLOC: *a0 = b->size; break;
+    case AB_FP_FREE: *a0 = (uintptr_t)b->ptrs[i]; break;
+    case AB_FP_CALLOC: *a0 = 1; *a1 = b->size; break;
+    case AB_FP_REALLOC: *a0 = (uintptr_t)b->ptrs[i]; *a1 = b->grow; break;
+    case AB_FP_ALIGNED: *a0 = AB_FP_ALIGNMENT; *a1 = b->size; break;
+    case AB_FP_OP_COUNT: break;
+    }
+}
+
+void ab_fp_batch_result(struct ab_fp_batch *b, size_t i, void *r)
+{
+    if (b->op != AB_FP_FREE)
+        b->ptrs[i] = r;
 }
 
 /* realloc grows by one size class: the next step of the default ladder
@@ -162,7 +165,7 @@ static void free_all(const struct ab_heap *h, void **p, size_t n)
     memset(p, 0, n * sizeof *p);
 }
 
-/* Warm every op that will be measured, the way it will be called. */
+/* Warm every op that will be measured, the way pairs calls it. */
 static void warm_up(const struct ab_heap *h, const bool *on, size_t size, size_t grow,
                     unsigned pairs)
 {
@@ -170,7 +173,7 @@ static void warm_up(const struct ab_heap *h, const bool *on, size_t size, size_t
         void *p = h->malloc(size);
         AB_ESCAPE(p);
         h->free(p);
-        if (on[AB_FP_CALLOC] && h->calloc && (p = h->calloc(1, size)))
+        if (on[AB_FP_CALLOC] && op_available(h, AB_FP_CALLOC) && (p = h->calloc(1, size)))
             h->free(p);
         if (on[AB_FP_REALLOC] && h->realloc && (p = h->malloc(size))) {
             void *q = h->realloc(p, grow);
@@ -182,36 +185,71 @@ static void warm_up(const struct ab_heap *h, const bool *on, size_t size, size_t
     }
 }
 
-/* One measured batch; returns its record for the reply. */
-static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *err,
-                      size_t errlen)
+static cJSON *batch_record(const struct ab_fp_batch *b)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "index", b->index);
     cJSON_AddStringToObject(o, "op", ab_fp_op_name(b->op));
     cJSON_AddNumberToObject(o, "size", (double)b->size);
+    cJSON_AddStringToObject(o, "pattern", ab_fp_pattern_name(b->pattern));
     cJSON_AddNumberToObject(o, "calls", (double)b->n);
+    return o;
+}
+
+static cJSON *failed(cJSON *o, const char *why)
+{
+    cJSON_AddStringToObject(o, "status", "failed");
+    cJSON_AddStringToObject(o, "reason", why);
+    return o;
+}
+
+/* One measured batch; returns its record for the reply.  The blocks of an
+ * allocating batch stay in b->ptrs (batch: for the free batch after it). */
+/*
+ * A few uncounted pairs of the op just before a counted batch: the record
+ * of the batch before it was built with glibc's malloc (the harness's own
+ * allocator, which may be the one under test), so the thread cache is put
+ * back in its steady state first.
+ */
+#define SETTLE 16
+static void settle(const struct ab_fp_batch *b)
+{
+    void *tmp[SETTLE] = {0};
+    struct ab_fp_batch s = *b;
+    s.pattern = AB_FP_PAIRS;
+    s.ptrs = tmp;
+    s.n = SETTLE;
+    ab_fp_batch_run(&s);
+}
+
+static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b)
+{
+    cJSON *o = batch_record(b);
+    char err[256];
     if (!op_available(b->heap, b->op)) {
         cJSON_AddStringToObject(o, "status", "unavailable");
         cJSON_AddStringToObject(o, "reason", "the allocator does not provide this function");
         return o;
     }
+    settle(b);
     b->counted = false;
     b->flagged = 0;
+    b->null_seen = false;
     int rc = c->batch(b);
     if (rc) {
-        cJSON_AddStringToObject(o, "status", "failed");
-        snprintf(err, errlen, "counting failed: %s", strerror(-rc));
-        cJSON_AddStringToObject(o, "reason", err);
-        return o;
+        snprintf(err, sizeof err, "counting failed: %s", strerror(-rc));
+        return failed(o, err);
+    }
+    if (b->null_seen) {
+        snprintf(err, sizeof err, "malloc(%zu) returned NULL", b->size);
+        return failed(o, err);
     }
     if (b->op != AB_FP_FREE)
         for (size_t i = 0; i < b->n; i++)
             if (!b->ptrs[i]) {
-                cJSON_AddStringToObject(o, "status", "failed");
-                snprintf(err, errlen, "%s(%zu) returned NULL", ab_fp_op_name(b->op), b->size);
-                cJSON_AddStringToObject(o, "reason", err);
-                return o;
+                snprintf(err, sizeof err, "%s(%zu) returned NULL", ab_fp_op_name(b->op),
+                         b->size);
+                return failed(o, err);
             }
     cJSON_AddStringToObject(o, "status", "ok");
     if (b->counted) {
@@ -224,47 +262,201 @@ static cJSON *measure(const struct ab_counter *c, struct ab_fp_batch *b, char *e
     return o;
 }
 
-/* The record of a batch that was not run: it would count other paths. */
-static cJSON *not_run(const struct ab_fp_batch *b, enum ab_fp_op op, const char *why)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "index", b->index);
-    cJSON_AddStringToObject(o, "op", ab_fp_op_name(op));
-    cJSON_AddNumberToObject(o, "size", (double)b->size);
-    cJSON_AddNumberToObject(o, "calls", (double)b->n);
-    cJSON_AddStringToObject(o, "status", "failed");
-    cJSON_AddStringToObject(o, "reason", why);
-    return o;
-}
-
 static bool batch_ok(const cJSON *rec)
 {
     return !strcmp(ab_json_str(rec, "status"), "ok");
 }
 
+/* What a measuring child was asked. */
+struct fp_request {
+    const struct ab_counter *counter;
+    size_t n, keep;
+    unsigned warmup;
+    bool op_on[AB_FP_OP_COUNT];
+    bool batch;                    /* the batch pattern too (pairs always) */
+};
+
+/*
+ * Every batch of one size, appended to batches.  In order: the blocks kept
+ * live (so no measured free empties a page), the warm-up pairs (allocator
+ * and thread start-up, then the steady state), the pairs of every op, then
+ * (when asked) the batch of every op, n allocations followed by the n frees
+ * that are free's batch.
+ */
+static void measure_size(const struct fp_request *rq, const struct ab_heap *heap, size_t size,
+                         struct ab_fp_batch *b, void **live, cJSON *batches)
+{
+    size_t grow = grow_size(size);
+    for (size_t i = 0; i < rq->keep; i++)
+        live[i] = heap->malloc(size);
+    warm_up(heap, rq->op_on, size, grow, rq->warmup);
+    b->size = size;
+    b->grow = grow;
+    b->pattern = AB_FP_PAIRS;
+    for (int op = 0; op < AB_FP_OP_COUNT; op++) {
+        if (!rq->op_on[op])
+            continue;
+        b->op = (enum ab_fp_op)op;
+        cJSON_AddItemToArray(batches, measure(rq->counter, b));
+        b->index++;
+        /* Every block of pairs was freed by its iteration. */
+        memset(b->ptrs, 0, b->n * sizeof *b->ptrs);
+    }
+    b->pattern = AB_FP_BATCH;
+    for (int op = 0; rq->batch && op < AB_FP_OP_COUNT; op++) {
+        if (!rq->op_on[op] || (op == AB_FP_FREE && rq->op_on[AB_FP_MALLOC]))
+            continue;
+        b->op = (enum ab_fp_op)op;
+        if (op == AB_FP_REALLOC || op == AB_FP_FREE) {
+            /* The blocks to grow or to free, made unmeasured. */
+            b->op = AB_FP_MALLOC;
+            ab_fp_batch_run(b);
+            b->op = (enum ab_fp_op)op;
+        }
+        cJSON *rec = measure(rq->counter, b);
+        cJSON_AddItemToArray(batches, rec);
+        b->index++;
+        if (op == AB_FP_MALLOC && rq->op_on[AB_FP_FREE]) {
+            b->op = AB_FP_FREE;
+            if (batch_ok(rec)) {
+                cJSON_AddItemToArray(batches, measure(rq->counter, b));
+            } else {
+                /* Its blocks are missing or were not counted: free()
+                 * would count free(NULL) or nothing. */
+                cJSON *o = batch_record(b);
+                cJSON_AddItemToArray(
+                    batches, failed(o, "not counted: the malloc batch before it failed"));
+            }
+            b->index++;
+        }
+        if (b->op == AB_FP_FREE)
+            memset(b->ptrs, 0, b->n * sizeof *b->ptrs);
+        free_all(heap, b->ptrs, b->n);
+    }
+    free_all(heap, live, rq->keep);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -EIO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* What a forked size sends back, into harness memory (never the allocator
+ * under test's); NULL when it does not fit. */
+#define FORKED_REPLY_MAX (64u << 20)
+static char *read_reply(int fd, size_t *len)
+{
+    char *buf = ab_buf_alloc(FORKED_REPLY_MAX);
+    *len = 0;
+    while (buf) {
+        if (*len == FORKED_REPLY_MAX - 1) {
+            ab_buf_free(buf, FORKED_REPLY_MAX);
+            return NULL;
+        }
+        ssize_t r = read(fd, buf + *len, FORKED_REPLY_MAX - 1 - *len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        *len += (size_t)r;
+    }
+    return buf;
+}
+
+/* One size in a forked process of its own (sizes_in_one_child): its
+ * batches come back on a pipe as one JSON array.  Returns 0, or an error
+ * document's message in why. */
+static int measure_size_forked(const struct fp_request *rq, const struct ab_heap *heap,
+                               size_t size, struct ab_fp_batch *b, void **live, cJSON *batches,
+                               char *why, size_t wlen)
+{
+    int fd[2];
+    if (pipe(fd)) {
+        snprintf(why, wlen, "pipe: %s", strerror(errno));
+        return -errno;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(why, wlen, "fork: %s", strerror(errno));
+        close(fd[0]);
+        close(fd[1]);
+        return -EAGAIN;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        cJSON *mine = cJSON_CreateArray();
+        measure_size(rq, heap, size, b, live, mine);
+        char *text = cJSON_PrintUnformatted(mine);
+        int st = text && write_all(fd[1], text, strlen(text)) == 0 ? 0 : 4;
+        _exit(st);
+    }
+    close(fd[1]);
+    size_t len = 0;
+    char *text = read_reply(fd[0], &len);
+    close(fd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    cJSON *got = text && WIFEXITED(st) && !WEXITSTATUS(st) ? cJSON_ParseWithLength(text, len)
+                                                            : NULL;
+    if (text)
+        ab_buf_free(text, FORKED_REPLY_MAX);
+    if (!cJSON_IsArray(got)) {
+        cJSON_Delete(got);
+        if (WIFSIGNALED(st))
+            snprintf(why, wlen, "the measuring process of size %zu was killed by signal %d (SIG%s)",
+                     size, WTERMSIG(st), sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
+        else
+            snprintf(why, wlen, "the measuring process of size %zu exited with status %d "
+                     "without a result", size, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+        return WIFSIGNALED(st) ? -EINTR : -EIO;
+    }
+    /* Batch indexes continue across sizes. */
+    cJSON *rec;
+    while ((rec = cJSON_DetachItemFromArray(got, 0))) {
+        cJSON_AddItemToArray(batches, rec);
+        b->index++;
+    }
+    cJSON_Delete(got);
+    return 0;
+}
+
 cJSON *ab_fastpath_child(const cJSON *req, const struct ab_heap *heap)
 {
-    const struct ab_counter *c = ab_counter_find(ab_json_str(req, "counter"));
-    size_t n = (size_t)ab_json_num(req, "calls", 0);
-    unsigned warmup = (unsigned)ab_json_num(req, "warmup", 0);
-    size_t keep = (size_t)ab_json_num(req, "keep_live", 0);
-    bool on[AB_FP_OP_COUNT] = {false};
+    struct fp_request rq = {.counter = ab_counter_find(ab_json_str(req, "counter"))};
+    rq.n = (size_t)ab_json_num(req, "calls", 0);
+    rq.warmup = (unsigned)ab_json_num(req, "warmup", 0);
+    rq.keep = (size_t)ab_json_num(req, "keep_live", 0);
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "ops"))
     {
         int op = cJSON_IsString(it) ? ab_fp_op_parse(it->valuestring) : -1;
         if (op >= 0)
-            on[op] = true;
+            rq.op_on[op] = true;
     }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "patterns"))
+        rq.batch |= cJSON_IsString(it) && ab_fp_pattern_parse(it->valuestring) == AB_FP_BATCH;
+    bool fork_sizes = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "fork_sizes"));
+    size_t n = rq.n, keep = rq.keep;
     void **ptrs = ab_buf_alloc((n ? n : 1) * sizeof *ptrs);
     void **live = ab_buf_alloc((keep ? keep : 1) * sizeof *live);
     uint64_t *ins = ab_buf_alloc((n ? n : 1) * sizeof *ins);
     uint64_t *br = ab_buf_alloc((n ? n : 1) * sizeof *br);
     cJSON *d = cJSON_CreateObject();
-    if (!c || !n || !ptrs || !live || !ins || !br) {
+    if (!rq.counter || !n || !ptrs || !live || !ins || !br) {
         cJSON_AddFalseToObject(d, "ok");
         cJSON_AddStringToObject(d, "code", "ALLOCBENCH_INTERNAL");
-        cJSON_AddStringToObject(d, "error", c ? "no memory for the harness" : "no such counter");
+        cJSON_AddStringToObject(d, "error",
+                                rq.counter ? "no memory for the harness" : "no such counter");
         goto out;
     }
     cJSON_AddTrueToObject(d, "ok");
@@ -272,55 +464,24 @@ cJSON *ab_fastpath_child(const cJSON *req, const struct ab_heap *heap)
     cJSON *batches = cJSON_AddArrayToObject(d, "batches");
     struct ab_fp_batch b = {.heap = heap, .ptrs = ptrs, .n = n, .instructions = ins,
                             .branches = br};
-    char err[256];
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "sizes"))
     {
         size_t size = (size_t)it->valuedouble;
-        size_t grow = grow_size(size);
-        warm_up(heap, on, size, grow, warmup);
-        for (size_t i = 0; i < keep; i++)
-            live[i] = heap->malloc(size);
-        b.size = size;
-        b.grow = grow;
-        for (int op = 0; op < AB_FP_OP_COUNT; op++) {
-            if (!on[op] || op == AB_FP_FREE)
-                continue;
-            b.op = (enum ab_fp_op)op;
-            if (op == AB_FP_REALLOC) {
-                /* The blocks to grow, made unmeasured. */
-                b.op = AB_FP_MALLOC;
-                ab_fp_batch_run(&b);
-                b.op = AB_FP_REALLOC;
-            }
-            cJSON *rec = measure(c, &b, err, sizeof err);
-            cJSON_AddItemToArray(batches, rec);
-            b.index++;
-            if (op == AB_FP_MALLOC && on[AB_FP_FREE]) {
-                if (batch_ok(rec)) {
-                    b.op = AB_FP_FREE;
-                    cJSON_AddItemToArray(batches, measure(c, &b, err, sizeof err));
-                    memset(ptrs, 0, n * sizeof *ptrs);
-                } else {
-                    /* Its blocks are missing or were not counted: free()
-                     * would count free(NULL) or nothing. */
-                    cJSON_AddItemToArray(batches,
-                                         not_run(&b, AB_FP_FREE,
-                                                 "not counted: the malloc batch before it failed"));
-                }
-                b.index++;
-            }
-            free_all(heap, ptrs, n);
+        if (!fork_sizes) {
+            measure_size(&rq, heap, size, &b, live, batches);
+            continue;
         }
-        if (on[AB_FP_FREE] && !on[AB_FP_MALLOC]) {
-            /* free measured alone: its blocks are made unmeasured. */
-            b.op = AB_FP_MALLOC;
-            ab_fp_batch_run(&b);
-            b.op = AB_FP_FREE;
-            cJSON_AddItemToArray(batches, measure(c, &b, err, sizeof err));
-            b.index++;
-            memset(ptrs, 0, n * sizeof *ptrs);
+        char why[256];
+        int rc = measure_size_forked(&rq, heap, size, &b, live, batches, why, sizeof why);
+        if (rc) {
+            cJSON_Delete(d);
+            d = cJSON_CreateObject();
+            cJSON_AddFalseToObject(d, "ok");
+            cJSON_AddStringToObject(d, "code", rc == -EINTR ? "ALLOCBENCH_TRIAL_CRASHED"
+                                                            : "ALLOCBENCH_TRIAL_FAILED");
+            cJSON_AddStringToObject(d, "error", why);
+            break;
         }
-        free_all(heap, live, keep);
     }
 out:
     ab_buf_free(ptrs, (n ? n : 1) * sizeof *ptrs);
@@ -442,10 +603,10 @@ struct acc {
     double total[NTOTALS];         /* NaN once a repetition did not count it */
 };
 
-/* One size per child: a size's counts do not depend on which sizes ran
- * before it (what they leave in the heap changes the paths taken). */
+/* sizes: the sizes this child takes (one, or every size when the backend
+ * forks a process per size itself). */
 static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_subject *s,
-                              size_t size)
+                              const uint64_t *sizes, size_t nsizes)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "fastpath");
@@ -453,12 +614,19 @@ static char *fastpath_request(const struct ab_fp_config *cfg, const struct ab_su
     cJSON_AddStringToObject(subj, "kind", ab_subject_kind_name(s->kind));
     cJSON_AddStringToObject(subj, "path", s->path);
     cJSON_AddStringToObject(req, "counter", cfg->counter->name);
-    cJSON *sizes = cJSON_AddArrayToObject(req, "sizes");
-    cJSON_AddItemToArray(sizes, cJSON_CreateNumber((double)size));
+    cJSON *sz = cJSON_AddArrayToObject(req, "sizes");
+    for (size_t i = 0; i < nsizes; i++)
+        cJSON_AddItemToArray(sz, cJSON_CreateNumber((double)sizes[i]));
     cJSON *ops = cJSON_AddArrayToObject(req, "ops");
     for (int op = 0; op < AB_FP_OP_COUNT; op++)
         if (cfg->op_on[op])
             cJSON_AddItemToArray(ops, cJSON_CreateString(ab_fp_op_name((enum ab_fp_op)op)));
+    cJSON *pats = cJSON_AddArrayToObject(req, "patterns");
+    for (int p = 0; p < AB_FP_PATTERN_COUNT; p++)
+        if (cfg->pattern_on[p])
+            cJSON_AddItemToArray(pats,
+                                 cJSON_CreateString(ab_fp_pattern_name((enum ab_fp_pattern)p)));
+    cJSON_AddBoolToObject(req, "fork_sizes", cfg->counter->sizes_in_one_child);
     cJSON_AddNumberToObject(req, "calls", cfg->calls);
     cJSON_AddNumberToObject(req, "warmup", cfg->warmup);
     cJSON_AddNumberToObject(req, "keep_live", cfg->keep_live);
@@ -492,6 +660,19 @@ static uint64_t hist_calls(const cJSON *h)
     return n;
 }
 
+/* The calls of a histogram above a count. */
+static uint64_t hist_above(const cJSON *h, double limit)
+{
+    uint64_t n = 0;
+    const cJSON *pair;
+    cJSON_ArrayForEach(pair, h)
+    {
+        if (cJSON_GetArrayItem(pair, 0)->valuedouble > limit)
+            n += (uint64_t)cJSON_GetArrayItem(pair, 1)->valuedouble;
+    }
+    return n;
+}
+
 static int acc_push(struct acc *a, int f, const cJSON *h)
 {
     size_t k = (size_t)cJSON_GetArraySize(h);
@@ -516,7 +697,7 @@ static int acc_push(struct acc *a, int f, const cJSON *h)
     return 0;
 }
 
-/* One repetition's p50 of a figure (the agreement check). */
+/* One repetition's p50 of a figure (the agreement check, the reference). */
 static double p50_of(const cJSON *h)
 {
     size_t k = (size_t)cJSON_GetArraySize(h);
@@ -540,13 +721,18 @@ static double p50_of(const cJSON *h)
     return r;
 }
 
-static struct ab_fp_row *find_row(struct ab_fp_run *run, unsigned subject, const char *op,
-                                  uint64_t size)
+/* The row of (subject, op, size, pattern): rows are laid out subject by
+ * pattern by size by op, every pattern present (one not asked for is
+ * counted for reference only and not reported). */
+static struct ab_fp_row *row_at(struct ab_fp_run *run, unsigned subject, int op,
+                                uint64_t size, int pattern)
 {
-    int o = ab_fp_op_parse(op);
+    if (op < 0 || pattern < 0)
+        return NULL;
     for (size_t i = 0; i < run->nrows; i++) {
         struct ab_fp_row *r = &run->rows[i];
-        if (r->subject == subject && (int)r->op == o && r->size == size)
+        if (r->subject == subject && (int)r->op == op && r->size == size &&
+            (int)r->pattern == pattern)
             return r;
     }
     return NULL;
@@ -560,100 +746,151 @@ static void fail_row(struct ab_fp_row *r, enum ab_trial_status st, const char *w
     }
 }
 
-/* Fold one child's reply into the rows of its subject. */
-static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject, unsigned rep,
-                       const struct ab_child_result *c, double timeout_s)
+/* Why a child gave no counts; false when it did. */
+static bool child_failed(const struct ab_child_result *c, double timeout_s,
+                         enum ab_trial_status *st, char *why, size_t wlen)
 {
-    char why[512] = "";
-    enum ab_trial_status st = AB_TRIAL_FAILED;
-    const cJSON *d = c->doc;
+    *st = AB_TRIAL_FAILED;
+    why[0] = '\0';
     switch (c->status) {
     case AB_CHILD_CRASHED:
-        st = AB_TRIAL_CRASHED;
-        snprintf(why, sizeof why, "the measuring child was killed by signal %d (SIG%s)",
-                 c->signal, sigabbrev_np(c->signal) ? sigabbrev_np(c->signal) : "?");
+        *st = AB_TRIAL_CRASHED;
+        snprintf(why, wlen, "the measuring child was killed by signal %d (SIG%s)", c->signal,
+                 sigabbrev_np(c->signal) ? sigabbrev_np(c->signal) : "?");
         break;
     case AB_CHILD_TIMEOUT:
-        st = AB_TRIAL_TIMEOUT;
-        snprintf(why, sizeof why, "no result within %.1f s", timeout_s);
+        *st = AB_TRIAL_TIMEOUT;
+        snprintf(why, wlen, "no result within %.1f s", timeout_s);
         break;
     case AB_CHILD_FAILED:
-        snprintf(why, sizeof why, "the measuring child exited with status %d without a result",
+        snprintf(why, wlen, "the measuring child exited with status %d without a result",
                  c->exit_code);
         break;
     case AB_CHILD_OK:
         /* A supervising backend reports its measuring child's end itself. */
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
-            snprintf(why, sizeof why, "%s", ab_json_str(d, "error"));
-            if (!strcmp(ab_json_str(d, "code"), "ALLOCBENCH_TRIAL_CRASHED"))
-                st = AB_TRIAL_CRASHED;
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->doc, "ok"))) {
+            snprintf(why, wlen, "%s", ab_json_str(c->doc, "error"));
+            if (!strcmp(ab_json_str(c->doc, "code"), "ALLOCBENCH_TRIAL_CRASHED"))
+                *st = AB_TRIAL_CRASHED;
         }
         break;
     }
-    if (why[0] || c->status != AB_CHILD_OK) {
-        if (c->stderr_tail[0]) {
-            size_t l = strlen(why);
-            snprintf(why + l, sizeof why - l, "; stderr: %.200s", c->stderr_tail);
-            for (char *p = why; *p; p++)
-                if (*p == '\n' || *p == '\t')
-                    *p = ' ';
+    if (!why[0] && c->status == AB_CHILD_OK)
+        return false;
+    if (c->stderr_tail[0]) {
+        size_t l = strlen(why);
+        snprintf(why + l, wlen - l, "; stderr: %.200s", c->stderr_tail);
+    }
+    for (char *p = why; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    return true;
+}
+
+static const char *const fig_names[3] = {"instructions", "branches", "conditional"};
+
+/* The pairs p50 of instructions of (op, size) in this reply: the
+ * reference its batches' slow calls are counted against; NaN if none. */
+static double reference_in(const cJSON *batches, const char *op, double size)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, batches)
+    {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(b, "instructions");
+        if (!strcmp(ab_json_str(b, "pattern"), "pairs") && !strcmp(ab_json_str(b, "op"), op) &&
+            ab_json_num(b, "size", -1) == size && !strcmp(ab_json_str(b, "status"), "ok") &&
+            hist_ok(h) && hist_calls(h))
+            return p50_of(h);
+    }
+    return NAN;
+}
+
+/* Fold one batch record of a reply into its row. */
+static void take_batch(struct ab_fp_row *r, struct acc *a, unsigned rep, const cJSON *b,
+                       double ref)
+{
+    const char *status = ab_json_str(b, "status");
+    if (!strcmp(status, "unavailable")) {
+        /* Never over a failure an earlier repetition reported. */
+        if (r->status == AB_TRIAL_OK) {
+            r->status = AB_TRIAL_UNAVAILABLE;
+            ab_strlcpy(r->reason, ab_json_str(b, "reason"), sizeof r->reason);
         }
+        return;
+    }
+    if (strcmp(status, "ok")) {
+        fail_row(r, AB_TRIAL_FAILED, ab_json_str(b, "reason"));
+        return;
+    }
+    const cJSON *h[3];
+    bool bad = false;
+    for (int f = 0; f < 3; f++) {
+        h[f] = cJSON_GetObjectItemCaseSensitive(b, fig_names[f]);
+        if (!h[f] || cJSON_IsNull(h[f]))
+            h[f] = NULL;
+        else if (!hist_ok(h[f]) || hist_calls(h[f]) != hist_calls(h[0]))
+            bad = true;
+    }
+    if (!h[0] || bad) {
+        fail_row(r, AB_TRIAL_FAILED, "the backend returned no usable counts");
+        return;
+    }
+    for (int f = 0; f < 3; f++) {
+        if (!h[f])
+            a->missing[f] = true;
+        else if (acc_push(a, f, h[f]))
+            bad = true;
+    }
+    if (bad) {
+        fail_row(r, AB_TRIAL_FAILED, "out of memory for the counts");
+        return;
+    }
+    for (size_t k = 0; k < NTOTALS; k++)
+        a->total[k] += ab_json_num(b, total_keys[k], NAN);
+    r->flagged += (uint64_t)ab_json_num(b, "flagged", 0);
+    if (isnan(ref))
+        r->ref_missing = true;
+    else
+        r->slow_calls += hist_above(h[0], 2 * ref);
+    if (rep < AB_FP_MAX_REPS) {
+        for (int f = 0; f < 3; f++)
+            r->rep_p50[f][rep] = h[f] ? p50_of(h[f]) : NAN;
+        r->rep_p50[3][rep] = ref;
+    }
+    r->measured++;
+}
+
+static bool size_in(uint64_t size, const uint64_t *sizes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sizes[i] == size)
+            return true;
+    return false;
+}
+
+/* Fold one child's reply (the sizes it took) into the rows of its subject. */
+static void take_reply(struct ab_fp_run *run, struct acc *accs, unsigned subject, unsigned rep,
+                       const uint64_t *sizes, size_t nsizes, const struct ab_child_result *c,
+                       double timeout_s)
+{
+    char why[512];
+    enum ab_trial_status st;
+    if (child_failed(c, timeout_s, &st, why, sizeof why)) {
         for (size_t i = 0; i < run->nrows; i++)
-            if (run->rows[i].subject == subject)
+            if (run->rows[i].subject == subject && size_in(run->rows[i].size, sizes, nsizes))
                 fail_row(&run->rows[i], st, why);
         return;
     }
+    const cJSON *batches = cJSON_GetObjectItemCaseSensitive(c->doc, "batches");
     const cJSON *b;
-    cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(d, "batches"))
+    cJSON_ArrayForEach(b, batches)
     {
-        struct ab_fp_row *r = find_row(run, subject, ab_json_str(b, "op"),
-                                       (uint64_t)ab_json_num(b, "size", 0));
-        if (!r)
-            continue;
-        struct acc *a = &accs[r - run->rows];
-        const char *status = ab_json_str(b, "status");
-        if (!strcmp(status, "unavailable")) {
-            /* Never over a failure an earlier repetition reported. */
-            if (r->status == AB_TRIAL_OK) {
-                r->status = AB_TRIAL_UNAVAILABLE;
-                ab_strlcpy(r->reason, ab_json_str(b, "reason"), sizeof r->reason);
-            }
-            continue;
-        }
-        if (strcmp(status, "ok")) {
-            fail_row(r, AB_TRIAL_FAILED, ab_json_str(b, "reason"));
-            continue;
-        }
-        static const char *const names[3] = {"instructions", "branches", "conditional"};
-        const cJSON *h[3];
-        bool bad = false;
-        for (int f = 0; f < 3; f++) {
-            h[f] = cJSON_GetObjectItemCaseSensitive(b, names[f]);
-            if (!h[f] || cJSON_IsNull(h[f]))
-                h[f] = NULL;
-            else if (!hist_ok(h[f]) || hist_calls(h[f]) != hist_calls(h[0]))
-                bad = true;
-        }
-        if (!h[0] || bad) {
-            fail_row(r, AB_TRIAL_FAILED, "the backend returned no usable counts");
-            continue;
-        }
-        for (int f = 0; f < 3; f++) {
-            if (!h[f])
-                a->missing[f] = true;
-            else if (acc_push(a, f, h[f]))
-                bad = true;
-        }
-        if (bad) {
-            fail_row(r, AB_TRIAL_FAILED, "out of memory for the counts");
-            continue;
-        }
-        for (size_t k = 0; k < NTOTALS; k++)
-            a->total[k] += ab_json_num(b, total_keys[k], NAN);
-        r->flagged += (uint64_t)ab_json_num(b, "flagged", 0);
-        for (int f = 0; f < 3 && rep < 16; f++)
-            r->rep_p50[f][rep] = h[f] ? p50_of(h[f]) : NAN;
-        r->measured++;
+        const char *op = ab_json_str(b, "op");
+        double size = ab_json_num(b, "size", 0);
+        struct ab_fp_row *r = row_at(run, subject, ab_fp_op_parse(op), (uint64_t)size,
+                                     ab_fp_pattern_parse(ab_json_str(b, "pattern")));
+        if (r)
+            take_batch(r, &accs[r - run->rows], rep, b, reference_in(batches, op, size));
     }
 }
 
@@ -673,8 +910,8 @@ static int finish_row(struct ab_fp_row *r, struct acc *a)
         return 0;
     }
     r->agree = true;
-    unsigned reps = r->repetitions < 16 ? r->repetitions : 16;
-    for (unsigned k = 0; k < 3; k++)
+    unsigned reps = r->repetitions < AB_FP_MAX_REPS ? r->repetitions : AB_FP_MAX_REPS;
+    for (unsigned k = 0; k < 4; k++)
         for (unsigned i = 1; i < reps; i++)
             if (!same(r->rep_p50[k][i], r->rep_p50[k][0]))
                 r->agree = false;
@@ -687,12 +924,9 @@ static int finish_row(struct ab_fp_row *r, struct acc *a)
             return rc;
     }
     r->calls = r->instructions.calls;
-    uint64_t slow = 0;
-    for (size_t i = 0; i < r->instructions.nbins; i++)
-        if (r->instructions.value[i] > 2 * r->instructions.p50)
-            slow += r->instructions.count[i];
     double n = r->calls ? (double)r->calls : NAN;
-    r->slow_path_share = (double)slow / n;
+    r->fast_path_ref = r->ref_missing ? NAN : r->rep_p50[3][0];
+    r->slow_path_share = r->ref_missing ? NAN : (double)r->slow_calls / n;
     double *per_call[NTOTALS] = {&r->taken,    &r->not_taken,        &r->indirect,
                                  &r->locked,   &r->rep_instructions, &r->rep_iterations};
     for (size_t k = 0; k < NTOTALS; k++)
@@ -710,6 +944,37 @@ static void acc_free(struct acc *accs, size_t n)
     free(accs);
 }
 
+/* Count one child: every size in it (the backend forks a process per size
+ * itself) or one size. */
+static int count_child(const struct ab_fp_config *cfg, struct ab_fp_run *run, struct acc *accs,
+                       unsigned s, unsigned rep, const uint64_t *sizes, size_t nsizes)
+{
+    const struct ab_subject *subj = &cfg->subjects[s];
+    if (cfg->progress) {
+        if (nsizes == 1)
+            fprintf(stderr, "\r\033[K[%u/%u] %s size %llu: counting with %s", rep + 1,
+                    cfg->repetitions, subj->name, (unsigned long long)sizes[0],
+                    cfg->counter->name);
+        else
+            fprintf(stderr, "\r\033[K[%u/%u] %s, %zu sizes: counting with %s", rep + 1,
+                    cfg->repetitions, subj->name, nsizes, cfg->counter->name);
+        fflush(stderr);
+    }
+    char *req = fastpath_request(cfg, subj, sizes, nsizes);
+    if (!req)
+        return -ENOMEM;
+    struct ab_child_result c;
+    double limit = cfg->timeout_s * (double)nsizes;
+    int rc = cfg->counter->spawn(req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
+                                 limit, &c);
+    free(req);
+    if (rc)
+        return rc;
+    take_reply(run, accs, s, rep, sizes, nsizes, &c, limit);
+    ab_child_result_free(&c);
+    return 0;
+}
+
 int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
 {
     memset(run, 0, sizeof *run);
@@ -719,30 +984,32 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
     unsigned nops = 0;
     for (int op = 0; op < AB_FP_OP_COUNT; op++)
         nops += cfg->op_on[op];
-    size_t total = cfg->nsubjects * cfg->nsizes * nops;
+    size_t total = cfg->nsubjects * cfg->nsizes * nops * AB_FP_PATTERN_COUNT;
     run->rows = calloc(total ? total : 1, sizeof *run->rows);
     struct acc *accs = calloc(total ? total : 1, sizeof *accs);
     if (!run->rows || !accs) {
         free(accs);
         return -ENOMEM;
     }
+    /* Every pattern gets its rows, the ones not asked for dropped at the
+     * end: pairs is counted for reference whatever was asked. */
     for (unsigned s = 0; s < cfg->nsubjects; s++)
-        for (size_t z = 0; z < cfg->nsizes; z++)
-            for (int op = 0; op < AB_FP_OP_COUNT; op++) {
-                if (!cfg->op_on[op])
-                    continue;
-                struct ab_fp_row *r = &run->rows[run->nrows++];
-                r->subject = s;
-                r->op = (enum ab_fp_op)op;
-                r->size = cfg->sizes[z];
-                r->repetitions = cfg->repetitions;
-                r->status = AB_TRIAL_OK;
-                r->slow_path_share = r->taken = r->not_taken = r->indirect = NAN;
-                r->locked = r->rep_instructions = r->rep_iterations = NAN;
-                struct acc *a = &accs[run->nrows - 1];
-                for (size_t k = 0; k < NTOTALS; k++)
-                    a->total[k] = 0;
-            }
+        for (int p = 0; p < AB_FP_PATTERN_COUNT; p++)
+            for (size_t z = 0; z < cfg->nsizes; z++)
+                for (int op = 0; op < AB_FP_OP_COUNT; op++) {
+                    if (!cfg->op_on[op])
+                        continue;
+                    struct ab_fp_row *r = &run->rows[run->nrows++];
+                    r->subject = s;
+                    r->op = (enum ab_fp_op)op;
+                    r->size = cfg->sizes[z];
+                    r->pattern = (enum ab_fp_pattern)p;
+                    r->repetitions = cfg->repetitions;
+                    r->status = AB_TRIAL_OK;
+                    r->slow_path_share = r->taken = r->not_taken = r->indirect = NAN;
+                    r->locked = r->rep_instructions = r->rep_iterations = NAN;
+                    r->fast_path_ref = NAN;
+                }
     for (unsigned s = 0; s < cfg->nsubjects; s++) {
         struct ab_subject *subj = &cfg->subjects[s];
         int rc = ab_subject_describe(subj, cfg->timeout_s);
@@ -758,47 +1025,41 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
     }
     for (unsigned rep = 0; rep < cfg->repetitions; rep++) {
         for (unsigned s = 0; s < cfg->nsubjects; s++) {
-            const struct ab_subject *subj = &cfg->subjects[s];
-            if (subj->describe_error[0])
+            if (cfg->subjects[s].describe_error[0])
                 continue;
-            for (size_t z = 0; z < cfg->nsizes; z++) {
-                if (cfg->progress) {
-                    fprintf(stderr, "\r\033[K[%u/%u] %s size %zu: counting with %s", rep + 1,
-                            cfg->repetitions, subj->name, cfg->sizes[z], cfg->counter->name);
-                    fflush(stderr);
-                }
-                char *req = fastpath_request(cfg, subj, cfg->sizes[z]);
-                if (!req) {
-                    acc_free(accs, run->nrows);
-                    return -ENOMEM;
-                }
-                struct ab_child_result c;
-                double limit = cfg->timeout_s;
-                int rc = cfg->counter->spawn(
-                    req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL, limit, &c);
-                free(req);
-                if (rc)
-                    goto fail;
-                take_reply(run, accs, s, rep, &c, limit);
-                ab_child_result_free(&c);
-            }
+            int rc = 0;
+            if (cfg->counter->sizes_in_one_child)
+                rc = count_child(cfg, run, accs, s, rep, cfg->sizes, cfg->nsizes);
+            for (size_t z = 0; !cfg->counter->sizes_in_one_child && z < cfg->nsizes && !rc; z++)
+                rc = count_child(cfg, run, accs, s, rep, &cfg->sizes[z], 1);
+            if (rc)
+                goto fail;
         }
     }
     if (cfg->progress)
         fputs("\r\033[K", stderr);
+    size_t kept = 0;
     for (size_t i = 0; i < run->nrows; i++) {
         int rc = finish_row(&run->rows[i], &accs[i]);
         if (rc)
             goto fail;
-        const struct ab_fp_row *r = &run->rows[i];
+        struct ab_fp_row *r = &run->rows[i];
+        if (!cfg->pattern_on[r->pattern]) {
+            ab_fp_dist_free(&r->instructions);
+            ab_fp_dist_free(&r->branches);
+            ab_fp_dist_free(&r->conditional);
+            continue;
+        }
         if ((r->status != AB_TRIAL_OK && r->status != AB_TRIAL_UNAVAILABLE) ||
             (r->status == AB_TRIAL_OK && !r->agree))
             run->failures++;
+        run->rows[kept++] = *r;
     }
-    acc_free(accs, run->nrows);
+    run->nrows = kept;
+    acc_free(accs, total);
     return 0;
 fail:
-    acc_free(accs, run->nrows);
+    acc_free(accs, total);
     return -EIO;
 }
 
