@@ -7,31 +7,43 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char usage[] =
     "usage: allocbench check --budgets FILE [--require-budget] REPORT...\n"
     "\n"
     "Checks fast-path reports (report.json written by `allocbench fastpath`, or the\n"
     "folder holding one) against budgets: a TSV file with the columns allocator, op,\n"
-    "size, max_instructions, max_branches and optionally max_slow_path_share; `*` in\n"
-    "allocator or size is a default row, the most specific row wins.  A report's\n"
-    "fast-path figure is its p50, whatever the backend.\n"
+    "size, max_instructions, max_branches and optionally pattern (pairs when\n"
+    "absent), counter, allocator_version and max_slow_path_share, as `allocbench\n"
+    "budgets` writes it; `*` in allocator or size is a default row, the most\n"
+    "specific row wins.  A report's figure is its p50, whatever the backend.\n"
     "\n"
-    "One line per violation on stdout:\n"
-    "  ALLOCATOR_FAST_PATH_BUDGET <allocator> <op> size=<n> instructions=<got> budget=<max>\n"
-    "(likewise branches= and slow_path_share=), one per row not measured\n"
-    "(ALLOCBENCH_TRIAL_FAILED ...) and one per row without a budget (UNCHECKED ...);\n"
-    "a summary on stderr.\n"
+    "One line per finding on stdout:\n"
+    "  ALLOCATOR_FAST_PATH_BUDGET <allocator> <op> size=<n> pattern=<p> instructions=<got>\n"
+    "      budget=<max>                      (likewise branches= and slow_path_share=)\n"
+    "  ALLOCBENCH_TRIAL_FAILED ...           a row not measured, or its repetitions\n"
+    "                                        disagree\n"
+    "  ALLOCBENCH_BUDGET_COUNTER ...         the budget was measured with another counter\n"
+    "  ALLOCBENCH_BUDGET_FIGURE ...          a ceiling on a figure the report lacks\n"
+    "                                        (branches under callgrind)\n"
+    "  ALLOCBENCH_BUDGET_UNMATCHED FILE:LINE ...  a budget row no report row matched\n"
+    "  ALLOCBENCH_BUDGET_NOTHING_CHECKED     no row was checked at all\n"
+    "  UNCHECKED ...                         a row without a budget\n"
+    "  UNAVAILABLE ...                       a function the allocator does not have\n"
+    "A budget set on another allocator version is a warning on stderr\n"
+    "(ALLOCBENCH_BUDGET_VERSION), naming both versions; the summary on stderr says\n"
+    "how many rows were checked against which budget rows.\n"
     "\n"
     "options:\n"
     "  --budgets FILE     the budget file, e.g. results/budgets/size-classes.tsv\n"
     "  --require-budget   a row without a budget fails the check\n"
     "\n"
     "exit status: 0 every budget held; 1 a budget was exceeded, a row was not\n"
-    "measured (or its repetitions disagree), or a row had no budget with\n"
-    "--require-budget; 2 usage error, a malformed budget file (file and line named)\n"
-    "or a report that is not a fast-path report of this schema\n";
+    "measured (or its repetitions disagree), a budget row matched no report row,\n"
+    "a counter differs, a ceiling names a figure the report lacks, nothing was\n"
+    "checked, or a row had no budget with --require-budget; 2 usage error, a\n"
+    "malformed budget file (file and line named) or a report that is not a\n"
+    "fast-path report of this schema\n";
 
 enum { OPT_BUDGETS = 256, OPT_REQUIRE, OPT_HELP };
 
@@ -83,55 +95,35 @@ static int check_main(int argc, char **argv)
         ab_budgets_free(&budgets);
         return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
     }
-    for (int i = 0; i < nrep && status == AB_EXIT_OK; i++) {
-        char path[PATH_MAX];
-        const char *arg = argv[optind + i];
-        struct stat st;
-        if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-            snprintf(path, sizeof path, "%s/report.json", arg);
-        else
-            ab_strlcpy(path, arg, sizeof path);
-        size_t len;
-        char *text = ab_read_file(path, 1u << 30, &len);
-        if (!text) {
-            status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s: cannot be read: %s", path,
-                              strerror(errno));
-            break;
-        }
-        docs[i] = cJSON_ParseWithLength(text, len);
-        free(text);
-        if (!docs[i]) {
-            status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s: not JSON", path);
-            break;
-        }
-        /* Validate the schema by checking into a discarded stream. */
-        FILE *sink = fopen("/dev/null", "w");
-        struct ab_check_totals dry = {0};
-        rc = ab_budget_check_report(&budgets, docs[i], sink ? sink : stderr, &dry, err,
-                                    sizeof err);
-        if (sink)
-            fclose(sink);
-        if (rc)
-            status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s: %s", path, err);
-    }
-    struct ab_check_totals tot = {0};
     for (int i = 0; i < nrep && status == AB_EXIT_OK; i++)
-        ab_budget_check_report(&budgets, docs[i], stdout, &tot, err, sizeof err);
+        if (ab_fp_report_read(argv[optind + i], &docs[i], err, sizeof err))
+            status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
+    struct ab_gate chk;
+    if (status == AB_EXIT_OK && ab_gate_begin(&chk, &budgets, stdout))
+        status = ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
+    if (status == AB_EXIT_OK) {
+        for (int i = 0; i < nrep; i++)
+            ab_gate_report(&chk, docs[i]);
+        ab_gate_finish(&chk);
+        fflush(stdout);
+        char lines[256];
+        ab_gate_used_lines(&chk, lines, sizeof lines);
+        fprintf(stderr,
+                "check: %u report rows against %zu budget rows of %s (used: %s): %u held, %u "
+                "over budget, %u not measured, %u without a budget, %u not available, %u "
+                "counter mismatches, %u missing figures, %u budget rows unmatched%s\n",
+                chk.rows, budgets.n, budgets_path, lines[0] ? lines : "none", chk.held,
+                chk.violated, chk.unmeasured, chk.unchecked, chk.unavailable,
+                chk.counter_mismatch, chk.figure_missing, chk.unmatched,
+                require && chk.unchecked ? " (--require-budget)" : "");
+        status = ab_gate_failed(&chk, require) ? AB_EXIT_FAIL : AB_EXIT_OK;
+        ab_gate_end(&chk);
+    }
     for (int i = 0; i < nrep; i++)
         cJSON_Delete(docs[i]);
     free(docs);
     ab_budgets_free(&budgets);
-    if (status != AB_EXIT_OK)
-        return status;
-    fflush(stdout);
-    fprintf(stderr,
-            "check: %u rows: %u held, %u over budget, %u not measured, %u without a budget, "
-            "%u not available%s\n",
-            tot.rows, tot.held, tot.violated, tot.unmeasured, tot.unchecked, tot.unavailable,
-            require && tot.unchecked ? " (--require-budget)" : "");
-    if (tot.violated || tot.unmeasured || (require && tot.unchecked))
-        return AB_EXIT_FAIL;
-    return AB_EXIT_OK;
+    return status;
 }
 
 const struct ab_command ab_command_check = {

@@ -26,6 +26,7 @@ struct ab_command {
     X(stress)          \
     X(fastpath)        \
     X(check)           \
+    X(budgets)         \
     X(list)            \
     AB_COMMANDS_TRACE(X)
 

@@ -69,7 +69,12 @@ enum {
     X(ALLOCBENCH_BAD_INPUT, 2, "an input file is malformed")                        \
     X(ALLOCBENCH_NOT_INSTALLED, 3, "a required allocator or facility is missing")   \
     X(ALLOCBENCH_INTERNAL, 1, "allocbench itself failed")                          \
-    X(ALLOCBENCH_BLOCK_CONTRACT, 1, "a block breaks its alignment or size promise")
+    X(ALLOCBENCH_BLOCK_CONTRACT, 1, "a block breaks its alignment or size promise")   \
+    X(ALLOCBENCH_BUDGET_UNMATCHED, 1, "a budget row matches no report row")          \
+    X(ALLOCBENCH_BUDGET_FIGURE, 1, "a ceiling names a figure the report lacks")      \
+    X(ALLOCBENCH_BUDGET_COUNTER, 1, "the budget was set with another counter")       \
+    X(ALLOCBENCH_BUDGET_NOTHING_CHECKED, 1, "no report row was checked")             \
+    X(ALLOCBENCH_BUDGET_VERSION, 0, "the budget was set on another allocator version")
 
 enum ab_code {
 #define AB_CODE_ENUM(name, status, summary) AB_##name,
@@ -1431,38 +1436,81 @@ int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t 
 
 /* ---------------------------------------------------------------- budget.c */
 
+/* The schema version of fast-path reports (pairs and batch rows). */
+#define AB_FP_SCHEMA_VERSION 2
+
+/*
+ * A fast-path report read back (report.json of `allocbench fastpath`, or the
+ * folder holding one): the whole document, strictly checked, so that
+ * check and budgets only ever see rows of known shape.  Returns 0, or
+ * -EPROTO / -errno with err naming the file and what is wrong (one line).
+ */
+int ab_fp_report_read(const char *path, struct cJSON **doc, char *err, size_t errlen);
+
 struct ab_budget {
     char allocator[AB_NAME_MAX];    /* "*": any */
-    char op[16];
+    enum ab_fp_op op;
+    enum ab_fp_pattern pattern;     /* pairs when the file has no pattern column */
     uint64_t size;                  /* with any_size: any */
     bool any_size;
+    char counter[32];               /* "": any (no counter column) */
+    char version[128];              /* "": not recorded */
     double max_instructions, max_branches, max_slow_path_share; /* NaN: none */
     unsigned line;
 };
 
 struct ab_budgets {
+    char path[PATH_MAX];
     struct ab_budget *b;
     size_t n;
+    size_t *slot, nslots;           /* hash of (allocator, op, size, pattern) */
 };
 
 /* Parse a budget file; on error writes "FILE:LINE: what" to err, returns
- * -EINVAL (or -errno when it cannot be read). */
+ * -EINVAL (or -errno when it cannot be read).  Linear in the file. */
 int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t errlen);
 void ab_budgets_free(struct ab_budgets *b);
-/* The most specific budget for (allocator, op, size); NULL when none. */
+/* The most specific budget for (allocator, op, size, pattern): allocator
+ * and size, then allocator, then size, then neither; NULL when none. */
 const struct ab_budget *ab_budget_find(const struct ab_budgets *b, const char *allocator,
-                                       const char *op, uint64_t size);
+                                       enum ab_fp_op op, uint64_t size,
+                                       enum ab_fp_pattern pattern);
 
-struct ab_check_totals {
-    unsigned rows, held, violated, unchecked, unmeasured;
-    unsigned unavailable; /* rows the allocator cannot run: no budget applies */
+/* A check of reports against one budget file, report by report. */
+#define AB_GATE_WARN_MAX 64
+struct ab_gate {
+    const struct ab_budgets *budgets;
+    bool *used;                     /* per budget row: some report row matched it */
+    FILE *out;                      /* one line per finding */
+    unsigned rows, held, violated, unchecked, unmeasured, unavailable;
+    unsigned figure_missing, counter_mismatch, unmatched, version_warnings;
+    bool nothing_checked;
+    char warned[AB_GATE_WARN_MAX][AB_NAME_MAX]; /* allocators warned about */
+    unsigned nwarned;
 };
-/* Check one fast-path report (a parsed report.json) against the budgets,
- * printing one line per violation (and per unchecked or unmeasured row) on
- * out.  Returns 0, or -EPROTO when the document is not a fast-path report of
- * this schema (err says why). */
-int ab_budget_check_report(const struct ab_budgets *b, const struct cJSON *doc, FILE *out,
-                           struct ab_check_totals *tot, char *err, size_t errlen);
+
+int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out);
+/* Check one report read by ab_fp_report_read, printing a line per
+ * violation, unmeasured row, row without a budget, counter mismatch and
+ * missing figure on c->out, and a warning per version mismatch on stderr. */
+void ab_gate_report(struct ab_gate *c, const struct cJSON *doc);
+/* After the last report: a line per budget row that matched nothing, and
+ * one if no row was checked at all. */
+void ab_gate_finish(struct ab_gate *c);
+/* The budget rows checked, as "lines 2-27, 30" (the file's line numbers). */
+void ab_gate_used_lines(const struct ab_gate *c, char *buf, size_t len);
+void ab_gate_end(struct ab_gate *c);
+/* Whether the check failed (exit 1): a violation, an unmeasured row, a
+ * budget matching nothing, a counter mismatch, a missing figure, nothing
+ * checked, or (require_budget) a row without a budget. */
+bool ab_gate_failed(const struct ab_gate *c, bool require_budget);
+
+/* Budgets from fast-path reports: every measured row's ceilings at its p50
+ * (and slow share) raised by headroom_pct, with its pattern, counter and
+ * allocator version; a TSV text, or NULL with err (a row not measured
+ * cleanly, two reports disagreeing on a row). */
+char *ab_budgets_from_reports(struct cJSON *const *docs, size_t ndocs, double headroom_pct,
+                              char *err, size_t errlen);
 
 /* ----------------------------------------------------------------- version */
 

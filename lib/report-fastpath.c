@@ -11,9 +11,9 @@
 #include <string.h>
 
 const char ab_fast_path_tsv_header[] =
-    "allocator\top\tsize\tcalls\tcounter\tinstructions_p50\tbranches_p50\tconditional_p50\t"
+    "allocator\top\tsize\tpattern\tcalls\tcounter\tinstructions_p50\tbranches_p50\tconditional_p50\t"
     "instructions_min\tinstructions_p90\tinstructions_p99\tinstructions_max\t"
-    "instructions_mean\tslow_path_share";
+    "instructions_mean\tslow_path_share\tfast_path_reference";
 
 static bool row_measured(const struct ab_fp_row *r)
 {
@@ -55,7 +55,7 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
 {
     const struct ab_fp_config *cfg = run->cfg;
     cJSON *doc = cJSON_CreateObject();
-    cJSON_AddNumberToObject(doc, "schema_version", AB_SCHEMA_VERSION);
+    cJSON_AddNumberToObject(doc, "schema_version", AB_FP_SCHEMA_VERSION);
     cJSON_AddStringToObject(doc, "schema", AB_FP_SCHEMA);
     cJSON_AddStringToObject(doc, "command", "fastpath");
     cJSON *c = ab_report_context_json(&run->host, run->started_utc, cfg->counter->name,
@@ -70,6 +70,11 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
     for (int op = 0; op < AB_FP_OP_COUNT; op++)
         if (cfg->op_on[op])
             cJSON_AddItemToArray(ops, cJSON_CreateString(ab_fp_op_name((enum ab_fp_op)op)));
+    cJSON *pats = cJSON_AddArrayToObject(conf, "patterns");
+    for (int p = 0; p < AB_FP_PATTERN_COUNT; p++)
+        if (cfg->pattern_on[p])
+            cJSON_AddItemToArray(pats,
+                                 cJSON_CreateString(ab_fp_pattern_name((enum ab_fp_pattern)p)));
     cJSON_AddNumberToObject(conf, "calls", cfg->calls);
     cJSON_AddNumberToObject(conf, "warmup", cfg->warmup);
     cJSON_AddNumberToObject(conf, "keep_live", cfg->keep_live);
@@ -82,9 +87,15 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
         const struct ab_fp_row *r = &run->rows[i];
         bool m = row_measured(r);
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "allocator", cfg->subjects[r->subject].name);
+        const struct ab_subject *subj = &cfg->subjects[r->subject];
+        cJSON_AddStringToObject(o, "allocator", subj->name);
+        if (subj->version[0])
+            cJSON_AddStringToObject(o, "allocator_version", subj->version);
+        else
+            cJSON_AddNullToObject(o, "allocator_version");
         cJSON_AddStringToObject(o, "op", ab_fp_op_name(r->op));
         cJSON_AddNumberToObject(o, "size", (double)r->size);
+        cJSON_AddStringToObject(o, "pattern", ab_fp_pattern_name(r->pattern));
         cJSON_AddStringToObject(o, "counter", cfg->counter->name);
         cJSON_AddStringToObject(o, "status", ab_trial_status_name(r->status));
         if (r->reason[0])
@@ -102,8 +113,9 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
         else
             cJSON_AddNullToObject(o, "repetitions_agree");
         cJSON *rp = cJSON_AddObjectToObject(o, "repetition_p50");
-        static const char *const fig[3] = {"instructions", "branches", "conditional"};
-        for (int k = 0; k < 3; k++) {
+        static const char *const fig[4] = {"instructions", "branches", "conditional",
+                                           "fast_path_reference"};
+        for (int k = 0; k < 4; k++) {
             cJSON *a = cJSON_AddArrayToObject(rp, fig[k]);
             for (unsigned j = 0; m && j < r->measured && j < 16; j++)
                 cJSON_AddItemToArray(a, isfinite(r->rep_p50[k][j])
@@ -120,6 +132,7 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
         num_or_null(o, "rep_instructions_per_call", m ? r->rep_instructions : NAN);
         num_or_null(o, "rep_iterations_per_call", m ? r->rep_iterations : NAN);
         num_or_null(o, "slow_path_share", m ? r->slow_path_share : NAN);
+        num_or_null(o, "fast_path_reference", m ? r->fast_path_ref : NAN);
         cJSON_AddItemToArray(rows, o);
     }
     cJSON_AddNumberToObject(doc, "failures", run->failures);
@@ -154,8 +167,8 @@ char *ab_fastpath_report_tsv(const struct ab_fp_run *run)
     for (size_t i = 0; i < run->nrows; i++) {
         const struct ab_fp_row *r = &run->rows[i];
         bool m = row_measured(r);
-        fprintf(f, "%s\t%s\t%llu\t", cfg->subjects[r->subject].name, ab_fp_op_name(r->op),
-                (unsigned long long)r->size);
+        fprintf(f, "%s\t%s\t%llu\t%s\t", cfg->subjects[r->subject].name, ab_fp_op_name(r->op),
+                (unsigned long long)r->size, ab_fp_pattern_name(r->pattern));
         if (m)
             fprintf(f, "%llu", (unsigned long long)r->calls);
         fprintf(f, "\t%s", cfg->counter->name);
@@ -170,6 +183,9 @@ char *ab_fastpath_report_tsv(const struct ab_fp_run *run)
         fputc('\t', f);
         if (m && isfinite(r->slow_path_share))
             fprintf(f, "%.6g", r->slow_path_share);
+        fputc('\t', f);
+        if (m && isfinite(r->fast_path_ref))
+            fprintf(f, "%.0f", r->fast_path_ref);
         fputc('\n', f);
     }
     if (fclose(f)) {
@@ -193,11 +209,12 @@ void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out)
     fprintf(out,
             "fastpath: instructions and branches per call, counted with %s (%s); %u calls x %u "
             "repetition%s per row; p50, min, p99, max over the calls; slow = share of calls "
-            "above 2 x p50\n",
+            "above 2 x the fast path (the pairs p50)\n",
             cfg->counter->name, cfg->counter_version, cfg->calls, cfg->repetitions,
             cfg->repetitions == 1 ? "" : "s");
-    fprintf(out, "%-12s %-8s %6s %8s %8s %8s %8s %8s %8s %10s %8s  %s\n", "allocator", "op",
-            "size", "instr", "branches", "cond", "min", "p99", "max", "mean", "slow", "status");
+    fprintf(out, "%-12s %-7s %6s %-7s %6s %8s %6s %6s %6s %6s %8s %7s  %s\n", "allocator", "op",
+            "size", "pattern", "instr", "branches", "cond", "min", "p99", "max", "mean", "slow",
+            "status");
     for (size_t i = 0; i < run->nrows; i++) {
         const struct ab_fp_row *r = &run->rows[i];
         bool m = row_measured(r);
@@ -222,9 +239,10 @@ void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out)
             snprintf(st, sizeof st, "ok");
         else
             snprintf(st, sizeof st, "%s: %s", ab_trial_status_name(r->status), r->reason);
-        fprintf(out, "%-12s %-8s %6llu %8s %8s %8s %8s %8s %8s %10s %8s  %s\n",
+        fprintf(out, "%-12s %-7s %6llu %-7s %6s %8s %6s %6s %6s %6s %8s %7s  %s\n",
                 cfg->subjects[r->subject].name, ab_fp_op_name(r->op),
-                (unsigned long long)r->size, in, br, co, mn, p99, mx, mean, slow, st);
+                (unsigned long long)r->size, ab_fp_pattern_name(r->pattern), in, br, co, mn, p99,
+                mx, mean, slow, st);
     }
 }
 

@@ -1,10 +1,15 @@
-"""`allocbench check`: fast-path reports against budgets.  The gate fires one
-instruction (or branch) over a budget with the exact diagnostic line and
-exit 1, holds at the count, takes `*` default rows, lists rows without a
-budget, and refuses malformed budget files (exit 2, file and line) and
-reports of another schema (exit 2).  Counts come from the hand-counted
-fixtures (tests/fixtures/fp-exact.S): malloc 16 instructions / 5 branches,
-free 5 / 3; the heavy fixture's malloc 217 / 105."""
+"""`allocbench check` and `allocbench budgets`: fast-path reports against
+budgets.  The gate fires one instruction (or branch) over a budget with the
+exact diagnostic line and exit 1, holds at the count, takes `*` default
+rows, lists rows without a budget, and refuses malformed budget files (exit
+2, file and line) and reports of another schema (exit 2).  It fails safe: a
+budget row no report row matches, a ceiling on a figure the report lacks, a
+budget counted with another counter and a check of nothing each exit 1.
+Budgets made from a fixture fail a copy with one instruction more on its hit
+path.  Counts come from the hand-counted fixtures (tests/fixtures/fp-exact.S
+and fp-cache.S): malloc 16 instructions / 5 branches, free 5 / 3; the heavy
+fixture's malloc 217 / 105; the cache fixture's hit 15 / 3."""
+import shutil
 from abtest import *
 
 counters = run("list", "counters").stdout
@@ -41,20 +46,23 @@ def lines(p):
 p = gate(HEADER + "libab-fp-exact\tmalloc\t*\t16\t5\nlibab-fp-exact\tfree\t*\t5\t3\n"
          "libab-fp-heavy\tmalloc\t*\t217\t105\nlibab-fp-heavy\tfree\t*\t5\t3\n")
 check(p.returncode == 0 and lines(p) == [], f"at the counts: exit {p.returncode}, {p.stdout!r} {p.stderr!r}")
-check("8 rows: 8 held, 0 over budget" in p.stderr, f"summary {p.stderr!r}")
+check("8 report rows against 4 budget rows" in p.stderr and "(used: 2-5): 8 held, 0 over budget" in p.stderr,
+      f"summary {p.stderr!r}")
 
 # One under: the exact diagnostic, per size, and exit 1.
 p = gate(HEADER + "libab-fp-exact\tmalloc\t16\t15\t5\nlibab-fp-exact\tmalloc\t64\t16\t4\n"
          "*\tfree\t*\t5\t3\n*\tmalloc\t*\t300\t200\n")
 check(p.returncode == 1, f"one under: exit {p.returncode}")
-check(lines(p) == ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=16 instructions=16 budget=15",
-                   "ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=64 branches=5 budget=4"],
+check(lines(p) == ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=16 pattern=pairs "
+                   "instructions=16 budget=15",
+                   "ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=64 pattern=pairs "
+                   "branches=5 budget=4"],
       f"one under: {lines(p)}")
 
 # A default row for every allocator: the heavy fast path fires, the exact one holds.
 p = gate(HEADER + "*\tmalloc\t*\t16\t5\n*\tfree\t*\t5\t3\n")
 check(p.returncode == 1, f"default rows: exit {p.returncode}")
-check(lines(p) == [f"ALLOCATOR_FAST_PATH_BUDGET libab-fp-heavy malloc size={s} {w}"
+check(lines(p) == [f"ALLOCATOR_FAST_PATH_BUDGET libab-fp-heavy malloc size={s} pattern=pairs {w}"
                    for s in (16, 64) for w in ("instructions=217 budget=16", "branches=105 budget=5")],
       f"default rows: {lines(p)}")
 # The most specific row wins over the default.
@@ -70,7 +78,8 @@ text = HEADER + "libab-fp-exact\tmalloc\t*\t16\t5\n"
 p = gate(text)
 check(p.returncode == 0 and len(lines(p)) == 6 and all(l.startswith("UNCHECKED ") for l in lines(p)),
       f"unchecked: exit {p.returncode}, {lines(p)}")
-check("UNCHECKED libab-fp-heavy free size=64 no budget" in lines(p), f"unchecked line: {lines(p)}")
+check("UNCHECKED libab-fp-heavy free size=64 pattern=pairs no budget" in lines(p),
+      f"unchecked line: {lines(p)}")
 p = gate(text, "--require-budget")
 check(p.returncode == 1, f"--require-budget: exit {p.returncode}")
 
@@ -125,28 +134,40 @@ p = run("check", rep)
 check(p.returncode == 2 and "--budgets" in p.stderr, f"no --budgets: {p.returncode} {p.stderr!r}")
 
 # A ceiling on a figure the report's backend does not count (branches under
-# callgrind) is listed as unchecked, not as held.
+# callgrind) fails the gate: it can neither hold nor be exceeded.
 counters_cg = any(l.split()[:2] == ["callgrind", "yes"] for l in counters.splitlines())
 if counters_cg:
     cg = tmpdir()
     p = run("fastpath", "--allocator", EXACT, "--sizes", "16", "--calls", "4", "--repetitions", "1",
             "--counter", "callgrind", "--warmup", "10", "--out", cg)
     p = gate(good, report=cg)
-    check(p.returncode == 0 and lines(p) == [
-        "UNCHECKED libab-fp-exact malloc size=16 branches not counted by this report's backend",
-        "UNCHECKED libab-fp-exact free size=16 branches not counted by this report's backend"],
+    check(p.returncode == 1 and lines(p) == [
+        f"ALLOCBENCH_BUDGET_FIGURE libab-fp-exact {op} size=16 pattern=pairs branches: the budget "
+        f"(line {n}) has a ceiling, the report has no branches (counted with callgrind)"
+        for op, n in (("malloc", 2), ("free", 3))] +
+        ["ALLOCBENCH_BUDGET_NOTHING_CHECKED no report row was checked against a budget"],
         f"callgrind report: {p.returncode} {lines(p)}")
-    p = gate(HEADER + "*\tmalloc\t*\t15\t5\n*\tfree\t*\t5\t3\n", report=cg)
-    check(p.returncode == 1 and lines(p)[0] ==
-          "ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=16 instructions=16 budget=15",
+    p = gate(HEADER + "*\tmalloc\t*\t15\t\n*\tfree\t*\t5\t\n", report=cg)
+    check(p.returncode == 1 and lines(p) ==
+          ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-exact malloc size=16 pattern=pairs "
+           "instructions=16 budget=15"],
           f"callgrind report over budget: {p.returncode} {lines(p)}")
+    # A budget measured with another counter: callgrind counts a locked
+    # read-modify-write as a conditional branch, ptrace does not.
+    p = gate("allocator\top\tsize\tcounter\tmax_instructions\tmax_branches\n"
+             "*\tmalloc\t*\tptrace\t16\t\n*\tfree\t*\tptrace\t5\t\n", report=cg)
+    check(p.returncode == 1 and lines(p)[:2] == [
+        f"ALLOCBENCH_BUDGET_COUNTER libab-fp-exact {op} size=16 pattern=pairs budget "
+        f"counter=ptrace (line {n}) report counter=callgrind" for op, n in (("malloc", 2), ("free", 3))],
+        f"counter mismatch: {p.returncode} {lines(p)}")
 
 # A row that was not measured fails the gate, named.
 crash = tmpdir()
 p = run("fastpath", "--allocator", fixture("libab-crash.so"), "--sizes", "16", "--calls", "4",
         "--repetitions", "1", "--counter", "ptrace", "--out", crash, env={"AB_FIXTURE_AFTER": "200"})
 p = gate(good, report=crash)
-check(p.returncode == 1 and lines(p)[0].startswith("ALLOCBENCH_TRIAL_FAILED libab-crash malloc size=16 not measured"),
+check(p.returncode == 1 and lines(p)[0].startswith(
+      "ALLOCBENCH_TRIAL_FAILED libab-crash malloc size=16 pattern=pairs not measured"),
       f"unmeasured row: {p.returncode} {lines(p)}")
 
 # A function the allocator does not have (libab-crash.so forwards malloc and
@@ -158,7 +179,7 @@ p = run("fastpath", "--allocator", fixture("libab-crash.so"), "--sizes", "16", "
         env={"AB_FIXTURE_AFTER": "100000000"})
 check(p.returncode == 0, f"crash fixture below its limit: exit {p.returncode}: {p.stderr}")
 p = gate(HEADER + "libab-crash\tmalloc\t16\t100000\t100000\n", "--require-budget", report=plain)
-check(p.returncode == 0 and lines(p) == ["UNAVAILABLE libab-crash aligned size=16: "
+check(p.returncode == 0 and lines(p) == ["UNAVAILABLE libab-crash aligned size=16 pattern=pairs: "
                                          "the allocator does not provide this function"],
       f"unavailable row with --require-budget: {p.returncode} {lines(p)}")
 check("1 not available" in p.stderr, f"unavailable summary: {p.stderr!r}")
@@ -173,8 +194,86 @@ check(p.returncode == 0, f"periodic: exit {p.returncode}: {p.stderr}")
 share = "allocator\top\tsize\tmax_instructions\tmax_branches\tmax_slow_path_share\n"
 p = gate(share + "libab-fp-periodic\tmalloc\t16\t19\t6\t0.01\n", report=per)
 check(p.returncode == 1 and lines(p) == ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-periodic malloc "
-                                         "size=16 slow_path_share=0.015625 budget=0.01"],
+                                         "size=16 pattern=pairs slow_path_share=0.015625 budget=0.01"],
       f"share over its ceiling: {p.returncode} {lines(p)}")
 p = gate(share + "libab-fp-periodic\tmalloc\t16\t19\t6\t0.02\n", report=per)
 check(p.returncode == 0 and lines(p) == [], f"share under its ceiling: {p.returncode} {lines(p)}")
+# --- the gate fails safe -------------------------------------------------------
+# A budget row that no report row matches: a typo, an allocator not run, a
+# pattern not counted.  Each is named with its file and line.
+p = gate(HEADER + "libab-fp-exact\tmalloc\t*\t16\t5\nlibab-fp-exact\tfree\t*\t5\t3\n"
+         "libab-fp-heavy\tmalloc\t*\t217\t105\nlibab-fp-heavy\tfree\t*\t5\t3\n"
+         "libab-fp-exakt\tmalloc\t16\t16\t5\n")
+path = os.path.join(d, "b.tsv")
+check(p.returncode == 1 and lines(p) ==
+      [f"ALLOCBENCH_BUDGET_UNMATCHED {path}:6 libab-fp-exakt malloc size=16 pattern=pairs "
+       "matches no report row"], f"unmatched budget row: {p.returncode} {lines(p)}")
+p = gate("allocator\top\tsize\tpattern\tmax_instructions\tmax_branches\n"
+         "*\tmalloc\t*\tpairs\t16\t5\n*\tmalloc\t*\tbatch\t300\t200\n"
+         "libab-fp-heavy\tmalloc\t*\tpairs\t217\t105\n*\tfree\t*\tpairs\t5\t3\n")
+check(p.returncode == 1 and lines(p) ==
+      [f"ALLOCBENCH_BUDGET_UNMATCHED {path}:3 * malloc size=* pattern=batch matches no report row"],
+      f"a batch budget with a pairs report: {p.returncode} {lines(p)}")
+# A budget file that matches nothing at all: every row named, and nothing checked.
+p = gate(HEADER + "glibc\tmalloc\t16\t41\t8\n")
+check(p.returncode == 1 and lines(p)[-2:] ==
+      [f"ALLOCBENCH_BUDGET_UNMATCHED {path}:2 glibc malloc size=16 pattern=pairs matches no report row",
+       "ALLOCBENCH_BUDGET_NOTHING_CHECKED no report row was checked against a budget"] and
+      sum(l.startswith("UNCHECKED ") for l in lines(p)) == 8,
+      f"a budget file matching nothing: {p.returncode} {lines(p)}")
+check("8 report rows against 1 budget rows" in p.stderr and "(used: none)" in p.stderr,
+      f"summary of a check of nothing: {p.stderr!r}")
+
+# --- allocbench budgets: from the bounded-cache fixture, against a copy of it
+# with one instruction more on malloc's hit path (the same name, so the same
+# budget rows apply) ---------------------------------------------------------
+CACHE = fixture("libab-fp-cache.so")
+plus1_dir = tmpdir()
+PLUS1 = os.path.join(plus1_dir, "libab-fp-cache.so")
+shutil.copy(fixture("libab-fp-cache-plus1.so"), PLUS1)
+base, worse = tmpdir(), tmpdir()
+for out, lib in ((base, CACHE), (worse, PLUS1)):
+    p = run("fastpath", "--allocator", lib, "--sizes", "64,512", "--pattern", "pairs,batch",
+            "--calls", "100", "--repetitions", "1", "--counter", "ptrace", "--warmup", "10",
+            "--keep-live", "0", "--out", out)
+    check(p.returncode == 0, f"cache fixture {lib}: exit {p.returncode}: {p.stderr}")
+made = os.path.join(d, "made.tsv")
+p = run("budgets", base, "--out", made)
+check(p.returncode == 0 and p.stdout == "", f"budgets: exit {p.returncode}: {p.stderr}")
+hdr, brows = read_tsv(made)
+check(hdr == ["allocator", "op", "size", "pattern", "counter", "allocator_version",
+              "max_instructions", "max_branches", "max_slow_path_share"], f"budgets header {hdr}")
+got = {(b["op"], b["size"], b["pattern"]): (b["max_instructions"], b["max_branches"],
+                                            b["max_slow_path_share"], b["counter"]) for b in brows}
+check(got == {("malloc", "64", "pairs"): ("15", "3", "0", "ptrace"),
+              ("free", "64", "pairs"): ("19", "4", "0", "ptrace"),
+              ("malloc", "512", "pairs"): ("19", "3", "0", "ptrace"),
+              ("free", "512", "pairs"): ("11", "3", "0", "ptrace"),
+              ("malloc", "64", "batch"): ("85", "34", "0.99", "ptrace"),
+              ("free", "64", "batch"): ("19", "4", "0.25", "ptrace"),
+              ("malloc", "512", "batch"): ("19", "3", "0", "ptrace"),
+              ("free", "512", "batch"): ("11", "3", "0", "ptrace")}, f"budgets made: {got}")
+p = run("check", "--budgets", made, "--require-budget", base)
+check(p.returncode == 0 and lines(p) == [], f"the fixture against its own budgets: {p.returncode} {lines(p)}")
+p = run("check", "--budgets", made, worse)
+check(p.returncode == 1 and lines(p) == ["ALLOCATOR_FAST_PATH_BUDGET libab-fp-cache malloc size=64 "
+                                         "pattern=pairs instructions=16 budget=15"],
+      f"one instruction more on the hit: {p.returncode} {lines(p)}")
+# Headroom: 10 % over 15 is 16.5, so the ceiling is 16 and the copy holds.
+p = run("budgets", base, "--headroom", "10")
+check(p.returncode == 0 and "libab-fp-cache\tmalloc\t64\tpairs\tptrace\t\t16\t3\t0\n" in p.stdout,
+      f"budgets --headroom 10: {p.returncode} {p.stdout!r}")
+with open(made, "w") as f:
+    f.write(p.stdout)
+p = run("check", "--budgets", made, worse)
+check(p.returncode == 0, f"the copy within 10 % headroom: {p.returncode} {lines(p)}")
+# What budgets refuses: a row that was not measured, no report, a bad headroom.
+p = run("budgets", crash)
+check(p.returncode == 2 and "not measured cleanly" in p.stderr and len(p.stderr.splitlines()) == 1,
+      f"budgets from a crashed row: {p.returncode} {p.stderr!r}")
+for args, what in (([], "which reports"), ([base, "--headroom", "-1"], "--headroom"),
+                   ([runout], "not a fast-path report"), ([base, "--bogus"], "unknown option")):
+    p = run("budgets", *args)
+    check(p.returncode == 2 and what in p.stderr and len(p.stderr.splitlines()) == 1 and p.stdout == "",
+          f"budgets {args}: {p.returncode} {p.stderr!r}")
 done()

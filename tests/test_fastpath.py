@@ -2,14 +2,15 @@
 hand-counted; see tests/fixtures/fp-exact.S) with both exact backends, the
 slow-path share of the periodic fixture, the reports, determinism over
 reruns, and what each backend must refuse.  Counts are asserted exactly."""
+import re
 import shutil
 from abtest import *
 
 EXACT = fixture("libab-fp-exact.so")
 PERIODIC = fixture("libab-fp-periodic.so")
-HEADER = ("allocator\top\tsize\tcalls\tcounter\tinstructions_p50\tbranches_p50\tconditional_p50\t"
-          "instructions_min\tinstructions_p90\tinstructions_p99\tinstructions_max\t"
-          "instructions_mean\tslow_path_share")
+HEADER = ("allocator\top\tsize\tpattern\tcalls\tcounter\tinstructions_p50\tbranches_p50\t"
+          "conditional_p50\tinstructions_min\tinstructions_p90\tinstructions_p99\t"
+          "instructions_max\tinstructions_mean\tslow_path_share\tfast_path_reference")
 
 counters = run("list", "counters").stdout
 have = {c: any(l.split()[:2] == [c, "yes"] for l in counters.splitlines())
@@ -24,8 +25,9 @@ def fastpath(*args, counter="ptrace", env=None):
     return p, out
 
 
-def rows_of(out):
-    return {(r["allocator"], r["op"], r["size"]): r for r in load_report(out)["rows"]}
+def rows_of(out, pattern="pairs"):
+    return {(r["allocator"], r["op"], r["size"]): r for r in load_report(out)["rows"]
+            if r["pattern"] == pattern}
 
 
 # --- ground truth: (instructions, branches, conditional) of every call ------
@@ -86,15 +88,19 @@ check("\t".join(header) == HEADER, f"TSV header {header}")
 t = {(x["allocator"], x["op"], x["size"]): x for x in trows}
 check(len(trows) == 12, f"{len(trows)} TSV rows")
 x = t.get(("libab-fp-periodic", "malloc", "16"), {})
-check([x.get(k) for k in ("calls", "counter", "instructions_p50", "branches_p50", "conditional_p50",
-                          "instructions_min", "instructions_p90", "instructions_p99",
-                          "instructions_max", "instructions_mean", "slow_path_share")]
-      == ["1280", "ptrace", "19", "6", "3", "19", "19", "120", "120", "20.58", "0.015625"],
+check([x.get(k) for k in ("pattern", "calls", "counter", "instructions_p50", "branches_p50",
+                          "conditional_p50", "instructions_min", "instructions_p90",
+                          "instructions_p99", "instructions_max", "instructions_mean",
+                          "slow_path_share", "fast_path_reference")]
+      == ["pairs", "1280", "ptrace", "19", "6", "3", "19", "19", "120", "120", "20.58", "0.015625",
+          "19"],
       f"TSV periodic malloc row {x}")
-check("libab-fp-periodic malloc       16       19        6        3" in p.stdout,
+check(re.search(r"^libab-fp-periodic malloc +16 pairs +19 +6 +3 ", p.stdout, re.M),
       f"console table lacks the periodic malloc row:\n{p.stdout}")
 ctx = load_report(out)
-check(ctx["schema"] == "allocbench-fastpath" and ctx["schema_version"] == 1, "report schema")
+check(ctx["schema"] == "allocbench-fastpath" and ctx["schema_version"] == 2, "report schema")
+check(all(r["pattern"] == "pairs" and r["fast_path_reference"] == r["instructions"]["p50"]
+          for r in ctx["rows"]), "pairs rows: their own p50 is their reference")
 check(ctx["context"]["counter"] == "ptrace" and
       ctx["context"]["counter_version"].startswith("capstone "), f"context counter {ctx['context']['counter']}")
 
@@ -150,18 +156,31 @@ if have["callgrind"]:
     check(r["calls"] == 640 and r["instructions"]["histogram"] == {"19": 630, "27": 10},
           f"signal under callgrind: {r['calls']} {r['instructions']['histogram']}")
 
-# --- repetitions that disagree: the row says so, exit 1 ----------------------
-# An allocator that runs dry in the malloc batch (the fixture's 256 MiB arena,
-# 1000 mallocs of 1 MiB): malloc fails with its reason, and free is not
-# counted over the blocks that are missing (it would count free(NULL)).
-p, out = fastpath("--allocator", EXACT, "--sizes", "1048576", "--repetitions", "1")
-check(p.returncode == 1, f"dry: exit {p.returncode}")
+# --- an allocator that runs dry: the rows say why, exit 1 --------------------
+# The exact fixture never reuses a block and has a 256 MiB arena.  Pairs of
+# 64 MiB run dry at once: malloc fails with its reason, and free too, whose
+# mallocs (made for it, uncounted) returned NULL.  Asked for batch, the
+# malloc batch runs dry as well (after the pairs every row is counted
+# against), and free is not counted over the blocks that are missing (it
+# would count free(NULL)).
+p, out = fastpath("--allocator", EXACT, "--sizes", "64M", "--repetitions", "1", "--calls", "4",
+                  "--warmup", "1")
+check(p.returncode == 1, f"dry pairs: exit {p.returncode}")
 if os.path.exists(os.path.join(out, "report.json")):
     rows = rows_of(out)
-    m, f = rows[("libab-fp-exact", "malloc", 1048576)], rows[("libab-fp-exact", "free", 1048576)]
+    m, f = rows[("libab-fp-exact", "malloc", 64 << 20)], rows[("libab-fp-exact", "free", 64 << 20)]
     check(m["status"] == "failed" and "returned NULL" in m["reason"], f"dry malloc: {m['status']} {m['reason']}")
-    check(f["status"] == "failed" and "malloc batch before it failed" in f["reason"],
+    check(f["status"] == "failed" and "malloc(67108864) returned NULL" in f["reason"],
           f"dry free: {f['status']} {f['reason']}")
+p, out = fastpath("--allocator", EXACT, "--sizes", "16M", "--repetitions", "1", "--calls", "16",
+                  "--warmup", "0", "--keep-live", "0", "--pattern", "batch")
+check(p.returncode == 1, f"dry batch: exit {p.returncode}")
+if os.path.exists(os.path.join(out, "report.json")):
+    rows = rows_of(out, "batch")
+    m, f = rows[("libab-fp-exact", "malloc", 16 << 20)], rows[("libab-fp-exact", "free", 16 << 20)]
+    check(m["status"] == "failed" and "returned NULL" in m["reason"], f"dry batch malloc: {m['reason']}")
+    check(f["status"] == "failed" and "malloc batch before it failed" in f["reason"],
+          f"dry batch free: {f['status']} {f['reason']}")
 
 # F2/F3 prefixes on instructions that execute once (pause, bnd ret, rep ret)
 # are not string instructions: counted once each, no rep instructions.
@@ -200,7 +219,8 @@ with open(os.path.join(tmpdir(), "b.tsv"), "w") as f:
     budget_file = f.name
 p = run("check", "--budgets", budget_file, out)
 check(p.returncode == 1 and p.stdout.splitlines() ==
-      ["ALLOCBENCH_TRIAL_FAILED libab-fp-plus8 malloc size=16 not measured: the repetitions disagree"],
+      ["ALLOCBENCH_TRIAL_FAILED libab-fp-plus8 malloc size=16 pattern=pairs not measured: "
+       "the repetitions disagree"],
       f"check of a disagreeing row: {p.returncode} {p.stdout!r}")
 
 # --- determinism: three reruns of a real allocator give identical counts ----
@@ -223,11 +243,12 @@ check(r["status"] == "crashed" and "SIGSEGV" in (r["reason"] or "") and r["instr
 
 # --- what must be refused ------------------------------------------------------
 for args, what in ((["--sizes", "0"], "--sizes"), (["--sizes", "16,16"], "twice"),
-                   (["--ops", "malloc,frees"], "--ops"), (["--calls", "0"], "--calls"),
+                   (["--ops", "malloc,frees"], "--ops"), (["--ops", "free,free"], "twice"),
+                   (["--calls", "0"], "--calls"),
                    (["--repetitions", "17"], "--repetitions"), (["--counter", "perf"], "--counter"),
                    (["--keep-live", "x"], "--keep-live"), (["extra"], "unexpected"),
-                   *([(["--counter", "callgrind", "--calls", "20001"], "at most 20000")]
-                     if have["callgrind"] else [])):
+                   (["--pattern", "pair"], "--pattern"), (["--pattern", "pairs,"], "--pattern"),
+                   (["--pattern", "batch,batch"], "twice")):
     p = run("fastpath", *args)
     check(p.returncode == 2 and what in p.stderr and len(p.stderr.splitlines()) == 1,
           f"fastpath {args}: exit {p.returncode}, stderr {p.stderr!r}")

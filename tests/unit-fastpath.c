@@ -66,15 +66,43 @@ static void budgets(void)
     char err[256];
     CHECK(ab_budgets_load(path, &b, err, sizeof err) == 0);
     CHECK(b.n == 4);
-    const struct ab_budget *x = ab_budget_find(&b, "glibc", "malloc", 64);
+    const struct ab_budget *x = ab_budget_find(&b, "glibc", AB_FP_MALLOC, 64, AB_FP_PAIRS);
     CHECK(x && x->max_instructions == 70 && isnan(x->max_branches) && x->line == 5);
-    x = ab_budget_find(&b, "glibc", "malloc", 32);
+    /* A file without a pattern column is about pairs, and any counter. */
+    CHECK(x && x->pattern == AB_FP_PAIRS && !x->counter[0] && !x->version[0]);
+    CHECK(ab_budget_find(&b, "glibc", AB_FP_MALLOC, 64, AB_FP_BATCH) == NULL);
+    x = ab_budget_find(&b, "glibc", AB_FP_MALLOC, 32, AB_FP_PAIRS);
     CHECK(x && x->max_instructions == 80);
-    x = ab_budget_find(&b, "jemalloc", "malloc", 64);
+    x = ab_budget_find(&b, "jemalloc", AB_FP_MALLOC, 64, AB_FP_PAIRS);
     CHECK(x && x->max_instructions == 90);
-    x = ab_budget_find(&b, "jemalloc", "malloc", 32);
+    x = ab_budget_find(&b, "jemalloc", AB_FP_MALLOC, 32, AB_FP_PAIRS);
     CHECK(x && x->max_instructions == 100);
-    CHECK(ab_budget_find(&b, "jemalloc", "free", 32) == NULL);
+    CHECK(ab_budget_find(&b, "jemalloc", AB_FP_FREE, 32, AB_FP_PAIRS) == NULL);
+    ab_budgets_free(&b);
+    unlink(path);
+}
+
+/* The pattern, counter and version columns; budgets found by pattern. */
+static void budget_columns(void)
+{
+    char path[] = "/tmp/ab-unit-budgets-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char text[] = "allocator\top\tsize\tpattern\tcounter\tallocator_version\t"
+                        "max_instructions\tmax_branches\tmax_slow_path_share\n"
+                        "glibc\tmalloc\t16\tpairs\tptrace\t2.36\t41\t8\t0\n"
+                        "glibc\tmalloc\t16\tbatch\tcallgrind\t2.36\t175\t\t0.993\n";
+    CHECK(write(fd, text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fd);
+    struct ab_budgets b;
+    char err[256];
+    CHECK(ab_budgets_load(path, &b, err, sizeof err) == 0);
+    const struct ab_budget *p = ab_budget_find(&b, "glibc", AB_FP_MALLOC, 16, AB_FP_PAIRS);
+    const struct ab_budget *q = ab_budget_find(&b, "glibc", AB_FP_MALLOC, 16, AB_FP_BATCH);
+    CHECK(p && p->max_instructions == 41 && !strcmp(p->counter, "ptrace") &&
+          !strcmp(p->version, "2.36") && p->max_slow_path_share == 0);
+    CHECK(q && q->max_instructions == 175 && isnan(q->max_branches) &&
+          !strcmp(q->counter, "callgrind") && q->max_slow_path_share == 0.993);
     ab_budgets_free(&b);
     unlink(path);
 }
@@ -83,5 +111,6 @@ int main(void)
 {
     dist();
     budgets();
+    budget_columns();
     return check_done();
 }
