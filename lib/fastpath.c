@@ -289,6 +289,14 @@ static void measure_size(const struct fp_request *rq, const struct ab_heap *heap
     size_t grow = grow_size(size);
     for (size_t i = 0; i < rq->keep; i++)
         live[i] = heap->malloc(size);
+    /* One more, given back at once: its place, in a page of the kept-live
+     * blocks, is the one pairs reuse, so a measured free does not empty a
+     * page (where the kept-live blocks just filled one, the next block
+     * would be alone in the next). */
+    if (rq->keep) {
+        void *slot = heap->malloc(size);
+        heap->free(slot);
+    }
     warm_up(heap, rq->op_on, size, grow, rq->warmup);
     b->size = size;
     b->grow = grow;

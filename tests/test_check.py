@@ -224,6 +224,15 @@ check(p.returncode == 1 and lines(p)[-2:] ==
 check("8 report rows against 1 budget rows" in p.stderr and "(used: none)" in p.stderr,
       f"summary of a check of nothing: {p.stderr!r}")
 
+# A budget set on another allocator version: a warning naming both, once per
+# allocator; the verdict stands.
+p = gate("allocator\top\tsize\tallocator_version\tmax_instructions\tmax_branches\n"
+         "*\tmalloc\t*\t9.9\t300\t200\n*\tfree\t*\t9.9\t5\t3\n")
+warn = [l for l in p.stderr.splitlines() if "ALLOCBENCH_BUDGET_VERSION" in l]
+check(p.returncode == 0 and len(warn) == 2 and all("version 9.9" in l and "version unknown" in l
+                                                   for l in warn),
+      f"version warnings: {p.returncode} {p.stderr!r}")
+
 # --- allocbench budgets: from the bounded-cache fixture, against a copy of it
 # with one instruction more on malloc's hit path (the same name, so the same
 # budget rows apply) ---------------------------------------------------------
