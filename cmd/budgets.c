@@ -1,6 +1,6 @@
 /* budgets.c — `allocbench budgets REPORT... [--headroom PCT] [--out FILE]`:
  * a budget file from fast-path reports. */
-#include "ab.h"
+#include "fastpath.h"
 #include "cmd.h"
 
 #include <cJSON.h>

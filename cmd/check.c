@@ -1,5 +1,5 @@
 /* check.c — `allocbench check --budgets FILE REPORT...`: the CI gate. */
-#include "ab.h"
+#include "fastpath.h"
 #include "cmd.h"
 
 #include <cJSON.h>

@@ -1,7 +1,7 @@
 /* common.c — option handling the subcommands share: allocator lists, the
  * report folder, a number out of range, and leaving no child behind on a
  * signal. */
-#include "ab.h"
+#include "proc.h"
 #include "cmd.h"
 
 #include <errno.h>

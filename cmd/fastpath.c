@@ -1,5 +1,5 @@
 /* fastpath.c — `allocbench fastpath [options]`: parse, validate, hand over. */
-#include "ab.h"
+#include "fastpath.h"
 #include "ab-config.h"
 #include "cmd.h"
 #include "counters.h"

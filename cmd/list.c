@@ -1,5 +1,7 @@
 /* list.c — `allocbench list [workloads|allocators|counters|profiles]`. */
-#include "ab.h"
+#include "run.h"
+#include "stress.h"
+#include "fastpath.h"
 #include "cmd.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* main.c — dispatch to a subcommand; --help, --version, help <command>. */
-#include "ab.h"
 #include "cmd.h"
+#include "modes.h"
+#include "proc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,16 @@ static const struct ab_command *const commands[] = {
 #undef AB_COMMAND_PTR
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+#define AB_MODE_DECL(name) extern const struct ab_child_mode ab_mode_##name;
+AB_MODES(AB_MODE_DECL)
+#undef AB_MODE_DECL
+
+static const struct ab_child_mode *const modes[] = {
+#define AB_MODE_PTR(name) &ab_mode_##name,
+    AB_MODES(AB_MODE_PTR)
+#undef AB_MODE_PTR
+};
 
 static const struct ab_command *find(const char *name)
 {
@@ -42,7 +53,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "__child"))
-        return ab_child_main(argv[2]);
+        return ab_child_main(argv[2], modes, sizeof modes / sizeof modes[0]);
     if (argc < 2) {
         usage(stderr);
         return AB_EXIT_USAGE;

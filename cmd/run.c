@@ -1,5 +1,5 @@
 /* run.c — `allocbench run <workload> [options]`: parse, validate, hand over. */
-#include "ab.h"
+#include "run.h"
 #include "ab-config.h"
 #include "cmd.h"
 

@@ -1,5 +1,5 @@
 /* stress.c — `allocbench stress --profile P [options]`: parse, validate, hand over. */
-#include "ab.h"
+#include "stress.h"
 #include "cmd.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* trace.c — `allocbench trace (--pid PID | -- CMD...)`: parse, validate, hand over. */
-#include "ab.h"
+#include "trace.h"
 #include "cmd.h"
 
 #include <errno.h>

@@ -24,7 +24,7 @@
  * Cost: ~0.3-0.75 s to start, ~11 ns per instruction simulated, and a dump
  * (about 0.5 ms) per SITES counted calls.
  */
-#include "ab.h"
+#include "counter.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -366,7 +366,7 @@ static int callgrind_spawn(const char *request, const char *preload, double time
     return 0;
 }
 
-void ab_callgrind_toggle(void)
+static void callgrind_collect(void)
 {
     CALLGRIND_TOGGLE_COLLECT;
 }
@@ -421,4 +421,5 @@ const struct ab_counter ab_counter_callgrind = {
     .spawn = callgrind_spawn,
     .batch = callgrind_batch,
     .workload = callgrind_workload,
+    .collect = callgrind_collect,
 };

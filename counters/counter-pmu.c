@@ -12,7 +12,7 @@
  * left out, never reported as a number.  Conditional branches are not a
  * portable event, so this backend leaves them null.
  */
-#include "ab.h"
+#include "counter.h"
 
 #include <cJSON.h>
 #include <errno.h>

@@ -31,7 +31,7 @@
  * a signal delivered mid-call flags the call, which is left out rather than
  * counted with its handler.
  */
-#include "ab.h"
+#include "counter.h"
 #include "ab-config.h"
 
 #include <capstone/capstone.h>

@@ -1,7 +1,8 @@
 /* counter.c — the registry of counter backends, built from counters.h. */
-#include "ab.h"
+#include "counter.h"
 #include "counters.h"
 
+#include <cJSON.h>
 #include <string.h>
 
 #define AB_COUNTER_DECL(name) extern const struct ab_counter ab_counter_##name;
@@ -63,3 +64,21 @@ int ab_counter_choose(const char *name, const struct ab_counter **out, char *ver
         snprintf(why, wlen, "this build has no counter backend");
     return AB_EXIT_RESOURCE;
 }
+
+/* The child mode "supervise": a backend that watches its measuring child
+ * from outside runs here, in a re-executed allocbench with nothing
+ * preloaded. */
+static cJSON *supervise(const cJSON *req, struct ab_heap *heap)
+{
+    (void)heap;
+    const struct ab_counter *c = ab_counter_find(ab_json_str(req, "counter"));
+    if (!c || !c->supervise)
+        return ab_child_error(AB_ALLOCBENCH_INTERNAL, "no such supervisor");
+    return c->supervise(req);
+}
+
+const struct ab_child_mode ab_mode_supervise = {
+    .name = "supervise",
+    .binds_heap = false,
+    .run = supervise,
+};

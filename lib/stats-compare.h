@@ -22,7 +22,7 @@
  * counts stay exact integers in a double); normal approximation beyond. */
 #define AB_CMP_EXACT_MAX 50
 /* Walsh averages (n(n+1)/2) or pairwise differences (n_a * n_b) held in
- * memory at once, 32 MiB: n <= 2896 pairs, or 2048 x 2048 unpaired.
+ * memory at once, 32 MiB: n <= 2895 pairs, or 2048 x 2048 unpaired.
  * Beyond it the estimators return -E2BIG. */
 #define AB_CMP_MAX_PAIRS ((size_t)1 << 22)
 /* The bootstrap interval is flagged valid from this many resamples on. */
@@ -117,8 +117,10 @@ int ab_cmp_ranksum(const double *x, size_t n_x, const double *y, size_t n_y,
 
 /* Ranks (1-based) of the interval bounds for an untied sample: the interval
  * is [w(k), w(N + 1 - k)] of the N sorted Walsh averages or differences.
- * Exact up to AB_CMP_EXACT_MAX (per sample), normal approximation beyond;
- * -EDOM when the sample cannot reach 95 % (fewer than 6 pairs; 3 + 4 values). */
+ * Exact up to AB_CMP_EXACT_MAX per sample (for the rank sum also one sample
+ * <= 8 against one <= 1000), normal approximation beyond;
+ * -EDOM when the sample cannot reach 95 %: fewer than 6 pairs; fewer values
+ * than 4 + 4, 3 + 5, 2 + 8 or 1 + 40. */
 int ab_cmp_signrank_rank(size_t n, size_t *k, double *coverage);
 int ab_cmp_ranksum_rank(size_t n_x, size_t n_y, size_t *k, double *coverage);
 

@@ -6,7 +6,7 @@
  * realloc frees remotely); then the owner checks its batch again and frees
  * what is still its own.
  */
-#include "ab.h"
+#include "verify.h"
 
 static void worker(struct ab_stress *s, unsigned i, void *arg)
 {

@@ -5,7 +5,7 @@
  * process has one address-space limit, and the verdict is about the
  * allocator's answer, not about contention.
  */
-#include "ab.h"
+#include "verify.h"
 
 static int run(struct ab_stress *s)
 {

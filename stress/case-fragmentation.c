@@ -6,7 +6,7 @@
  * process's resident set is reported against them at each phase's end (the
  * largest and the last ratio), with the most blocks live at once.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <math.h>

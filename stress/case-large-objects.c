@@ -6,7 +6,7 @@
  * step.  With every thread's set live (and 64 small blocks each), the
  * hugepage and NUMA policy are checked on the mappings that hold them.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <string.h>

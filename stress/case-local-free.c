@@ -4,7 +4,7 @@
  * sixteen is an aligned_alloc (32 to 4096), one a calloc (zeroed), one a
  * realloc of a live block (contents kept), where the allocator offers them.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 

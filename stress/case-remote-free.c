@@ -8,7 +8,7 @@
  * (a drain point), nothing may be left queued, and the plugin must have
  * accepted every remote free.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <math.h>
 

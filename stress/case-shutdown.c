@@ -11,7 +11,7 @@
  * fini releases everything it mapped.  The live-set shadow is unmapped
  * before each reading so that only the allocator's memory counts.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 

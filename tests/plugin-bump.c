@@ -4,7 +4,7 @@
  * slab-boundary pitfall; bulk; page limit; fini releases everything.
  * argv[1]: ab-bump.so, argv[2]: ab-bump-fixed.so.
  */
-#include "ab.h"
+#include "proc.h"
 #include "check.h"
 
 #include <dlfcn.h>

@@ -2,7 +2,7 @@
  * aggregates with a remote_frees metric (pending_at_end only where it was
  * reported), page-backend rows from trial samples (empty where a figure was
  * not reported), and neither has rows for a run without them. */
-#include "ab.h"
+#include "run.h"
 #include "check.h"
 
 #include <math.h>

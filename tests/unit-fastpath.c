@@ -1,6 +1,6 @@
 /* unit-fastpath.c — the distribution of counts (nearest-rank percentiles,
  * merged bins, mean) and the budget file's precedence of default rows. */
-#include "ab.h"
+#include "fastpath.h"
 #include "check.h"
 
 #include <cJSON.h>

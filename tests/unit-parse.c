@@ -1,5 +1,5 @@
 /* Option and parameter parsing: ranges, suffixes, garbage, lists. */
-#include "ab.h"
+#include "workload.h"
 #include "check.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* Report writers: a synthetic run with a measured, an unavailable and a
  * crashed configuration.  The TSV header is exact, unmeasured figures are
  * null (JSON) or empty (TSV), never 0. */
-#include "ab.h"
+#include "run.h"
 #include "check.h"
 
 #include <cJSON.h>

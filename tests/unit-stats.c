@@ -1,5 +1,5 @@
 /* Statistics: known inputs give known median, MAD, CI ranks and bounds. */
-#include "ab.h"
+#include "core.h"
 #include "check.h"
 
 int main(void)

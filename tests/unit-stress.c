@@ -3,7 +3,7 @@
  * allocator that misaligns, lies about usable size, hands out dirty calloc
  * memory, loses realloc contents or hands a live block out twice, and on
  * nothing when the fake allocator behaves. */
-#include "ab.h"
+#include "stress.h"
 #include "check.h"
 
 #include <errno.h>

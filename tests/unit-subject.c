@@ -1,7 +1,7 @@
 /* Subjects: a preload that did not take effect is caught (malloc resolves
  * to the C library, not the library asked for); the system allocator and a
  * plugin bind; path classification refuses what is not an allocator. */
-#include "ab.h"
+#include "proc.h"
 #include "check.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* unit-trace.c — what `allocbench trace` decides before it attaches: log2
  * bins, the loader's list, which functions of which file it probes, which
  * commands it runs.  Needs no privileges. */
-#include "ab.h"
+#include "trace.h"
 #include "check.h"
 #include "trace-bpf.h"
 

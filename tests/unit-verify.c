@@ -1,6 +1,6 @@
 /* Verification: the pattern catches a changed byte anywhere; the shadow
  * catches any overlap (and only overlaps), across chunk borders, and scales. */
-#include "ab.h"
+#include "verify.h"
 #include "check.h"
 
 #include <errno.h>

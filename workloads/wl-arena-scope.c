@@ -27,7 +27,7 @@
  * reason.  The bump plugin is configured with "slab=<slab>".  One op is one
  * (outermost) scope.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

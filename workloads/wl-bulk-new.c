@@ -14,7 +14,7 @@
  * of order, so the fragmentation cost of bulk runs shows.  One op is one
  * object: its allocation, a write to it, and its share of the frees.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 

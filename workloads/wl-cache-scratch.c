@@ -9,7 +9,7 @@
  * 100 8 1000000; mimalloc-bench: P 1000 1 2000000).  One op is one
  * iteration; the author's figure is the run time of the fixed work.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 

@@ -18,7 +18,7 @@
  * million iterations); mimalloc-bench runs P 1000 1 2000000.  One op is one
  * iteration; the author's figure is the run time of the fixed work.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 

@@ -11,7 +11,7 @@
  * runs two threads).  One op is one block handed over; the consumers time
  * their frees (ns_per_remote_free).
  */
-#include "ab.h"
+#include "workload.h"
 
 static const char *const variants[] = {"batched", NULL};
 

@@ -11,7 +11,7 @@
  * (ALLOCATOR_EXHAUSTION, ALLOCATOR_PAGE_EXHAUSTION), and an allocator that
  * aborts at exhaustion is one.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

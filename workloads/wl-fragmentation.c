@@ -19,7 +19,7 @@
  * With --threads N each thread holds live/N bytes.  No warm-up rounds: the
  * timeline starts from a fresh heap.  One op is one malloc or one free.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

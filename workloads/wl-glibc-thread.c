@@ -7,7 +7,7 @@
  * distribution, so most blocks are small and a few large.  The author's
  * figure is the time per iteration; here one op is one iteration.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 

@@ -18,7 +18,7 @@
  * sample, how soon 90 % of it was, and what stayed.  One op is one object
  * (one realloc step in realloc-chain), its pages written included.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

@@ -14,7 +14,7 @@
  * an earlier thread made are counted as remote (remote_frees).  The author's
  * figure is throughput: replacements per second.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

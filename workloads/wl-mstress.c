@@ -23,7 +23,7 @@
  * bad is reported and left alone (never written, never freed).  One op is
  * one step; frees of blocks another thread allocated are remote_frees.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

@@ -13,7 +13,7 @@
  * One op is one batch.  With --threads every thread runs its own batches;
  * the pooled variants share one pool among the threads.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <pthread.h>

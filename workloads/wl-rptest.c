@@ -22,7 +22,7 @@
  * One round is one thread life; one op is one malloc or one free (the
  * author's figure is memory operations per CPU second).
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

@@ -9,7 +9,7 @@
  * block freed; the difference is what the allocator kept, reported per
  * exited thread.  One op is one block allocated and freed.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

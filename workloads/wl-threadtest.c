@@ -11,7 +11,7 @@
  * into it, `work` units of busy work, its free).  The author's figure is the
  * run time of the fixed work: here ns per object and objects per second.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 

@@ -16,7 +16,7 @@
  * threads, and the RSS growth over the measured stream (a steady stream must
  * not grow the heap).
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <math.h>

@@ -12,7 +12,7 @@
  * ceil(N/2) allocating and the rest freeing threads, at least one of each.
  * One op is one block freed; the author's figure is frees per second.
  */
-#include "ab.h"
+#include "workload.h"
 
 static const char *const variants[] = {"asymmetric", NULL};
 

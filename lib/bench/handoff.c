@@ -5,7 +5,7 @@
  * sees only the blocks themselves.  One lock round trip per batch: with
  * batches of 64 blocks the queue adds about a nanosecond per block.
  */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -3,8 +3,7 @@
  * warm-up, the clock and the readings around it.  Workloads only say what
  * one round does.
  */
-#include "ab.h"
-#include "ab-config.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <hwloc.h>
@@ -15,16 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Callgrind counts only the measured phase, each thread its own (its
- * collection state is per thread).  Outside valgrind this is never called. */
+/* A counter backend counts only the measured phase, each thread its own
+ * (callgrind's collection state is per thread). */
 static void collect(const struct ab_trial *t)
 {
-#if AB_HAVE_CALLGRIND_H
     if (t->collect)
-        ab_callgrind_toggle();
-#else
-    (void)t;
-#endif
+        t->collect();
 }
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name)
@@ -392,3 +387,31 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
     ab_buf_free(w, n * sizeof *w);
     return rc;
 }
+
+/* ---------------------------------------- a verifying context for a trial */
+
+int ab_stress_from_trial(struct ab_stress *s, struct ab_findings *f, const struct ab_trial *t)
+{
+    ab_stress_init(s, t->heap, f);
+    s->threads = t->threads ? t->threads : 1;
+    s->seed = t->seed + t->repetition * 0x9e3779b97f4a7c15ull;
+    s->verify = true;
+    s->statm_fd = t->statm_fd;
+    s->shadow = ab_shadow_new();
+    return s->shadow ? 0 : -ENOMEM;
+}
+
+void ab_stress_to_trial(const struct ab_stress *s, struct ab_trial *t)
+{
+    const struct ab_findings *f = s->f;
+    for (unsigned i = 0; i < f->ndiags; i++) {
+        if (f->diag_count[i] > 1)
+            ab_trial_diag(t, f->diags[i].code, "%s (%llu occurrences)", f->diags[i].detail,
+                          (unsigned long long)f->diag_count[i]);
+        else
+            ab_trial_diag(t, f->diags[i].code, "%s", f->diags[i].detail);
+    }
+    if (f->incomplete)
+        ab_trial_diag(t, AB_ALLOCBENCH_TRIAL_FAILED, "%s", f->incomplete_reason);
+}
+

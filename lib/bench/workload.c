@@ -1,5 +1,5 @@
 /* workload.c — the registry (from workloads/list.h) and parameter values. */
-#include "ab.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* diag.c — the one table of stable diagnostic codes and the error printer. */
-#include "ab.h"
+#include "core.h"
 
 #include <stdio.h>
 #include <stdlib.h>

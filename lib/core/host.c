@@ -1,5 +1,5 @@
 /* host.c — the context block: the machine the numbers were measured on. */
-#include "ab.h"
+#include "core.h"
 
 #include <gnu/libc-version.h>
 #include <hwloc.h>

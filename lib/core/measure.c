@@ -1,5 +1,5 @@
 /* measure.c — clocks, resident-set readings and harness memory. */
-#include "ab.h"
+#include "core.h"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* stats.c — every statistic the reports carry is computed here. */
-#include "ab.h"
+#include "core.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* util.c — parsing, files and small helpers shared by the engine. */
-#include "ab.h"
+#include "core.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* version.c — what --version and the report's context say about the build. */
-#include "ab.h"
+#include "core.h"
 #include "ab-config.h"
 
 const char ab_version[] = AB_VERSION;

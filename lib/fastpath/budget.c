@@ -17,7 +17,7 @@
  * on a figure the report does not have, a budget measured with another
  * counter, and a check that checked no row at all each fail it.
  */
-#include "ab.h"
+#include "fastpath.h"
 
 #include <cJSON.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * "allocbench-fastpath"), allocator-fast-path-report.tsv and the console
  * table.  Only formatting: every figure comes from fastpath.c.  A figure not
  * measured is null in JSON, empty in TSV and `-` on the console. */
-#include "ab.h"
+#include "fastpath.h"
 
 #include <cJSON.h>
 #include <errno.h>

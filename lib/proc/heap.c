@@ -5,7 +5,7 @@
  * to come from the library the user asked for: a preload the dynamic loader
  * ignored must never turn into a silent glibc run.
  */
-#include "ab.h"
+#include "proc.h"
 
 #include <dlfcn.h>
 #include <errno.h>

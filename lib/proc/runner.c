@@ -5,7 +5,7 @@
  * stderr is kept (the tail) for the diagnostic.  The parent enforces the time
  * limit through a pidfd and turns a signal or a silent exit into a status.
  */
-#include "ab.h"
+#include "proc.h"
 
 #include <cJSON.h>
 #include <errno.h>

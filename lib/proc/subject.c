@@ -5,7 +5,7 @@
  * descriptor is validated by dlopen() in a short-lived forked child, and
  * version and malloc origin come from a describe child.
  */
-#include "ab.h"
+#include "proc.h"
 #include "ab-config.h"
 
 #include <cJSON.h>

@@ -1,5 +1,5 @@
 /* report-console.c — the table for people; `-` where nothing was measured. */
-#include "ab.h"
+#include "run.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* report-tsv.c — the TSV evidence files: a header row, one record per line,
  * tab-separated, no comments; a figure not measured is an empty field. */
-#include "ab.h"
+#include "run.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,8 +11,6 @@ const char ab_benchmarks_tsv_header[] =
     "workload\tallocator\tvariant\tthreads\tops_per_trial\tns_per_op_median\tns_per_op_min\t"
     "ns_per_op_max\tns_per_op_ci95_low\tns_per_op_ci95_high\tpeak_rss_kib\tns_per_op_mad\t"
     "ops_per_s_median\ttrials\tmeasured\tstatus";
-
-const char ab_diagnostics_tsv_header[] = "code\tallocator\tprofile\tcase\tdetail";
 
 /* The seed's columns first, in its order; variant (and, per sample, threads
  * and repetition) after them so that rows of one workload stay distinct. */
@@ -195,22 +193,6 @@ char *ab_report_diagnostics_tsv(const struct ab_run *run)
         }
     }
     return sb_finish(&b);
-}
-
-int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
-                         size_t errlen)
-{
-    if (!text) {
-        snprintf(err, errlen, "out of memory formatting %s", name);
-        return -ENOMEM;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = ab_write_file_atomic(path, text, strlen(text));
-    free(text);
-    if (rc)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-    return rc;
 }
 
 int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen)

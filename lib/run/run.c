@@ -4,7 +4,7 @@
  * and subject), and aggregate.  Statistics come from stats.c; formatting is
  * the reporters' business.
  */
-#include "ab.h"
+#include "run.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -40,11 +40,14 @@ static char *trial_request(const struct ab_run_config *cfg, const struct ab_subj
     cJSON_AddNumberToObject(req, "warmup", cfg->warmup);
     cJSON_AddNumberToObject(req, "rounds", cfg->rounds);
     cJSON_AddNumberToObject(req, "repetition", rep);
-    cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
+    /* Exactly, as text: a double holds only 53 bits. */
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    cJSON_AddStringToObject(req, "seed", seed);
     if (cfg->pin)
         cJSON_AddTrueToObject(req, "pin");
     if (cfg->counter)
-        cJSON_AddTrueToObject(req, "collect");
+        cJSON_AddStringToObject(req, "collect", cfg->counter->name);
     cJSON *params = cJSON_AddObjectToObject(req, "params");
     for (size_t i = 0; i < cfg->wl->nparams; i++)
         cJSON_AddNumberToObject(params, cfg->wl->params[i].name, (double)cfg->params.v[i]);

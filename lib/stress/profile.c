@@ -4,7 +4,7 @@
  * line.  Every field is checked against its range; the first bad one stops
  * the load with "FILE:LINE: why", which `stress` turns into exit status 2.
  */
-#include "ab.h"
+#include "stress.h"
 #include "ab-config.h"
 
 #include <errno.h>

@@ -4,7 +4,7 @@
  * context block of `run`) and the console table.  Formatting only; a
  * figure not measured is null, empty or `-`, and the record says why.
  */
-#include "ab.h"
+#include "stress.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -179,7 +179,7 @@ char *ab_stress_report_json(const struct ab_stress_run *run)
     cJSON_AddStringToObject(st, "profiles_file", cfg->profiles_path);
     num_or_null(st, "ops", cfg->ops ? (double)cfg->ops : NAN);
     num_or_null(st, "duration_s", cfg->duration_s > 0 ? cfg->duration_s : NAN);
-    cJSON_AddNumberToObject(st, "seed", (double)cfg->seed);
+    ab_json_add_u64(st, "seed", cfg->seed);
     cJSON_AddBoolToObject(st, "verify", cfg->verify);
     cJSON_AddNumberToObject(st, "timeout_s", cfg->timeout_s);
 

@@ -5,7 +5,7 @@
  * rules out is recorded as not applicable with the reason; a crashed or
  * hung case is a diagnostic of its own.
  */
-#include "ab.h"
+#include "stress.h"
 
 #include <cJSON.h>
 #include <errno.h>
@@ -63,7 +63,9 @@ static char *case_request(const struct ab_stress_config *cfg, const struct ab_su
     cJSON_AddNumberToObject(req, "threads", threads);
     cJSON_AddNumberToObject(req, "ops", (double)cfg->ops);
     cJSON_AddNumberToObject(req, "duration_s", cfg->duration_s);
-    cJSON_AddNumberToObject(req, "seed", (double)cfg->seed);
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    cJSON_AddStringToObject(req, "seed", seed); /* exactly, as text */
     cJSON_AddBoolToObject(req, "verify", cfg->verify);
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);

@@ -4,7 +4,7 @@
  * and the console table.  Only formatting: every figure comes from
  * struct ab_trace_result.  A figure not measured is null / empty / `-`.
  */
-#include "ab.h"
+#include "trace.h"
 #include "trace-bpf.h"
 
 #include <cJSON.h>

@@ -12,7 +12,7 @@
  * through /proc/PID/map_files, which names the very file mapped (even one
  * replaced or deleted since, or in another mount namespace).
  */
-#include "ab.h"
+#include "trace.h"
 #include "ab-config.h"
 #include "trace-bpf.h"
 

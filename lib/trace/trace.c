@@ -20,7 +20,7 @@
  * breakpoints only in its address space; threads it creates later share it
  * and are traced.
  */
-#include "ab.h"
+#include "trace.h"
 #include "trace-bpf.h"
 #include "trace.skel.h"
 

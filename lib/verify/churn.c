@@ -8,7 +8,7 @@
  * stack cache would otherwise keep the address space of exited threads and
  * blur what the allocator keeps.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <string.h>

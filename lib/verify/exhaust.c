@@ -15,7 +15,7 @@
  * reported mapping and the address space it grew by, and a request it
  * refused must stay refused while nothing is freed.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,7 +7,7 @@
  * and move_pages for where the pages sit (meaningful only with two nodes
  * or more: on one node every page is on node 0 whatever the binding).
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <numa.h>

@@ -4,7 +4,7 @@
  * i allocates batch i, thread i + 1 works on it, rounds separated by a
  * barrier, thread 0 deciding when the budget is spent so all stop together.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <string.h>

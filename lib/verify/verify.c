@@ -10,7 +10,7 @@
  * concurrently; the shadow costs 1/64 of the live address range, which keeps
  * ten million live blocks well within memory.
  */
-#include "ab.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <stdatomic.h>

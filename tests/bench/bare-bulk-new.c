@@ -9,7 +9,7 @@
  *      allocbench calls them (the comparison isolates the harness);
  * plt: direct calls through the PLT, as an ordinary program makes them.
  */
-#include "ab.h"
+#include "proc.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>

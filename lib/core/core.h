@@ -1,0 +1,245 @@
+/*
+ * core.h — what every part of allocbench shares: exit statuses and the
+ * stable diagnostic codes, parsing, files, random streams, statistics,
+ * clocks and statm, the host, the version, and the JSON helpers.
+ */
+#ifndef AB_CORE_H
+#define AB_CORE_H
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cJSON;
+
+/* Exit statuses, documented in --help and the README. */
+enum {
+    AB_EXIT_OK = 0,       /* everything held */
+    AB_EXIT_FAIL = 1,     /* a trial, check or verdict failed */
+    AB_EXIT_USAGE = 2,    /* usage or input error */
+    AB_EXIT_RESOURCE = 3, /* a required resource is missing */
+};
+
+#define AB_SCHEMA_VERSION 1
+#define AB_MAX_PARAMS 16
+#define AB_MAX_THREADS 1024
+#define AB_MAX_METRICS 16
+#define AB_NAME_MAX 64
+#define AB_MAX_SAMPLES 128
+#define AB_PHASE_MAX 32
+
+/* ------------------------------------------------------------------ diag.c */
+
+/*
+ * Stable diagnostic codes.  Never renumber, reword or remove one: a retired
+ * code stays in the list, marked retired.  X(name, exit status, summary).
+ */
+#define AB_CODES(X)                                                                 \
+    X(ALLOCATOR_FAST_PATH_BUDGET, 1, "a fast path exceeds its budget")              \
+    X(ALLOCATOR_REMOTE_FREE_OVERFLOW, 1, "a remote-free queue exceeded its bound")  \
+    X(ALLOCATOR_PAGE_EXHAUSTION, 1, "the page backend did not fail closed")         \
+    X(ALLOCATOR_HUGEPAGE_POLICY, 1, "hugepage use contradicts the profile")         \
+    X(ALLOCATOR_NUMA_POLICY, 1, "NUMA binding contradicts the profile")             \
+    X(ALLOCATOR_EXHAUSTION, 1, "the allocator did not fail closed at exhaustion")   \
+    X(ALLOCATOR_SHUTDOWN_LEAK, 1, "memory retained after shutdown cleanup")         \
+    X(ALLOCBENCH_TRIAL_CRASHED, 1, "a trial died from a signal")                    \
+    X(ALLOCBENCH_TRIAL_TIMEOUT, 1, "a trial exceeded its time limit")               \
+    X(ALLOCBENCH_TRIAL_FAILED, 1, "a trial exited without a result")                \
+    X(ALLOCBENCH_SUBJECT_MISMATCH, 1, "malloc is not served by the allocator asked")\
+    X(ALLOCBENCH_BLOCK_CORRUPTED, 1, "a block's contents changed while it was live")\
+    X(ALLOCBENCH_BLOCK_OVERLAP, 1, "two live blocks overlap")                       \
+    X(ALLOCBENCH_USAGE, 2, "bad command line")                                      \
+    X(ALLOCBENCH_UNKNOWN_WORKLOAD, 2, "no such workload")                           \
+    X(ALLOCBENCH_UNKNOWN_ALLOCATOR, 2, "no such allocator")                         \
+    X(ALLOCBENCH_BAD_SUBJECT, 2, "the file is not a usable allocator")              \
+    X(ALLOCBENCH_PLUGIN_ABI, 2, "the plugin descriptor is invalid")                 \
+    X(ALLOCBENCH_BAD_PARAM, 2, "a workload parameter is invalid")                   \
+    X(ALLOCBENCH_OUTPUT, 2, "the output folder cannot be written")                  \
+    X(ALLOCBENCH_BAD_INPUT, 2, "an input file is malformed")                        \
+    X(ALLOCBENCH_NOT_INSTALLED, 3, "a required allocator or facility is missing")   \
+    X(ALLOCBENCH_INTERNAL, 1, "allocbench itself failed")                          \
+    X(ALLOCBENCH_BLOCK_CONTRACT, 1, "a block breaks its alignment or size promise")   \
+    X(ALLOCBENCH_BUDGET_UNMATCHED, 1, "a budget row matches no report row")          \
+    X(ALLOCBENCH_BUDGET_FIGURE, 1, "a ceiling names a figure the report lacks")      \
+    X(ALLOCBENCH_BUDGET_COUNTER, 1, "the budget was set with another counter")       \
+    X(ALLOCBENCH_BUDGET_NOTHING_CHECKED, 1, "no report row was checked")             \
+    X(ALLOCBENCH_BUDGET_VERSION, 0, "the budget was set on another allocator version")
+
+enum ab_code {
+#define AB_CODE_ENUM(name, status, summary) AB_##name,
+    AB_CODES(AB_CODE_ENUM)
+#undef AB_CODE_ENUM
+    AB_CODE_COUNT
+};
+
+const char *ab_code_name(enum ab_code code);
+const char *ab_code_summary(enum ab_code code);
+int ab_code_exit_status(enum ab_code code);
+/* The code of a name; ALLOCBENCH_INTERNAL when there is none. */
+enum ab_code ab_code_from_name(const char *name);
+/* Print "allocbench: error: <what> (<CODE>)" on stderr; returns the code's
+ * exit status so callers can `return ab_error(...)`. */
+int ab_error(enum ab_code code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ab_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A diagnostic attached to a trial or a stress case. */
+struct ab_diag {
+    enum ab_code code;
+    char detail[256];
+};
+
+/* ------------------------------------------------------------------ util.c */
+
+/* Parse a whole string; suffixes k, M, G (powers of 1024) where size is set.
+ * Return 0, -EINVAL for garbage, -ERANGE outside [min, max]. */
+int ab_parse_u64(const char *s, uint64_t min, uint64_t max, bool size, uint64_t *out);
+int ab_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int ab_parse_double(const char *s, double min, double max, double *out);
+/* Split "a,b,c" into at most max items copied into items[i] (each cap bytes).
+ * Returns the count, or -EINVAL for an empty item, -E2BIG for too many. */
+int ab_split_list(const char *s, char items[][AB_NAME_MAX * 4], int max);
+int ab_mkdir_p(const char *path);
+/* The report folder: out (--out), or results/runs/<UTC stamp>/ when NULL,
+ * copied into dir and created. */
+int ab_out_dir_prepare(const char *out, char *dir, size_t len);
+/* Write data to path.tmp.<pid> and rename it over path. */
+int ab_write_file_atomic(const char *path, const char *data, size_t len);
+/* The folder holding the running executable (from /proc/self/exe). */
+int ab_self_dir(char *buf, size_t len);
+int ab_self_exe(char *buf, size_t len);
+void ab_strlcpy(char *dst, const char *src, size_t cap);
+/* Whole file into a NUL-terminated malloc'd buffer (NULL on error). */
+char *ab_read_file(const char *path, size_t max, size_t *len_out);
+/* UTC time as YYYYMMDDTHHMMSSZ. */
+void ab_utc_stamp(char *buf, size_t len);
+
+/* splitmix64: deterministic per-thread streams from one seed. */
+static inline uint64_t ab_rng_next(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static inline uint64_t ab_rng_below(uint64_t *state, uint64_t n)
+{
+    return n ? ab_rng_next(state) % n : 0;
+}
+static inline uint64_t ab_rng_range(uint64_t *state, uint64_t lo, uint64_t hi)
+{
+    return lo + ab_rng_below(state, hi - lo + 1);
+}
+/* Uniform in [0, 1), 53 bits. */
+static inline double ab_rng_unit(uint64_t *state)
+{
+    return (double)(ab_rng_next(state) >> 11) / 9007199254740992.0;
+}
+/* Log-uniform in [lo, hi]: as many sizes per doubling; lo > 0.  Defined in
+ * util.c (it needs libm). */
+size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi);
+void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng);
+/* qsort comparator for uint64_t. */
+int ab_cmp_u64(const void *a, const void *b);
+
+/* Keep the compiler from eliding an allocation or a store. */
+#define AB_ESCAPE(p) __asm__ volatile("" : : "r"(p) : "memory")
+
+/* Write to a fresh block so its pages are really touched: a word at the start
+ * and one per 4 KiB page after it (fewer bytes for blocks under 8). */
+static inline void ab_touch(void *p, size_t size, uint64_t v)
+{
+    unsigned char *c = (unsigned char *)p;
+    if (size < sizeof v) {
+        for (size_t i = 0; i < size; i++)
+            c[i] = (unsigned char)(v >> (8 * i));
+    } else {
+        for (size_t off = 0; off + sizeof v <= size; off += 4096)
+            __builtin_memcpy(c + off, &v, sizeof v);
+    }
+    AB_ESCAPE(p);
+}
+
+/* ----------------------------------------------------------------- stats.c */
+
+struct ab_summary {
+    size_t n;
+    double median, min, max, mean;
+    double mad;               /* median absolute deviation, unscaled */
+    double ci_low, ci_high;   /* distribution-free 95 % CI of the median */
+    bool ci_valid;            /* false when n is too small for 95 % */
+};
+
+/* Summarise x[0..n) (x is not modified).  n == 0 gives n = 0 and nothing else. */
+void ab_summarize(const double *x, size_t n, struct ab_summary *out);
+/* Order-statistic ranks (1-based) j <= k with P(x(j) <= median <= x(k)) >=
+ * 0.95; returns false when even (1, n) falls short. */
+bool ab_median_ci_ranks(size_t n, size_t *j, size_t *k);
+double ab_median_sorted(const double *sorted, size_t n);
+
+/* --------------------------------------------------------------- measure.c */
+
+uint64_t ab_now_ns(void);
+/* Resident set size in KiB read through a descriptor on /proc/self/statm
+ * opened once per process; -1 when unavailable. */
+int ab_statm_open(void);
+int64_t ab_statm_rss_kib(int fd);
+/* Address space (VmSize) and resident set in KiB from the same descriptor;
+ * -1 each when unavailable. */
+void ab_statm_read(int fd, int64_t *vm_kib, int64_t *rss_kib);
+/* Memory for the harness's own bookkeeping (pointer arrays, queues): mmap'd
+ * so the allocator under test sees only the workload's requests. */
+void *ab_buf_alloc(size_t bytes);
+void ab_buf_free(void *p, size_t bytes);
+
+/* ----------------------------------------------------------------- host.c */
+
+struct ab_cache {
+    unsigned level;
+    char type[8];         /* data, instruction, unified */
+    uint64_t size;
+};
+
+struct ab_host {
+    char hostname[256];
+    char cpu_model[256];
+    char kernel[256];
+    char glibc[32];
+    char thp[32];
+    unsigned packages, cores, pus, numa_nodes;
+    struct ab_cache caches[8];
+    unsigned ncaches;
+};
+
+void ab_host_collect(struct ab_host *h);
+/* The host's THP mode word (always, madvise, never), "" when unknown. */
+void ab_host_thp_mode(char *buf, size_t len);
+
+/* ------------------------------------------------------------------ json.c */
+
+/* Reading: a string member ("" when absent), a number (def when absent),
+ * a count (-1 when absent or negative), a boolean (false when absent). */
+const char *ab_json_str(const struct cJSON *o, const char *k);
+double ab_json_num(const struct cJSON *o, const char *k, double def);
+int64_t ab_json_int(const struct cJSON *o, const char *k);
+bool ab_json_bool(const struct cJSON *o, const char *k);
+/* An exact 64-bit integer, written as a string or a number below 2^53:
+ * 0, or -EINVAL. */
+int ab_json_u64(const struct cJSON *o, const char *k, uint64_t *out);
+/* Writing: a figure that is not finite (not measured) is null; a count
+ * below 0 is null; an empty or NULL string is null.  ab_json_add_u64 writes
+ * an exact integer literal (2^64 - 1 included). */
+void ab_json_add_num(struct cJSON *o, const char *k, double v);
+void ab_json_add_int(struct cJSON *o, const char *k, int64_t v);
+void ab_json_add_str(struct cJSON *o, const char *k, const char *v);
+void ab_json_add_u64(struct cJSON *o, const char *k, uint64_t v);
+
+/* ----------------------------------------------------------------- version */
+
+extern const char ab_version[];
+extern const char ab_git_revision[];
+extern const char ab_build_type[];
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * proc.h — the allocator under test and the processes that host it:
+ * subjects (names and paths), the heap bound in a child, the runner that
+ * spawns and reaps children, and the child entry point with its mode table.
+ */
+#ifndef AB_PROC_H
+#define AB_PROC_H
+
+#include "core.h"
+#include "allocbench-plugin.h"
+
+#include <malloc.h>
+#include <pthread.h>
+
+struct cJSON;
+
+/* --------------------------------------------------------------- subject.c */
+
+enum ab_subject_kind {
+    AB_SUBJECT_SYSTEM,  /* the C library's allocator, nothing preloaded */
+    AB_SUBJECT_PRELOAD, /* a malloc-compatible .so, LD_PRELOAD'ed */
+    AB_SUBJECT_PLUGIN,  /* a .so exporting allocbench_plugin_entry */
+};
+
+enum ab_family {
+    AB_FAMILY_OTHER,
+    AB_FAMILY_GLIBC,
+    AB_FAMILY_JEMALLOC,
+    AB_FAMILY_TCMALLOC,
+    AB_FAMILY_MIMALLOC,
+    AB_FAMILY_PLUGIN,
+};
+
+/* The allocators known by name (a const table). */
+struct ab_named_allocator {
+    const char *name;
+    enum ab_family family;
+    const char *sonames[3];   /* tried in order in the library folders */
+    const char *package;      /* the Debian package that provides it */
+    const char *plugin_file;  /* in-tree plugins: file under the plugin dir */
+};
+const struct ab_named_allocator *ab_named_allocators(size_t *count);
+
+struct ab_subject {
+    char name[AB_NAME_MAX];       /* glibc, jemalloc, ... or the file's stem */
+    char spec[PATH_MAX];          /* what the user gave */
+    enum ab_subject_kind kind;
+    enum ab_family family;
+    char path[PATH_MAX];          /* resolved, real path */
+    /* Filled by ab_subject_describe (from a child). */
+    bool described;
+    char version[128];
+    char malloc_from[PATH_MAX];   /* where malloc really resolves */
+    char describe_error[512];     /* non-empty: the subject cannot run */
+    enum ab_code describe_code;
+};
+
+const char *ab_subject_kind_name(enum ab_subject_kind kind);
+const char *ab_family_name(enum ab_family family);
+/* Resolve a name or a path into a subject, classifying a path in a short-lived
+ * child (dlopen never happens in this process).  On failure writes one line
+ * to err and returns the code to report (ALLOCBENCH_UNKNOWN_ALLOCATOR,
+ * ALLOCBENCH_BAD_SUBJECT, ALLOCBENCH_PLUGIN_ABI, ALLOCBENCH_NOT_INSTALLED);
+ * returns -1 on success. */
+int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size_t errlen);
+/* Find a named allocator's library; false when not installed. */
+bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size_t len);
+/* Run a describe child: version, where malloc comes from. */
+int ab_subject_describe(struct ab_subject *s, double timeout_s);
+/* Describe each; an unusable one is warned about (its trials report it). */
+int ab_subjects_describe(struct ab_subject *s, size_t n, double timeout_s);
+
+/* ------------------------------------------------------------------ heap.c */
+
+/* The allocator as the trial child sees it: resolved function pointers (no
+ * PLT stub, no lazy binding on the measured path) and its introspection. */
+struct ab_heap {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*calloc)(size_t, size_t);
+    void *(*realloc)(void *, size_t);
+    void *(*aligned_alloc)(size_t, size_t);
+    size_t (*usable_size)(void *);           /* NULL when not offered */
+    /* Best-effort bulk allocation, NULL when the allocator has none. */
+    size_t (*alloc_bulk)(const struct ab_heap *h, size_t size, size_t n, void **out);
+    const struct allocbench_plugin *plugin;  /* plugin subjects only */
+    enum ab_family family;
+    enum ab_subject_kind kind;
+    char version[128];
+    char malloc_from[PATH_MAX];
+    /* Introspection entry points, NULL when absent. */
+    int (*mallctl)(const char *, void *, size_t *, void *, size_t);
+    int (*mallctlbymib)(const size_t *, size_t, void *, size_t *, void *, size_t);
+    size_t bulk_mib[4];                      /* experimental.batch_alloc */
+    size_t bulk_miblen;
+    int (*tc_numeric)(const char *, size_t *);
+    struct mallinfo2 (*mallinfo2)(void);     /* glibc only */
+    void (*mi_process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
+                            size_t *, size_t *);
+    void *plugin_handle;
+};
+
+/* Allocator-reported figures in bytes; -1 = not reported. */
+struct ab_alloc_stats {
+    int64_t allocated, active, resident, mapped;
+};
+
+/* Bind the heap for the subject described by (kind, path).  For preloaded and
+ * system subjects checks with dladdr that malloc comes from path; on mismatch
+ * fills err and returns -ESRCH.  Plugins are dlopen'ed and validated. */
+int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path, char *err,
+                 size_t errlen);
+void ab_heap_close(struct ab_heap *h);
+void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
+/* Validate a plugin descriptor; fills err and returns -EINVAL when wrong. */
+int ab_plugin_validate(const struct allocbench_plugin *p, char *err, size_t errlen);
+/* True when the shared object at path defines (not merely reaches) sym. */
+bool ab_heap_origin_is(const void *addr, const char *path);
+/* An entry point of the allocator under test by name (mi_heap_new, mallocx,
+ * ...): NULL unless the library malloc comes from defines it. */
+void *ab_heap_sym(const struct ab_heap *h, const char *name);
+
+/* ----------------------------------------------------------------- child.c */
+
+/*
+ * A child mode: what a `__child` process does with a request of that
+ * "mode".  One per engine (trial, stress, fastpath), one per supervising
+ * counter backend, and describe; each a const descriptor listed once in
+ * cmd/modes.h.  run returns the reply document (never NULL; a failure is
+ * an ab_child_error document).
+ */
+struct ab_child_mode {
+    const char *name;
+    bool binds_heap;               /* bind the subject's heap first */
+    bool closes_heap;              /* run releases the heap itself */
+    struct cJSON *(*run)(const struct cJSON *req, struct ab_heap *heap);
+};
+
+extern const struct ab_child_mode ab_mode_describe;
+
+/* Entry point of the hidden `__child` command: reads a request (JSON) from
+ * argv, runs its mode, writes one JSON document to descriptor 3; returns
+ * the exit status. */
+int ab_child_main(const char *request, const struct ab_child_mode *const *modes, size_t nmodes);
+/* A failed reply: {"ok": false, "code": <the code's name>, "error": msg}. */
+struct cJSON *ab_child_error(enum ab_code code, const char *msg);
+
+/* ---------------------------------------------------------------- runner.c */
+
+enum ab_child_status {
+    AB_CHILD_OK,        /* exited 0 with a well-formed document */
+    AB_CHILD_CRASHED,   /* killed by a signal */
+    AB_CHILD_TIMEOUT,   /* killed by us after the time limit */
+    AB_CHILD_FAILED,    /* exited without a well-formed document */
+};
+
+struct ab_child_result {
+    enum ab_child_status status;
+    int signal;          /* CRASHED */
+    int exit_code;       /* FAILED */
+    double elapsed_s;
+    int64_t maxrss_kib;  /* from wait4 */
+    struct cJSON *doc;   /* OK: the parsed reply, owned by the caller */
+    char stderr_tail[1024];
+};
+
+/* Re-execute this binary as `__child <request>`, with LD_PRELOAD=preload when
+ * preload is non-NULL, in its own process group; kill it after timeout_s. */
+int ab_runner_exec(const char *request, const char *preload, double timeout_s,
+                   struct ab_child_result *out);
+/* The same with the child started through a wrapper command (wrapper[0] is
+ * looked up in PATH; e.g. valgrind and its options), NULL-terminated. */
+int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
+                           const char *preload, double timeout_s,
+                           struct ab_child_result *out);
+void ab_child_result_free(struct ab_child_result *r);
+/* Kill the child in flight (from a signal handler: async-signal-safe). */
+void ab_runner_abort(void);
+
+enum ab_trial_status {
+    AB_TRIAL_OK,
+    AB_TRIAL_UNAVAILABLE,
+    AB_TRIAL_CRASHED,
+    AB_TRIAL_TIMEOUT,
+    AB_TRIAL_FAILED,
+};
+
+const char *ab_trial_status_name(enum ab_trial_status s);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * report.c — what every report shares: the context block of report.json
+ * and the atomic writing of a report file.
+ */
+#include "report.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char ab_diagnostics_tsv_header[] = "code\tallocator\tprofile\tcase\tdetail";
+
+cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
+                              const char *counter, const char *counter_version,
+                              const struct ab_subject *subjects, size_t nsubjects)
+{
+    cJSON *c = cJSON_CreateObject();
+    cJSON *ab = cJSON_AddObjectToObject(c, "allocbench");
+    cJSON_AddStringToObject(ab, "version", ab_version);
+    ab_json_add_str(ab, "git_revision", ab_git_revision);
+    cJSON_AddStringToObject(ab, "build_type", ab_build_type);
+    cJSON_AddStringToObject(c, "started_utc", started_utc);
+    ab_json_add_str(c, "hostname", h->hostname);
+    ab_json_add_str(c, "cpu_model", h->cpu_model);
+    ab_json_add_str(c, "kernel", h->kernel);
+    ab_json_add_str(c, "glibc", h->glibc);
+    ab_json_add_str(c, "thp", h->thp);
+    cJSON *t = cJSON_AddObjectToObject(c, "topology");
+    ab_json_add_int(t, "packages", h->packages ? (int64_t)h->packages : -1);
+    ab_json_add_int(t, "cores", h->cores ? (int64_t)h->cores : -1);
+    ab_json_add_int(t, "pus", h->pus ? (int64_t)h->pus : -1);
+    ab_json_add_int(t, "numa_nodes", h->numa_nodes ? (int64_t)h->numa_nodes : -1);
+    cJSON *caches = cJSON_AddArrayToObject(t, "caches");
+    for (unsigned i = 0; i < h->ncaches; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "level", h->caches[i].level);
+        cJSON_AddStringToObject(o, "type", h->caches[i].type);
+        cJSON_AddNumberToObject(o, "size_bytes", (double)h->caches[i].size);
+        cJSON_AddItemToArray(caches, o);
+    }
+    cJSON_AddStringToObject(c, "counter", counter);
+    ab_json_add_str(c, "counter_version", counter_version);
+    if (!subjects)
+        return c;
+    cJSON *subs = cJSON_AddArrayToObject(c, "subjects");
+    for (size_t i = 0; i < nsubjects; i++) {
+        const struct ab_subject *s = &subjects[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", s->name);
+        cJSON_AddStringToObject(o, "kind", ab_subject_kind_name(s->kind));
+        cJSON_AddStringToObject(o, "family", ab_family_name(s->family));
+        cJSON_AddStringToObject(o, "path", s->path);
+        ab_json_add_str(o, "version", s->version);
+        ab_json_add_str(o, "malloc_from", s->malloc_from);
+        ab_json_add_str(o, "error", s->describe_error);
+        cJSON_AddItemToArray(subs, o);
+    }
+    return c;
+}
+
+int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
+                         size_t errlen)
+{
+    if (!text) {
+        snprintf(err, errlen, "out of memory formatting %s", name);
+        return -ENOMEM;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = ab_write_file_atomic(path, text, strlen(text));
+    free(text);
+    if (rc)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
+    return rc;
+}
+

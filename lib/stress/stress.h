@@ -1,0 +1,114 @@
+/*
+ * stress.h — `allocbench stress`: the profiles file, the case registry,
+ * the stress engine, its child mode and its reports.
+ */
+#ifndef AB_STRESS_H
+#define AB_STRESS_H
+
+#include "report.h"
+#include "verify.h"
+
+/* =============================================================== stress
+ * `allocbench stress --profile P`: the seven verified stress cases of seed
+ * 003, run each in a fresh child, and the exhaustion and shutdown
+ * mechanisms they share with the workloads of the same names. */
+
+/* ---------------------------------------------------------- profile.c */
+
+struct ab_profiles {
+    char path[PATH_MAX];
+    struct ab_profile *p;
+    size_t n;
+};
+
+/* The profiles file: --profiles, else $ALLOCBENCH_PROFILES, else
+ * stress/profiles.tsv beside the executable (the build tree), else the
+ * installed copy.  Returns 0 or -ENOENT (err says where it looked). */
+int ab_profiles_locate(const char *given, char *path, size_t len, char *err, size_t errlen);
+/* Parse the whole file; a malformed one gives -EINVAL and "FILE:LINE: why"
+ * in err, an unreadable one -errno. */
+int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_t errlen);
+int ab_profiles_parse(const char *path, const char *text, struct ab_profiles *out, char *err,
+                      size_t errlen);
+void ab_profiles_free(struct ab_profiles *ps);
+const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const char *name);
+/* Threads the profile asks for on this machine (per CPU resolved). */
+unsigned ab_profile_threads(const struct ab_profile *p);
+const char *ab_hook_policy_name(enum ab_hook_policy h);
+
+/* The child mode "stress" (stress.c reads the request into this):
+ * configure the plugin for the profile, run the case, build the reply. */
+struct ab_stress_request {
+    const char *case_name, *profiles, *profile;
+    unsigned threads;
+    uint64_t ops;                  /* per thread per timed case; 0: no cap */
+    double duration_s;             /* per timed case; 0: no cap */
+    uint64_t seed;
+    bool verify;
+};
+extern const struct ab_child_mode ab_mode_stress;
+
+/* ------------------------------------------------------------ stress-run.c */
+
+const struct ab_stress_case *const *ab_stress_cases(size_t *count);
+int ab_stress_case_index(const char *name);
+
+enum ab_case_verdict {
+    AB_CASE_PASS,
+    AB_CASE_FAIL,                  /* a diagnostic fired */
+    AB_CASE_INCOMPLETE,            /* an allocation failed outside exhaustion */
+    AB_CASE_NA,                    /* the profile or the plugin rules it out */
+};
+const char *ab_case_verdict_name(enum ab_case_verdict v);
+
+struct ab_stress_config {
+    const struct ab_profile *profile;
+    const char *profiles_path;
+    struct ab_subject *subjects;
+    size_t nsubjects;
+    uint32_t cases;                /* asked for (all when the user named none) */
+    uint64_t ops;                  /* per thread per timed case; 0: no cap */
+    double duration_s;             /* per timed case; 0: no cap */
+    uint64_t seed;
+    bool verify;
+    double timeout_s;
+    char out_dir[PATH_MAX];
+    bool progress;
+};
+
+struct ab_stress_record {
+    unsigned subject, case_index;
+    enum ab_case_verdict verdict;
+    char reason[512];              /* why NA, incomplete, or the child's fate */
+    bool ran;                      /* the case ran to its end in a child */
+    unsigned threads;
+    struct ab_findings f;
+    double elapsed_s;
+    char stderr_tail[1024];
+};
+
+struct ab_stress_run {
+    const struct ab_stress_config *cfg;
+    struct ab_host host;
+    char started_utc[32];
+    struct ab_stress_record *records;
+    size_t nrecords;
+    unsigned failures;             /* records whose verdict is not pass or NA */
+};
+
+int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run);
+void ab_stress_run_free(struct ab_stress_run *run);
+
+/* --------------------------------------------------------- report-stress.c */
+
+extern const char ab_stress_tsv_header[];
+/* Checks as a JSON array of {name, verdict, detail} (the child's reply and
+ * report.json). */
+struct cJSON *ab_checks_json(const struct ab_check *c, unsigned n);
+char *ab_stress_report_json(const struct ab_stress_run *run);
+char *ab_stress_report_tsv(const struct ab_stress_run *run);
+char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run);
+void ab_stress_report_console(const struct ab_stress_run *run, FILE *out);
+int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen);
+
+#endif
