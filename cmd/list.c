@@ -124,7 +124,7 @@ static int list_profiles(void)
                (unsigned long long)p->shutdown_tolerance);
         printf("  cases:");
         for (size_t c = 0; c < nc; c++)
-            if (p->cases & (1u << c))
+            if (ab_case_set_has(&p->cases, cases[c]->name))
                 printf(" %s", cases[c]->name);
         putchar('\n');
     }

@@ -152,12 +152,13 @@ static int stress_main(int argc, char **argv)
 
     size_t ncases;
     const struct ab_stress_case *const *cases = ab_stress_cases(&ncases);
-    cfg.cases = (uint32_t)((1u << ncases) - 1);
+    memset(&cfg.cases, 0, sizeof cfg.cases);
+    for (size_t i = 0; i < ncases && !case_arg; i++)
+        ab_case_set_add(&cfg.cases, cases[i]->name);
     if (case_arg) {
         int n = ab_split_list(case_arg, case_items, 16);
         if (n < 0)
             return ab_error(AB_ALLOCBENCH_USAGE, "--case %s: a list of case names", case_arg);
-        cfg.cases = 0;
         for (int i = 0; i < n; i++) {
             int ci = ab_stress_case_index(case_items[i]);
             if (ci < 0) {
@@ -169,7 +170,8 @@ static int stress_main(int argc, char **argv)
                 return ab_error(AB_ALLOCBENCH_USAGE, "--case: no case '%s' (cases: %s)",
                                 case_items[i], known);
             }
-            cfg.cases |= 1u << ci;
+            if (ab_case_set_add(&cfg.cases, case_items[i]))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--case names %s twice", case_items[i]);
         }
     }
     cfg.ops = ops_set ? ops : duration_set ? 0 : cfg.profile->ops;

@@ -207,27 +207,30 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         ab_strlcpy(p->large_text, v, sizeof p->large_text);
         return ab_size_mix_parse(v, 1u << 30, &p->large, why, n);
     case COL_cases: {
+        memset(&p->cases, 0, sizeof p->cases);
         if (!strcmp(v, "all")) {
             size_t nc;
-            ab_stress_cases(&nc);
-            p->cases = (uint32_t)((1u << nc) - 1);
+            const struct ab_stress_case *const *all = ab_stress_cases(&nc);
+            for (size_t i = 0; i < nc; i++)
+                ab_case_set_add(&p->cases, all[i]->name);
             return 0;
         }
         char buf[256];
         if (strlen(v) >= sizeof buf)
             break;
         ab_strlcpy(buf, v, sizeof buf);
-        p->cases = 0;
         for (char *save = NULL, *c = strtok_r(buf, ",", &save); c;
              c = strtok_r(NULL, ",", &save)) {
-            int i = ab_stress_case_index(c);
-            if (i < 0) {
+            if (ab_stress_case_index(c) < 0) {
                 snprintf(why, n, "'%s' is not a stress case (see: allocbench list profiles)", c);
                 return -EINVAL;
             }
-            p->cases |= 1u << i;
+            if (ab_case_set_add(&p->cases, c)) {
+                snprintf(why, n, "case '%s' twice", c);
+                return -EINVAL;
+            }
         }
-        if (!p->cases)
+        if (!p->cases.n)
             break;
         return 0;
     }

@@ -136,11 +136,8 @@ static cJSON *profile_json(const struct ab_profile *p)
     cJSON_AddStringToObject(o, "sizes", p->sizes_text);
     cJSON_AddStringToObject(o, "large", p->large_text);
     cJSON *cases = cJSON_AddArrayToObject(o, "cases");
-    size_t n;
-    const struct ab_stress_case *const *all = ab_stress_cases(&n);
-    for (size_t i = 0; i < n; i++)
-        if (p->cases & (1u << i))
-            cJSON_AddItemToArray(cases, cJSON_CreateString(all[i]->name));
+    for (unsigned i = 0; i < p->cases.n; i++)
+        cJSON_AddItemToArray(cases, cJSON_CreateString(p->cases.name[i]));
     cJSON_AddBoolToObject(o, "remote_frees", p->remote_frees);
     num_or_null(o, "remote_bound", p->remote_bound ? (double)p->remote_bound : NAN);
     cJSON_AddNumberToObject(o, "as_limit", (double)p->as_limit);

@@ -1,6 +1,5 @@
 /*
- * stress-run.c — `allocbench stress`: the case registry (stress/cases.h),
- * and the orchestration: for every allocator, every case of the profile in
+ * stress-run.c — `allocbench stress`: the orchestration: for every allocator, every case of the profile in
  * a fresh child, its outcome turned into a verdict.  A case the profile
  * rules out is recorded as not applicable with the reason; a crashed or
  * hung case is a diagnostic of its own.
@@ -12,42 +11,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define AB_STRESS_CASE(id) extern const struct ab_stress_case ab_case_##id;
-#include "stress/cases.h"
-#undef AB_STRESS_CASE
-
-static const struct ab_stress_case *const registry[] = {
-#define AB_STRESS_CASE(id) &ab_case_##id,
-#include "stress/cases.h"
-#undef AB_STRESS_CASE
-};
-#define NCASES (sizeof registry / sizeof registry[0])
-
-const struct ab_stress_case *const *ab_stress_cases(size_t *count)
-{
-    *count = NCASES;
-    return registry;
-}
-
-int ab_stress_case_index(const char *name)
-{
-    for (size_t i = 0; i < NCASES; i++)
-        if (!strcmp(registry[i]->name, name))
-            return (int)i;
-    return -1;
-}
-
-const char *ab_case_verdict_name(enum ab_case_verdict v)
-{
-    switch (v) {
-    case AB_CASE_PASS: return "pass";
-    case AB_CASE_FAIL: return "fail";
-    case AB_CASE_INCOMPLETE: return "incomplete";
-    case AB_CASE_NA: return "not-applicable";
-    }
-    return "?";
-}
 
 static char *case_request(const struct ab_stress_config *cfg, const struct ab_subject *s,
                           const struct ab_stress_case *sc, unsigned threads)
@@ -193,7 +156,9 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
 /* Why the profile rules a case out, or NULL. */
 static const char *ruled_out(const struct ab_profile *p, size_t ci, char *buf, size_t n)
 {
-    if (!(p->cases & (1u << ci))) {
+    size_t ncases;
+    const struct ab_stress_case *const *registry = ab_stress_cases(&ncases);
+    if (!ab_case_set_has(&p->cases, registry[ci]->name)) {
         snprintf(buf, n, "not among profile %s's cases", p->name);
         return buf;
     }
@@ -213,9 +178,8 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
     int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
     if (described)
         return described;
-    size_t ncases = 0;
-    for (size_t ci = 0; ci < NCASES; ci++)
-        ncases += (cfg->cases >> ci) & 1;
+    size_t ncases = cfg->cases.n, nregistered;
+    const struct ab_stress_case *const *registry = ab_stress_cases(&nregistered);
     size_t total = ncases * cfg->nsubjects;
     run->records = calloc(total ? total : 1, sizeof *run->records);
     if (!run->records)
@@ -223,8 +187,8 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
     unsigned threads = ab_profile_threads(cfg->profile);
     for (size_t s = 0; s < cfg->nsubjects; s++) {
         const struct ab_subject *subj = &cfg->subjects[s];
-        for (size_t ci = 0; ci < NCASES; ci++) {
-            if (!(cfg->cases & (1u << ci)))
+        for (size_t ci = 0; ci < nregistered; ci++) {
+            if (!ab_case_set_has(&cfg->cases, registry[ci]->name))
                 continue;
             struct ab_stress_record *r = &run->records[run->nrecords++];
             r->subject = (unsigned)s;

@@ -66,7 +66,7 @@ struct ab_stress_config {
     const char *profiles_path;
     struct ab_subject *subjects;
     size_t nsubjects;
-    uint32_t cases;                /* asked for (all when the user named none) */
+    struct ab_case_set cases;      /* asked for (all when the user named none) */
     uint64_t ops;                  /* per thread per timed case; 0: no cap */
     double duration_s;             /* per timed case; 0: no cap */
     uint64_t seed;

@@ -431,3 +431,24 @@ int64_t ab_stress_rss_bytes(const struct ab_stress *s)
     return rss < 0 ? -1 : rss * 1024;
 }
 
+/* ------------------------------------------------------------- case sets */
+
+bool ab_case_set_has(const struct ab_case_set *s, const char *name)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (!strcmp(s->name[i], name))
+            return true;
+    return false;
+}
+
+int ab_case_set_add(struct ab_case_set *s, const char *name)
+{
+    if (ab_case_set_has(s, name))
+        return -EEXIST;
+    if (s->n == AB_CASES_MAX)
+        return -E2BIG;
+    if (strlen(name) >= sizeof s->name[0])
+        return -ENAMETOOLONG;
+    ab_strlcpy(s->name[s->n++], name, sizeof s->name[0]);
+    return 0;
+}

@@ -47,6 +47,16 @@ int ab_size_mix_parse(const char *text, uint64_t max, struct ab_size_mix *out, c
 size_t ab_size_mix_pick(const struct ab_size_mix *m, uint64_t *rng);
 uint64_t ab_size_mix_max(const struct ab_size_mix *m);
 
+/* A set of stress cases, by name (a profile's, or those --case asks). */
+#define AB_CASES_MAX 16
+struct ab_case_set {
+    unsigned n;
+    char name[AB_CASES_MAX][32];
+};
+bool ab_case_set_has(const struct ab_case_set *s, const char *name);
+/* 0, -EEXIST (named twice), -E2BIG (too many) or -ENAMETOOLONG. */
+int ab_case_set_add(struct ab_case_set *s, const char *name);
+
 /* May the profile use hugepage / NUMA hooks?  Only hosted-server opts in. */
 enum ab_hook_policy { AB_HOOK_FORBID, AB_HOOK_OPT_IN };
 
@@ -64,7 +74,7 @@ struct ab_profile {
     struct ab_size_mix sizes;
     char large_text[128];
     struct ab_size_mix large;
-    uint32_t cases;                /* bit i: case i of stress/cases.h */
+    struct ab_case_set cases;      /* the cases it runs, by name */
     bool remote_frees;
     uint64_t remote_bound;         /* blocks; 0: the profile promises none */
     uint64_t as_limit;             /* address space headroom at exhaustion */
