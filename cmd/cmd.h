@@ -1,9 +1,12 @@
 /* cmd.h — the subcommands.  Each is one file cmd/<name>.c ending in its
- * const descriptor, plus one line in AB_COMMANDS. */
+ * const descriptor `ab_command_<name>`, plus one line in cmd/meson.build
+ * (command-list.h is generated from it).  cmd/ parses and dispatches,
+ * nothing more. */
 #ifndef AB_CMD_H
 #define AB_CMD_H
 
 #include "ab-config.h"
+#include "command-list.h"
 
 #include <stddef.h>
 
@@ -12,23 +15,10 @@ struct ab_command {
     const char *synopsis;  /* one line for the main --help */
     const char *usage;     /* the whole `help <command>` text */
     int (*main)(int argc, char **argv); /* argv[0] is the command name */
+    /* NULL when this build has the command; else why not (it is left out
+     * of --help, and running it says this, exit 3). */
+    const char *unavailable;
 };
-
-/* Commands that need an optional part of the build are absent without it. */
-#if AB_HAVE_TRACE
-#define AB_COMMANDS_TRACE(X) X(trace)
-#else
-#define AB_COMMANDS_TRACE(X)
-#endif
-
-#define AB_COMMANDS(X) \
-    X(run)             \
-    X(stress)          \
-    X(fastpath)        \
-    X(check)           \
-    X(budgets)         \
-    X(list)            \
-    AB_COMMANDS_TRACE(X)
 
 /* common.c: what the subcommands share.  Each returns AB_EXIT_OK when all is
  * well, else the exit status (after one line on stderr). */

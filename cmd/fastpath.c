@@ -1,8 +1,7 @@
 /* fastpath.c — `allocbench fastpath [options]`: parse, validate, hand over. */
 #include "fastpath.h"
-#include "ab-config.h"
 #include "cmd.h"
-#include "counters.h"
+#include "counter-list.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -190,7 +189,7 @@ static int fastpath_main(int argc, char **argv)
 
     rc = ab_counter_choose(counter_arg, &cfg.counter, cfg.counter_version,
                            sizeof cfg.counter_version, err, sizeof err);
-    if (rc == AB_EXIT_USAGE)
+    if (rc == -ENOENT)
         return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter_arg, err);
     if (rc)
         return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",

@@ -74,7 +74,9 @@ static void list_counters(void)
     const struct ab_counter *const *c = ab_counters(&n);
     for (size_t i = 0; i < n; i++) {
         char version[128] = "", why[512] = "";
-        bool ok = c[i]->probe(version, sizeof version, why, sizeof why) == 0;
+        bool ok = !c[i]->unavailable && c[i]->probe(version, sizeof version, why, sizeof why) == 0;
+        if (c[i]->unavailable)
+            snprintf(why, sizeof why, "not in this build: %s", c[i]->unavailable);
         printf("%-10s %-10s %-28s %s\n", c[i]->name, ok ? "yes" : "no",
                version[0] ? version : "-", c[i]->summary);
         if (!ok)

@@ -37,7 +37,8 @@ static void usage(FILE *out)
                  "usage: allocbench <command> [options]\n\ncommands:\n",
             ab_version);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->synopsis);
+        if (!commands[i]->unavailable)
+            fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->synopsis);
     fprintf(out, "  %-10s %s\n", "help", "show a command's options: allocbench help <command>");
     fputs("\noptions:\n"
           "  -h, --help     this text\n"
@@ -77,11 +78,17 @@ int main(int argc, char **argv)
         if (!cmd)
             return ab_error(AB_ALLOCBENCH_USAGE, "no command '%s' (see: allocbench --help)",
                             argv[2]);
+        if (cmd->unavailable)
+            return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "%s is not in this build: %s",
+                            cmd->name, cmd->unavailable);
         fputs(cmd->usage, stdout);
         return AB_EXIT_OK;
     }
     const struct ab_command *cmd = find(c);
     if (!cmd)
         return ab_error(AB_ALLOCBENCH_USAGE, "no command '%s' (see: allocbench --help)", c);
+    if (cmd->unavailable)
+        return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "%s is not in this build: %s", cmd->name,
+                        cmd->unavailable);
     return cmd->main(argc - 1, argv + 1);
 }

@@ -1,6 +1,5 @@
 /* run.c — `allocbench run <workload> [options]`: parse, validate, hand over. */
 #include "run.h"
-#include "ab-config.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -140,9 +139,16 @@ static int run_main(int argc, char **argv)
         case OPT_COUNTER: {
             /* A backend that counts whole workloads, or none. */
             const struct ab_counter *k = ab_counter_find(optarg);
-            if (strcmp(optarg, "none") && !(k && k->workload))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected none%s", optarg,
-                                ab_counter_find("callgrind") ? " or callgrind" : "");
+            if (strcmp(optarg, "none") && !(k && (k->workload || k->unavailable))) {
+                char names[256] = "none";
+                size_t nc;
+                const struct ab_counter *const *all = ab_counters(&nc);
+                for (size_t i = 0; i < nc; i++)
+                    if (all[i]->workload)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), " or %s",
+                                 all[i]->name);
+                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected %s", optarg, names);
+            }
             counter = optarg;
             break;
         }
@@ -231,7 +237,7 @@ static int run_main(int argc, char **argv)
     if (strcmp(counter, "none")) {
         rc = ab_counter_choose(counter, &cfg.counter, cfg.counter_version,
                                sizeof cfg.counter_version, err, sizeof err);
-        if (rc == AB_EXIT_USAGE)
+        if (rc == -ENOENT)
             return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter, err);
         if (rc)
             return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",

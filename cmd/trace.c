@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if AB_HAVE_TRACE
+
 static const char usage[] =
     "usage: allocbench trace [options] --pid PID\n"
     "       allocbench trace [options] [--] COMMAND [ARGS...]\n"
@@ -161,3 +163,13 @@ const struct ab_command ab_command_trace = {
     .usage = usage,
     .main = trace_main,
 };
+
+#else /* AB_HAVE_TRACE */
+
+const struct ab_command ab_command_trace = {
+    .name = "trace",
+    .synopsis = "trace a live process's allocator with uprobes (libbpf; root)",
+    .unavailable = AB_TRACE_WHY,
+};
+
+#endif

@@ -26,6 +26,8 @@
  */
 #include "counter.h"
 
+#if AB_HAVE_CALLGRIND_H
+
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -319,7 +321,7 @@ static int callgrind_probe(char *version, size_t vlen, char *why, size_t wlen)
     line[strcspn(line, "\n")] = '\0';
     if (strncmp(line, "valgrind-", 9)) {
         snprintf(why, wlen, "valgrind is not installed (Debian package valgrind)");
-        return AB_EXIT_RESOURCE;
+        return -ENODEV;
     }
     snprintf(version, vlen, "%s", line);
     return 0;
@@ -423,3 +425,13 @@ const struct ab_counter ab_counter_callgrind = {
     .workload = callgrind_workload,
     .collect = callgrind_collect,
 };
+
+#else /* AB_HAVE_CALLGRIND_H */
+
+const struct ab_counter ab_counter_callgrind = {
+    .name = "callgrind",
+    .summary = "exact per-call counts under valgrind (instructions, conditional branches)",
+    .unavailable = "built without valgrind/callgrind.h (Debian package valgrind; meson feature callgrind)",
+};
+
+#endif

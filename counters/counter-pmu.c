@@ -236,7 +236,7 @@ static int pmu_probe(char *version, size_t vlen, char *why, size_t wlen)
                  "no hardware performance counters here (perf_event_open of user-space "
                  "instructions and branch-instructions: %s)",
                  strerror(-rc));
-        return AB_EXIT_RESOURCE;
+        return -ENODEV;
     }
     group_close(&g);
     return 0;

@@ -32,7 +32,8 @@
  * counted with its handler.
  */
 #include "counter.h"
-#include "ab-config.h"
+
+#if AB_HAVE_CAPSTONE
 
 #include <capstone/capstone.h>
 #include <cJSON.h>
@@ -924,7 +925,7 @@ static int ptrace_probe(char *version, size_t vlen, char *why, size_t wlen)
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(why, wlen, "fork: %s", strerror(errno));
-        return AB_EXIT_RESOURCE;
+        return -ENODEV;
     }
     if (pid == 0) {
         if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
@@ -935,7 +936,7 @@ static int ptrace_probe(char *version, size_t vlen, char *why, size_t wlen)
     int st, rc = 0;
     if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st)) {
         snprintf(why, wlen, "ptrace is not permitted here (PTRACE_TRACEME failed)");
-        rc = AB_EXIT_RESOURCE;
+        rc = -ENODEV;
     } else {
         int e = set_dr(pid, 0, (uint64_t)(uintptr_t)&ptrace_probe);
         if (!e)
@@ -945,7 +946,7 @@ static int ptrace_probe(char *version, size_t vlen, char *why, size_t wlen)
                      "hardware execute breakpoints (debug registers through PTRACE_POKEUSER) "
                      "are not usable here: %s",
                      strerror(-e));
-            rc = AB_EXIT_RESOURCE;
+            rc = -ENODEV;
         }
     }
     kill(pid, SIGKILL);
@@ -979,3 +980,13 @@ const struct ab_counter ab_counter_ptrace = {
     .batch = ptrace_batch,
     .supervise = ptrace_supervise,
 };
+
+#else /* AB_HAVE_CAPSTONE */
+
+const struct ab_counter ab_counter_ptrace = {
+    .name = "ptrace",
+    .summary = "exact per-call counts: hardware breakpoints, single steps, capstone",
+    .unavailable = "built without capstone (Debian package libcapstone-dev; meson feature capstone)",
+};
+
+#endif

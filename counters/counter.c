@@ -1,8 +1,10 @@
-/* counter.c — the registry of counter backends, built from counters.h. */
+/* counter.c — the registry of counter backends (counter-list.h, generated
+ * from counters/meson.build) and the choice among them. */
 #include "counter.h"
-#include "counters.h"
+#include "counter-list.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <string.h>
 
 #define AB_COUNTER_DECL(name) extern const struct ab_counter ab_counter_##name;
@@ -29,6 +31,16 @@ const struct ab_counter *ab_counter_find(const char *name)
     return NULL;
 }
 
+static int probe(const struct ab_counter *c, char *version, size_t vlen, char *why,
+                 size_t wlen)
+{
+    if (c->unavailable) {
+        snprintf(why, wlen, "not in this build: %s", c->unavailable);
+        return -ENODEV;
+    }
+    return c->probe(version, vlen, why, wlen);
+}
+
 int ab_counter_choose(const char *name, const struct ab_counter **out, char *version,
                       size_t vlen, char *why, size_t wlen)
 {
@@ -37,11 +49,10 @@ int ab_counter_choose(const char *name, const struct ab_counter **out, char *ver
     if (strcmp(name, "auto")) {
         const struct ab_counter *c = ab_counter_find(name);
         if (!c) {
-            snprintf(why, wlen, "no counter '%s' in this build (see: allocbench list counters)",
-                     name);
-            return AB_EXIT_USAGE;
+            snprintf(why, wlen, "no counter '%s' (see: allocbench list counters)", name);
+            return -ENOENT;
         }
-        int rc = c->probe(version, vlen, why, wlen);
+        int rc = probe(c, version, vlen, why, wlen);
         if (rc == 0)
             *out = c;
         return rc;
@@ -51,7 +62,7 @@ int ab_counter_choose(const char *name, const struct ab_counter **out, char *ver
     for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++) {
         const struct ab_counter *c = registry[i];
         char w[256] = "";
-        if (c->probe(version, vlen, w, sizeof w) == 0) {
+        if (probe(c, version, vlen, w, sizeof w) == 0) {
             *out = c;
             why[0] = '\0';
             return 0;
@@ -62,7 +73,7 @@ int ab_counter_choose(const char *name, const struct ab_counter **out, char *ver
     }
     if (!used)
         snprintf(why, wlen, "this build has no counter backend");
-    return AB_EXIT_RESOURCE;
+    return -ENODEV;
 }
 
 /* The child mode "supervise": a backend that watches its measuring child

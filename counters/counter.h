@@ -25,9 +25,12 @@ struct ab_counter {
      * repetition takes every size, forking a fresh process per size, instead
      * of one child per size. */
     bool sizes_in_one_child;
+    /* NULL when this build has the backend; else why not (it stays in the
+     * registry, with every function NULL). */
+    const char *unavailable;
     /* In the orchestrating process (no allocator code runs there): 0 when
      * usable on this machine, filling version (e.g. "capstone 4.0.2");
-     * else fills why and returns the exit status to end with. */
+     * else fills why and returns -ENODEV. */
     int (*probe)(char *version, size_t vlen, char *why, size_t wlen);
     /* In the orchestrating process: run one measuring child for the
      * `fastpath` request (preload: LD_PRELOAD for the child, or NULL) and
@@ -55,13 +58,15 @@ struct ab_counter {
 /* The child mode "supervise", for backends with a supervise function. */
 extern const struct ab_child_mode ab_mode_supervise;
 
-/* The registry built from counters/counters.h: the backends this build has. */
+/* The registry (counter-list.h, generated from counters/meson.build), in
+ * --counter auto's order: every backend, built or not. */
 const struct ab_counter *const *ab_counters(size_t *count);
 const struct ab_counter *ab_counter_find(const char *name);
 
-/* Pick the backend for --counter name ("auto": pmu where it works, else
- * ptrace, else callgrind) and probe it.  Returns 0 with *out and version
- * set, else the exit status with why filled (one line). */
+/* Pick the backend for --counter name ("auto": the first in the registry
+ * that counts here) and probe it.  Returns 0 with *out and version set;
+ * -ENOENT for a name that is no backend, -ENODEV for one that cannot count
+ * here (or is not in this build), with why filled (one line). */
 int ab_counter_choose(const char *name, const struct ab_counter **out, char *version,
                       size_t vlen, char *why, size_t wlen);
 

@@ -1,17 +1,19 @@
-/* workload.c — the registry (from workloads/list.h) and parameter values. */
+/* workload.c — the registry (workload-list.h, generated from
+ * workloads/meson.build) and parameter values. */
 #include "workload.h"
+#include "workload-list.h"
 
 #include <errno.h>
 #include <string.h>
 
-#define AB_WORKLOAD(id) extern const struct ab_workload ab_wl_##id;
-#include "list.h"
-#undef AB_WORKLOAD
+#define AB_WORKLOAD_DECL(id) extern const struct ab_workload ab_wl_##id;
+AB_WORKLOADS(AB_WORKLOAD_DECL)
+#undef AB_WORKLOAD_DECL
 
 static const struct ab_workload *const registry[] = {
-#define AB_WORKLOAD(id) &ab_wl_##id,
-#include "list.h"
-#undef AB_WORKLOAD
+#define AB_WORKLOAD_PTR(id) &ab_wl_##id,
+    AB_WORKLOADS(AB_WORKLOAD_PTR)
+#undef AB_WORKLOAD_PTR
 };
 
 const struct ab_workload *const *ab_workloads(size_t *count)

@@ -6,6 +6,8 @@
 #ifndef AB_CORE_H
 #define AB_CORE_H
 
+#include "ab-config.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>

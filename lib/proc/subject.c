@@ -6,7 +6,6 @@
  * version and malloc origin come from a describe child.
  */
 #include "proc.h"
-#include "ab-config.h"
 
 #include <cJSON.h>
 #include <dlfcn.h>

@@ -1,19 +1,20 @@
 /*
- * cases.c — the registry of stress cases (stress/case-<name>.c, listed in
- * stress/cases.h) and the names of their verdicts.
+ * cases.c — the registry of stress cases (stress/case-<name>.c; case-list.h
+ * is generated from stress/meson.build) and the names of their verdicts.
  */
 #include "stress.h"
+#include "case-list.h"
 
 #include <string.h>
 
-#define AB_STRESS_CASE(id) extern const struct ab_stress_case ab_case_##id;
-#include "stress/cases.h"
-#undef AB_STRESS_CASE
+#define AB_CASE_DECL(id) extern const struct ab_stress_case ab_case_##id;
+AB_STRESS_CASES(AB_CASE_DECL)
+#undef AB_CASE_DECL
 
 static const struct ab_stress_case *const registry[] = {
-#define AB_STRESS_CASE(id) &ab_case_##id,
-#include "stress/cases.h"
-#undef AB_STRESS_CASE
+#define AB_CASE_PTR(id) &ab_case_##id,
+    AB_STRESS_CASES(AB_CASE_PTR)
+#undef AB_CASE_PTR
 };
 #define NCASES (sizeof registry / sizeof registry[0])
 

@@ -34,7 +34,6 @@ void ab_profiles_free(struct ab_profiles *ps);
 const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const char *name);
 /* Threads the profile asks for on this machine (per CPU resolved). */
 unsigned ab_profile_threads(const struct ab_profile *p);
-const char *ab_hook_policy_name(enum ab_hook_policy h);
 
 /* The child mode "stress" (stress.c reads the request into this):
  * configure the plugin for the profile, run the case, build the reply. */

@@ -13,7 +13,6 @@
  * replaced or deleted since, or in another mount namespace).
  */
 #include "trace.h"
-#include "ab-config.h"
 #include "trace-bpf.h"
 
 #include <errno.h>

@@ -16,6 +16,26 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Hugepages where the live blocks are, from /proc/self/smaps. */
+struct ab_thp_use {
+    uint64_t regions;              /* mappings holding at least one block */
+    uint64_t anon_huge_kib;        /* their AnonHugePages */
+    uint64_t advised;              /* of them flagged hg (MADV_HUGEPAGE) */
+};
+
+
+/* NUMA policy of the memory at the blocks (get_mempolicy MPOL_F_ADDR). */
+struct ab_numa_use {
+    int nodes;                     /* configured nodes; 0 when NUMA is unavailable */
+    uint64_t sampled;
+    uint64_t foreign;              /* policy differs from the thread's own */
+    uint64_t on_node;              /* bound or preferred including `node` */
+    uint64_t placed, misplaced;    /* pages found on / off node (move_pages) */
+    int first_mode;                /* of the first foreign block */
+};
+
+
+
 /* Mode flags of the kernel ABI (linux/mempolicy.h) that numaif.h may lack. */
 #ifndef MPOL_F_STATIC_NODES
 #define MPOL_F_STATIC_NODES (1 << 15)
@@ -30,7 +50,7 @@ static int cmp_addr(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-int ab_policy_thp(const void *const *addrs, size_t n, struct ab_thp_use *out)
+static int ab_policy_thp(const void *const *addrs, size_t n, struct ab_thp_use *out)
 {
     memset(out, 0, sizeof *out);
     const void **sorted = ab_buf_alloc((n ? n : 1) * sizeof *sorted);
@@ -73,7 +93,7 @@ int ab_policy_thp(const void *const *addrs, size_t n, struct ab_thp_use *out)
     return 0;
 }
 
-int ab_policy_numa(const void *const *addrs, size_t n, int node, struct ab_numa_use *out)
+static int ab_policy_numa(const void *const *addrs, size_t n, int node, struct ab_numa_use *out)
 {
     memset(out, 0, sizeof *out);
     out->first_mode = -1;

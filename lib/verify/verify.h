@@ -12,7 +12,6 @@
 #include "proc.h"
 
 /* ---------------------------------------------------------------- verify.c */
-
 /* The live-set shadow: which bytes belong to live blocks (thread-safe). */
 struct ab_shadow;
 struct ab_shadow *ab_shadow_new(void);
@@ -28,7 +27,7 @@ size_t ab_shadow_bytes(const struct ab_shadow *s);
 void ab_pattern_fill(void *p, size_t size, uint64_t seq);
 size_t ab_pattern_check(const void *p, size_t size, uint64_t seq);
 
-/* ------------------------------------------------------ profiles (data) */
+/* ------------------------------------------ mix.c; the profile a case runs */
 
 #define AB_MIX_MAX 8
 
@@ -59,6 +58,7 @@ int ab_case_set_add(struct ab_case_set *s, const char *name);
 
 /* May the profile use hugepage / NUMA hooks?  Only hosted-server opts in. */
 enum ab_hook_policy { AB_HOOK_FORBID, AB_HOOK_OPT_IN };
+const char *ab_hook_policy_name(enum ab_hook_policy h);
 
 /* One profile: a row of the profiles file (stress/profiles.tsv). */
 struct ab_profile {
@@ -83,7 +83,6 @@ struct ab_profile {
     uint64_t shutdown_tolerance;   /* bytes retained after shutdown cleanup */
     char summary[200];
 };
-
 
 /* ---------------------------------------------------------------- kit.c */
 
@@ -214,7 +213,6 @@ void ab_stress_block_checks(struct ab_stress *s);
 int64_t ab_stress_vm_bytes(const struct ab_stress *s);
 int64_t ab_stress_rss_bytes(const struct ab_stress *s);
 
-
 /* The stress cases (stress/cases.h): one file each under stress/. */
 struct ab_stress_case {
     const char *name;
@@ -287,25 +285,6 @@ uint64_t ab_churn_thread_ns(const struct ab_churn *c);
 void ab_churn_free(struct ab_churn *c);
 
 /* ---------------------------------------------------------------- policy.c */
-
-/* Hugepages where the live blocks are, from /proc/self/smaps. */
-struct ab_thp_use {
-    uint64_t regions;              /* mappings holding at least one block */
-    uint64_t anon_huge_kib;        /* their AnonHugePages */
-    uint64_t advised;              /* of them flagged hg (MADV_HUGEPAGE) */
-};
-int ab_policy_thp(const void *const *addrs, size_t n, struct ab_thp_use *out);
-
-/* NUMA policy of the memory at the blocks (get_mempolicy MPOL_F_ADDR). */
-struct ab_numa_use {
-    int nodes;                     /* configured nodes; 0 when NUMA is unavailable */
-    uint64_t sampled;
-    uint64_t foreign;              /* policy differs from the thread's own */
-    uint64_t on_node;              /* bound or preferred including `node` */
-    uint64_t placed, misplaced;    /* pages found on / off node (move_pages) */
-    int first_mode;                /* of the first foreign block */
-};
-int ab_policy_numa(const void *const *addrs, size_t n, int node, struct ab_numa_use *out);
 
 /* Both checks on the blocks at addrs, against the profile and s->hooks. */
 void ab_policy_check(struct ab_stress *s, const void *const *addrs, size_t n);

@@ -112,7 +112,7 @@ out:
     return rc;
 }
 
-const struct ab_stress_case ab_case_shutdown = {
+const struct ab_stress_case ab_case_shutdown_cleanup = {
     .name = "shutdown-cleanup",
     .summary = "thread churn with frees after the owner exited; memory back to baseline",
     .run = run,
