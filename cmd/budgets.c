@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <cJSON.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,50 +28,45 @@ static const char usage[] =
     "exit status: 0 written; 2 usage error, a report that is not a fast-path report\n"
     "of this schema, or a row that cannot set a budget (one line says which)\n";
 
-enum { OPT_HEADROOM = 256, OPT_OUT, OPT_HELP };
+enum { OPT_HEADROOM = 256 };
 
-static const struct option options[] = {
-    {"headroom", required_argument, NULL, OPT_HEADROOM},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
+static const struct ab_opt options[] = {
+    {"headroom", true, OPT_HEADROOM},
 };
+
+static int on_option(int id, const char *v, void *ctx)
+{
+    (void)id;
+    int rc = ab_parse_double(v, 0, 1000, ctx);
+    return rc ? ab_cmd_bad_number("headroom", v, rc, "[0, 1000] percent") : AB_EXIT_OK;
+}
 
 static int budgets_main(int argc, char **argv)
 {
     double headroom = 0;
-    const char *out = NULL;
-    int c, rc;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_HEADROOM:
-            if ((rc = ab_parse_double(optarg, 0, 1000, &headroom)))
-                return ab_cmd_bad_number("headroom", optarg, rc, "[0, 1000] percent");
-            break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
-        default:
-            if (optopt)
-                return ab_error(AB_ALLOCBENCH_USAGE, "budgets: option '%s' needs a value",
-                                argv[optind - 1]);
-            return ab_error(AB_ALLOCBENCH_USAGE,
-                            "budgets: unknown option '%s' (see: allocbench help budgets)",
-                            argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return ab_error(AB_ALLOCBENCH_USAGE,
-                        "budgets: which reports? (report.json of allocbench fastpath, or its "
-                        "folder)");
-    int n = argc - optind, status = AB_EXIT_OK;
-    cJSON **docs = calloc((size_t)n, sizeof *docs);
-    if (!docs)
+    const char **reports = calloc((size_t)argc, sizeof *reports);
+    if (!reports)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
+    struct ab_common co = {0};
+    struct ab_args pos = {.min = 1, .max = (unsigned)argc, .v = reports,
+                          .missing = "which reports? (report.json of allocbench fastpath, or its "
+                                     "folder)"};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_budgets, AB_COMMON_OUT, &co, options,
+                          sizeof options / sizeof options[0], on_option, &headroom, &pos);
+    if (rc) {
+        free(reports);
+        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
+    }
+    const char *out = co.out;
+    int n = (int)pos.n, status = AB_EXIT_OK;
+    cJSON **docs = calloc((size_t)n, sizeof *docs);
+    if (!docs) {
+        free(reports);
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
+    }
     char err[1024];
     for (int i = 0; i < n && status == AB_EXIT_OK; i++)
-        if (ab_fp_report_read(argv[optind + i], &docs[i], err, sizeof err))
+        if (ab_fp_report_read(reports[i], &docs[i], err, sizeof err))
             status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
     char *text = NULL;
     if (status == AB_EXIT_OK &&
@@ -90,6 +84,7 @@ static int budgets_main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         cJSON_Delete(docs[i]);
     free(docs);
+    free(reports);
     return status;
 }
 

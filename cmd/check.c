@@ -4,7 +4,6 @@
 
 #include <cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,50 +44,59 @@ static const char usage[] =
     "malformed budget file (file and line named) or a report that is not a\n"
     "fast-path report of this schema\n";
 
-enum { OPT_BUDGETS = 256, OPT_REQUIRE, OPT_HELP };
+enum { OPT_BUDGETS = 256, OPT_REQUIRE };
 
-static const struct option options[] = {
-    {"budgets", required_argument, NULL, OPT_BUDGETS},
-    {"require-budget", no_argument, NULL, OPT_REQUIRE},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
+static const struct ab_opt options[] = {
+    {"budgets", true, OPT_BUDGETS},
+    {"require-budget", false, OPT_REQUIRE},
 };
+
+struct check_args {
+    const char *budgets;
+    bool require;
+};
+
+static int on_option(int id, const char *v, void *ctx)
+{
+    struct check_args *a = ctx;
+    if (id == OPT_BUDGETS)
+        a->budgets = v;
+    else
+        a->require = true;
+    return AB_EXIT_OK;
+}
 
 static int check_main(int argc, char **argv)
 {
-    const char *budgets_path = NULL;
-    bool require = false;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_BUDGETS: budgets_path = optarg; break;
-        case OPT_REQUIRE: require = true; break;
-        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
-        default:
-            if (optopt)
-                return ab_error(AB_ALLOCBENCH_USAGE, "check: option '%s' needs a value",
-                                argv[optind - 1]);
-            return ab_error(AB_ALLOCBENCH_USAGE,
-                            "check: unknown option '%s' (see: allocbench help check)",
-                            argv[optind - 1]);
-        }
+    struct check_args a = {0};
+    struct ab_common co = {0};
+    const char **reports = calloc((size_t)argc, sizeof *reports);
+    if (!reports)
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
+    struct ab_args pos = {.max = (unsigned)argc, .v = reports};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_check, 0, &co, options,
+                          sizeof options / sizeof options[0], on_option, &a, &pos);
+    if (rc == AB_EXIT_OK && !a.budgets)
+        rc = ab_error(AB_ALLOCBENCH_USAGE, "check: --budgets FILE is required");
+    if (rc == AB_EXIT_OK && !pos.n)
+        rc = ab_error(AB_ALLOCBENCH_USAGE, "check: which reports? (report.json or its folder)");
+    if (rc) {
+        free(reports);
+        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
     }
-    if (!budgets_path)
-        return ab_error(AB_ALLOCBENCH_USAGE, "check: --budgets FILE is required");
-    if (optind >= argc)
-        return ab_error(AB_ALLOCBENCH_USAGE, "check: which reports? (report.json or its folder)");
-
+    const char *budgets_path = a.budgets;
+    bool require = a.require;
     char err[1024];
     struct ab_budgets budgets;
-    int rc = ab_budgets_load(budgets_path, &budgets, err, sizeof err);
-    if (rc)
+    rc = ab_budgets_load(budgets_path, &budgets, err, sizeof err);
+    if (rc) {
+        free(reports);
         return ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
+    }
 
     /* Every report is read and validated before any verdict is printed, so a
      * bad input never leaves half a verdict. */
-    int nrep = argc - optind;
+    int nrep = (int)pos.n;
     cJSON **docs = calloc((size_t)nrep, sizeof *docs);
     int status = AB_EXIT_OK;
     if (!docs) {
@@ -96,7 +104,7 @@ static int check_main(int argc, char **argv)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
     }
     for (int i = 0; i < nrep && status == AB_EXIT_OK; i++)
-        if (ab_fp_report_read(argv[optind + i], &docs[i], err, sizeof err))
+        if (ab_fp_report_read(reports[i], &docs[i], err, sizeof err))
             status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
     struct ab_gate chk;
     if (status == AB_EXIT_OK && ab_gate_begin(&chk, &budgets, stdout))
@@ -123,6 +131,7 @@ static int check_main(int argc, char **argv)
         cJSON_Delete(docs[i]);
     free(docs);
     ab_budgets_free(&budgets);
+    free(reports);
     return status;
 }
 

@@ -8,7 +8,9 @@
 #include "ab-config.h"
 #include "command-list.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ab_command {
     const char *name;
@@ -19,6 +21,58 @@ struct ab_command {
      * of --help, and running it says this, exit 3). */
     const char *unavailable;
 };
+
+/* options.c: the one options parser.  A command's own options have ids
+ * from 256 up; the common ones it takes are named by AB_COMMON_* bits. */
+enum {
+    AB_COMMON_FORMAT = 1u << 0,
+    AB_COMMON_OUT = 1u << 1,
+    AB_COMMON_SEED = 1u << 2,
+    AB_COMMON_TIMEOUT = 1u << 3,
+    AB_COMMON_REPETITIONS = 1u << 4,
+    AB_COMMON_WARMUP = 1u << 5,
+};
+#define AB_CMD_MAX_OPTS 32
+#define AB_CMD_MAX_REPETITIONS 100000
+#define AB_CMD_MAX_WARMUP 10000000
+/* Returned by ab_cmd_parse after --help: the command is done, exit 0. */
+#define AB_CMD_DONE (-1)
+
+struct ab_opt {
+    const char *name;
+    bool value;               /* takes a value */
+    int id;                   /* 256 and up */
+};
+
+/* The common options' values; the command sets its defaults first. */
+struct ab_common {
+    const char *format;       /* console, json or tsv */
+    const char *out;          /* NULL: the default folder */
+    uint64_t seed;
+    double timeout_s;
+    uint64_t repetitions, warmup;
+    bool seed_set, timeout_set;
+};
+
+/* Positional arguments: between min and max of them (missing: the message
+ * when fewer); with rest, everything after the options is a command line
+ * of its own (trace -- CMD). */
+struct ab_args {
+    unsigned min, max, n;
+    const char **v;           /* room for max of them */
+    const char *missing;
+    bool rest;
+    int rest_argc;
+    char **rest_argv;
+};
+
+/* Parse argv (argv[0] is the command's name): own options go to on_opt,
+ * which returns AB_EXIT_OK or an exit status after one line on stderr.
+ * Returns AB_EXIT_OK, AB_CMD_DONE (after --help) or an exit status. */
+int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned which,
+                 struct ab_common *c, const struct ab_opt *own, size_t nown,
+                 int (*on_opt)(int id, const char *value, void *ctx), void *ctx,
+                 struct ab_args *pos);
 
 /* common.c: what the subcommands share.  Each returns AB_EXIT_OK when all is
  * well, else the exit status (after one line on stderr). */

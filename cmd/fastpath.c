@@ -4,7 +4,6 @@
 #include "counter-list.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -42,14 +41,14 @@ static const char usage[] =
     "                        default 1000\n"
     "  --warmup W            pairs of each op before counting, 0..10000000; default 1000\n"
     "  --keep-live K         other blocks of the size kept live, 0..100000; default 16\n"
-    "  --repetitions R       fresh children per allocator, 1..16; default 3; rows whose\n"
+    "  --repetitions R       fresh children per allocator, 1..100000; default 3; rows whose\n"
     "                        repetitions give different p50s are marked and fail\n"
     "  --counter C           auto (default: the first that counts here of:"
     AB_COUNTERS(HELP_COUNTER) ")\n"
     "                        or one of them (see: allocbench list counters)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
     "  --format F            what stdout shows: console (default), json or tsv\n"
-    "  --timeout SECONDS     per child, 1..86400; default 600\n"
+    "  --timeout SECONDS     per child, 0.1..86400; default 600\n"
     "\n"
     "files written to DIR: allocator-fast-path-report.tsv, report.json\n"
     "\n"
@@ -57,85 +56,68 @@ static const char usage[] =
     "be counted (crash, hang, NULL) or its repetitions disagree; 2 usage error; 3 an\n"
     "allocator or the counter is not available here (e.g. --counter pmu without a PMU)\n";
 
-enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_PATTERN, OPT_CALLS, OPT_WARMUP, OPT_KEEP, OPT_REPS,
-       OPT_COUNTER, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_PATTERN, OPT_CALLS, OPT_KEEP, OPT_COUNTER };
 
-static const struct option options[] = {
-    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
-    {"sizes", required_argument, NULL, OPT_SIZES},
-    {"ops", required_argument, NULL, OPT_OPS},
-    {"pattern", required_argument, NULL, OPT_PATTERN},
-    {"calls", required_argument, NULL, OPT_CALLS},
-    {"warmup", required_argument, NULL, OPT_WARMUP},
-    {"keep-live", required_argument, NULL, OPT_KEEP},
-    {"repetitions", required_argument, NULL, OPT_REPS},
-    {"counter", required_argument, NULL, OPT_COUNTER},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
+static const struct ab_opt options[] = {
+    {"allocator", true, OPT_ALLOCATOR}, {"sizes", true, OPT_SIZES},
+    {"ops", true, OPT_OPS},             {"pattern", true, OPT_PATTERN},
+    {"calls", true, OPT_CALLS},         {"keep-live", true, OPT_KEEP},
+    {"counter", true, OPT_COUNTER},
 };
+
+/* What fastpath's own options set. */
+struct fastpath_args {
+    const char *allocator, *sizes, *ops, *pattern, *counter;
+    uint64_t calls, keep;
+};
+
+static int on_option(int id, const char *v, void *ctx)
+{
+    struct fastpath_args *a = ctx;
+    int rc;
+    switch (id) {
+    case OPT_ALLOCATOR: a->allocator = v; break;
+    case OPT_SIZES: a->sizes = v; break;
+    case OPT_OPS: a->ops = v; break;
+    case OPT_PATTERN: a->pattern = v; break;
+    case OPT_CALLS:
+        if ((rc = ab_parse_u64(v, 1, 1000000, false, &a->calls)))
+            return ab_cmd_bad_number("calls", v, rc, "[1, 1000000]");
+        break;
+    case OPT_KEEP:
+        if ((rc = ab_parse_u64(v, 0, 100000, false, &a->keep)))
+            return ab_cmd_bad_number("keep-live", v, rc, "[0, 100000]");
+        break;
+    case OPT_COUNTER: a->counter = v; break;
+    }
+    return AB_EXIT_OK;
+}
 
 static int fastpath_main(int argc, char **argv)
 {
     static char items[AB_FP_MAX_SIZES + 1][AB_NAME_MAX * 4];
     static struct ab_subject subjects[MAX_SUBJECTS];
     static struct ab_fp_config cfg;
-    const char *allocator_arg = "glibc", *counter_arg = "auto", *out = NULL;
-    const char *sizes_arg = "8,16,32,48,64,96,128,256,512,1024,2048,4096,8192";
-    const char *ops_arg = "malloc,free", *format = "console", *pattern_arg = "pairs";
-    uint64_t calls = 1000, warmup = 1000, keep = 16, reps = 3;
-    double timeout = 600.0;
-    int rc, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_ALLOCATOR: allocator_arg = optarg; break;
-        case OPT_SIZES: sizes_arg = optarg; break;
-        case OPT_OPS: ops_arg = optarg; break;
-        case OPT_PATTERN: pattern_arg = optarg; break;
-        case OPT_CALLS:
-            if ((rc = ab_parse_u64(optarg, 1, 1000000, false, &calls)))
-                return ab_cmd_bad_number("calls", optarg, rc, "[1, 1000000]");
-            break;
-        case OPT_WARMUP:
-            if ((rc = ab_parse_u64(optarg, 0, 10000000, false, &warmup)))
-                return ab_cmd_bad_number("warmup", optarg, rc, "[0, 10000000]");
-            break;
-        case OPT_KEEP:
-            if ((rc = ab_parse_u64(optarg, 0, 100000, false, &keep)))
-                return ab_cmd_bad_number("keep-live", optarg, rc, "[0, 100000]");
-            break;
-        case OPT_REPS:
-            if ((rc = ab_parse_u64(optarg, 1, 16, false, &reps)))
-                return ab_cmd_bad_number("repetitions", optarg, rc, "[1, 16]");
-            break;
-        case OPT_COUNTER: counter_arg = optarg; break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
-                return ab_error(AB_ALLOCBENCH_USAGE,
-                                "--format %s: expected console, json or tsv", optarg);
-            format = optarg;
-            break;
-        case OPT_TIMEOUT:
-            if ((rc = ab_parse_double(optarg, 1, 86400, &timeout)))
-                return ab_cmd_bad_number("timeout", optarg, rc, "[1, 86400] seconds");
-            break;
-        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
-        default:
-            if (optopt)
-                return ab_error(AB_ALLOCBENCH_USAGE, "fastpath: option '%s' needs a value",
-                                argv[optind - 1]);
-            return ab_error(AB_ALLOCBENCH_USAGE,
-                            "fastpath: unknown option '%s' (see: allocbench help fastpath)",
-                            argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return ab_error(AB_ALLOCBENCH_USAGE, "fastpath: unexpected argument '%s'", argv[optind]);
+    struct fastpath_args a = {.allocator = "glibc",
+                              .sizes = "8,16,32,48,64,96,128,256,512,1024,2048,4096,8192",
+                              .ops = "malloc,free", .pattern = "pairs", .counter = "auto",
+                              .calls = 1000, .keep = 16};
+    struct ab_common co = {.format = "console", .timeout_s = 600, .repetitions = 3,
+                           .warmup = 1000};
+    struct ab_args pos = {0};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_fastpath,
+                          AB_COMMON_FORMAT | AB_COMMON_OUT | AB_COMMON_TIMEOUT |
+                              AB_COMMON_REPETITIONS | AB_COMMON_WARMUP,
+                          &co, options, sizeof options / sizeof options[0], on_option, &a, &pos);
+    if (rc == AB_CMD_DONE)
+        return AB_EXIT_OK;
+    if (rc)
+        return rc;
+    const char *allocator_arg = a.allocator, *counter_arg = a.counter, *out = co.out;
+    const char *sizes_arg = a.sizes, *ops_arg = a.ops, *format = co.format;
+    const char *pattern_arg = a.pattern;
+    uint64_t calls = a.calls, warmup = co.warmup, keep = a.keep, reps = co.repetitions;
+    double timeout = co.timeout_s;
 
     memset(&cfg, 0, sizeof cfg);
     int n = ab_split_list(sizes_arg, items, AB_FP_MAX_SIZES);

@@ -138,15 +138,21 @@ static int list_profiles(void)
     return AB_EXIT_OK;
 }
 
+static int no_options(int id, const char *v, void *ctx)
+{
+    (void)id, (void)v, (void)ctx;
+    return AB_EXIT_OK;
+}
+
 static int list_main(int argc, char **argv)
 {
-    if (argc > 2)
-        return ab_error(AB_ALLOCBENCH_USAGE, "list: one thing at a time");
-    const char *what = argc == 2 ? argv[1] : NULL;
-    if (what && (!strcmp(what, "-h") || !strcmp(what, "--help"))) {
-        fputs(usage, stdout);
-        return AB_EXIT_OK;
-    }
+    const char *thing[1];
+    struct ab_common co = {0};
+    struct ab_args pos = {.max = 1, .v = thing};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_list, 0, &co, NULL, 0, no_options, NULL, &pos);
+    if (rc)
+        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
+    const char *what = pos.n ? thing[0] : NULL;
     if (what && strcmp(what, "workloads") && strcmp(what, "allocators") &&
         strcmp(what, "counters") && strcmp(what, "profiles"))
         return ab_error(AB_ALLOCBENCH_USAGE,

@@ -3,7 +3,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,7 @@ static const char usage[] =
     "  --threads N[,M...]    threads per trial, 1..1024 each; default 1\n"
     "  --variant V[,W...]    the workload's variants to run; default all\n"
     "  --repetitions R       trials per configuration, 1..100000; default 15\n"
-    "  --warmup W            unmeasured rounds before measuring, 0..1000000; default 2\n"
+    "  --warmup W            unmeasured rounds before measuring, 0..10000000; default 2\n"
     "  --rounds N            measured rounds per trial, 1..100000000; default: the\n"
     "                        workload's\n"
     "  --seed S              seed of every random choice, 0..2^64-1; default 1\n"
@@ -54,126 +53,106 @@ static const char usage[] =
     "failed (the run goes on); 2 usage or input error; 3 an allocator (or the counter)\n"
     "is not installed\n";
 
-enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_REPS, OPT_WARMUP, OPT_ROUNDS,
-       OPT_SEED, OPT_PARAM, OPT_PRESET, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_PIN, OPT_HELP,
-       OPT_COUNTER };
+enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_ROUNDS, OPT_PARAM, OPT_PRESET,
+       OPT_PIN, OPT_COUNTER };
 
-static const struct option options[] = {
-    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"variant", required_argument, NULL, OPT_VARIANT},
-    {"repetitions", required_argument, NULL, OPT_REPS},
-    {"warmup", required_argument, NULL, OPT_WARMUP},
-    {"rounds", required_argument, NULL, OPT_ROUNDS},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"param", required_argument, NULL, OPT_PARAM},
-    {"preset", required_argument, NULL, OPT_PRESET},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"pin", no_argument, NULL, OPT_PIN},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"counter", required_argument, NULL, OPT_COUNTER},
-    {NULL, 0, NULL, 0},
+static const struct ab_opt options[] = {
+    {"allocator", true, OPT_ALLOCATOR}, {"threads", true, OPT_THREADS},
+    {"variant", true, OPT_VARIANT},     {"rounds", true, OPT_ROUNDS},
+    {"param", true, OPT_PARAM},         {"preset", true, OPT_PRESET},
+    {"pin", false, OPT_PIN},            {"counter", true, OPT_COUNTER},
 };
+
+/* What run's own options set. */
+struct run_args {
+    const char *allocator, *threads, *variant, *preset, *counter;
+    const char *assign[MAX_ASSIGN];
+    size_t nassign;
+    uint64_t rounds;
+    bool pin;
+};
+
+static int on_option(int id, const char *v, void *ctx)
+{
+    struct run_args *a = ctx;
+    int rc;
+    switch (id) {
+    case OPT_ALLOCATOR: a->allocator = v; break;
+    case OPT_THREADS: a->threads = v; break;
+    case OPT_VARIANT: a->variant = v; break;
+    case OPT_ROUNDS:
+        if ((rc = ab_parse_u64(v, 1, 100000000, false, &a->rounds)))
+            return ab_cmd_bad_number("rounds", v, rc, "[1, 100000000]");
+        break;
+    case OPT_PARAM:
+        if (a->nassign == MAX_ASSIGN)
+            return ab_error(AB_ALLOCBENCH_USAGE, "at most %d --param options", MAX_ASSIGN);
+        a->assign[a->nassign++] = v;
+        break;
+    case OPT_PRESET:
+        if (strcmp(v, "quick"))
+            return ab_error(AB_ALLOCBENCH_USAGE, "--preset %s: the only preset is quick", v);
+        a->preset = v;
+        break;
+    case OPT_PIN: a->pin = true; break;
+    case OPT_COUNTER: {
+        /* A backend that counts whole workloads, or none. */
+        const struct ab_counter *k = ab_counter_find(v);
+        if (strcmp(v, "none") && !(k && (k->workload || k->unavailable))) {
+            char names[256] = "none";
+            size_t nc;
+            const struct ab_counter *const *all = ab_counters(&nc);
+            for (size_t i = 0; i < nc; i++)
+                if (all[i]->workload)
+                    snprintf(names + strlen(names), sizeof names - strlen(names), " or %s",
+                             all[i]->name);
+            return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected %s", v, names);
+        }
+        a->counter = v;
+        break;
+    }
+    }
+    return AB_EXIT_OK;
+}
 
 static int run_main(int argc, char **argv)
 {
     static char thread_items[16][AB_NAME_MAX * 4];
     static char variant_items[32][AB_NAME_MAX * 4];
     static struct ab_subject subjects[MAX_SUBJECTS];
-    const char *allocator_arg = "glibc", *threads_arg = "1", *variant_arg = NULL;
-    const char *assign[MAX_ASSIGN];
-    size_t nassign = 0;
-    const char *preset = NULL, *out = NULL, *format = "console", *counter = "none";
-    uint64_t reps = 15, warmup = 2, rounds = 0, seed = 1;
-    double timeout = 60.0;
-    bool pin = false;
-    int rc, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_ALLOCATOR: allocator_arg = optarg; break;
-        case OPT_THREADS: threads_arg = optarg; break;
-        case OPT_VARIANT: variant_arg = optarg; break;
-        case OPT_REPS:
-            if ((rc = ab_parse_u64(optarg, 1, 100000, false, &reps)))
-                return ab_cmd_bad_number("repetitions", optarg, rc, "[1, 100000]");
-            break;
-        case OPT_WARMUP:
-            if ((rc = ab_parse_u64(optarg, 0, 1000000, false, &warmup)))
-                return ab_cmd_bad_number("warmup", optarg, rc, "[0, 1000000]");
-            break;
-        case OPT_ROUNDS:
-            if ((rc = ab_parse_u64(optarg, 1, 100000000, false, &rounds)))
-                return ab_cmd_bad_number("rounds", optarg, rc, "[1, 100000000]");
-            break;
-        case OPT_SEED:
-            if ((rc = ab_parse_u64(optarg, 0, UINT64_MAX, false, &seed)))
-                return ab_cmd_bad_number("seed", optarg, rc, "[0, 2^64-1]");
-            break;
-        case OPT_PARAM:
-            if (nassign == MAX_ASSIGN)
-                return ab_error(AB_ALLOCBENCH_USAGE, "at most %d --param options", MAX_ASSIGN);
-            assign[nassign++] = optarg;
-            break;
-        case OPT_PRESET:
-            if (strcmp(optarg, "quick"))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--preset %s: the only preset is quick",
-                                optarg);
-            preset = optarg;
-            break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
-                return ab_error(AB_ALLOCBENCH_USAGE,
-                                "--format %s: expected console, json or tsv", optarg);
-            format = optarg;
-            break;
-        case OPT_TIMEOUT:
-            if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
-                return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
-            break;
-        case OPT_PIN: pin = true; break;
-        case OPT_COUNTER: {
-            /* A backend that counts whole workloads, or none. */
-            const struct ab_counter *k = ab_counter_find(optarg);
-            if (strcmp(optarg, "none") && !(k && (k->workload || k->unavailable))) {
-                char names[256] = "none";
-                size_t nc;
-                const struct ab_counter *const *all = ab_counters(&nc);
-                for (size_t i = 0; i < nc; i++)
-                    if (all[i]->workload)
-                        snprintf(names + strlen(names), sizeof names - strlen(names), " or %s",
-                                 all[i]->name);
-                return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: expected %s", optarg, names);
-            }
-            counter = optarg;
-            break;
-        }
-        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
-        default:
-            if (optopt)
-                return ab_error(AB_ALLOCBENCH_USAGE, "run: option '%s' needs a value",
-                                argv[optind - 1]);
-            return ab_error(AB_ALLOCBENCH_USAGE, "run: unknown option '%s' (see: allocbench help run)",
-                            argv[optind - 1]);
-        }
-    }
-    if (optind >= argc)
-        return ab_error(AB_ALLOCBENCH_USAGE,
-                        "run: which workload? (see: allocbench list workloads)");
-    if (optind + 1 < argc)
-        return ab_error(AB_ALLOCBENCH_USAGE, "run: one workload at a time ('%s' is extra)",
-                        argv[optind + 1]);
+    static struct run_args a;
+    memset(&a, 0, sizeof a);
+    a.allocator = "glibc";
+    a.threads = "1";
+    a.counter = "none";
+    struct ab_common co = {.format = "console", .seed = 1, .timeout_s = 60,
+                           .repetitions = 15, .warmup = 2};
+    const char *words[1];
+    struct ab_args pos = {.min = 1, .max = 1, .v = words,
+                          .missing = "which workload? (see: allocbench list workloads)"};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_run,
+                          AB_COMMON_FORMAT | AB_COMMON_OUT | AB_COMMON_SEED | AB_COMMON_TIMEOUT |
+                              AB_COMMON_REPETITIONS | AB_COMMON_WARMUP,
+                          &co, options, sizeof options / sizeof options[0], on_option, &a, &pos);
+    if (rc == AB_CMD_DONE)
+        return AB_EXIT_OK;
+    if (rc)
+        return rc;
+    const char *allocator_arg = a.allocator, *threads_arg = a.threads, *variant_arg = a.variant;
+    const char *preset = a.preset, *out = co.out, *format = co.format, *counter = a.counter;
+    const char *const *assign = a.assign;
+    size_t nassign = a.nassign;
+    uint64_t reps = co.repetitions, warmup = co.warmup, rounds = a.rounds, seed = co.seed;
+    double timeout = co.timeout_s;
+    bool pin = a.pin;
+    const char *workload = pos.v[0];
 
     static struct ab_run_config cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.wl = ab_workload_find(argv[optind]);
+    cfg.wl = ab_workload_find(workload);
     if (!cfg.wl)
         return ab_error(AB_ALLOCBENCH_UNKNOWN_WORKLOAD,
-                        "unknown workload '%s' (see: allocbench list workloads)", argv[optind]);
+                        "unknown workload '%s' (see: allocbench list workloads)", workload);
     char err[1024];
     if (ab_params_defaults(cfg.wl, &cfg.params, err, sizeof err))
         return ab_error(AB_ALLOCBENCH_INTERNAL, "%s", err);

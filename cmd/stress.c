@@ -3,7 +3,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +30,7 @@ static const char usage[] =
     "                        duration and lifts its operation cap\n"
     "  --ops N               operations per thread per timed case, 1..10^9: replaces\n"
     "                        the profile's count and lifts its duration cap\n"
-    "  --seed S              seed of every random choice, 0..2^53; default 1\n"
+    "  --seed S              seed of every random choice, 0..2^64-1; default 1\n"
     "  --no-verify           skip the block checks (to measure what they cost); the\n"
     "                        policy, exhaustion and shutdown checks still run\n"
     "  --profiles FILE       the profiles file; default $ALLOCBENCH_PROFILES, else\n"
@@ -50,83 +49,68 @@ static const char usage[] =
     "case could not complete; 2 usage or input error (a malformed profiles file\n"
     "included); 3 an allocator or the profiles file is missing\n";
 
-enum { OPT_PROFILE = 256, OPT_ALLOCATOR, OPT_CASE, OPT_DURATION, OPT_OPS, OPT_SEED,
-       OPT_NO_VERIFY, OPT_PROFILES, OPT_OUT, OPT_FORMAT, OPT_TIMEOUT, OPT_HELP };
+enum { OPT_PROFILE = 256, OPT_ALLOCATOR, OPT_CASE, OPT_DURATION, OPT_OPS, OPT_NO_VERIFY,
+       OPT_PROFILES };
 
-static const struct option options[] = {
-    {"profile", required_argument, NULL, OPT_PROFILE},
-    {"allocator", required_argument, NULL, OPT_ALLOCATOR},
-    {"case", required_argument, NULL, OPT_CASE},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"ops", required_argument, NULL, OPT_OPS},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
-    {"profiles", required_argument, NULL, OPT_PROFILES},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
+static const struct ab_opt options[] = {
+    {"profile", true, OPT_PROFILE},   {"allocator", true, OPT_ALLOCATOR},
+    {"case", true, OPT_CASE},         {"duration", true, OPT_DURATION},
+    {"ops", true, OPT_OPS},           {"no-verify", false, OPT_NO_VERIFY},
+    {"profiles", true, OPT_PROFILES},
 };
+
+/* What stress's own options set. */
+struct stress_args {
+    const char *profile, *allocator, *cases, *profiles;
+    uint64_t ops;
+    double duration;
+    bool ops_set, duration_set, no_verify;
+};
+
+static int on_option(int id, const char *v, void *ctx)
+{
+    struct stress_args *a = ctx;
+    int rc;
+    switch (id) {
+    case OPT_PROFILE: a->profile = v; break;
+    case OPT_ALLOCATOR: a->allocator = v; break;
+    case OPT_CASE: a->cases = v; break;
+    case OPT_DURATION:
+        if ((rc = ab_parse_double(v, 0.1, 86400, &a->duration)))
+            return ab_cmd_bad_number("duration", v, rc, "[0.1, 86400] seconds");
+        a->duration_set = true;
+        break;
+    case OPT_OPS:
+        if ((rc = ab_parse_u64(v, 1, 1000000000, false, &a->ops)))
+            return ab_cmd_bad_number("ops", v, rc, "[1, 1000000000]");
+        a->ops_set = true;
+        break;
+    case OPT_NO_VERIFY: a->no_verify = true; break;
+    case OPT_PROFILES: a->profiles = v; break;
+    }
+    return AB_EXIT_OK;
+}
 
 static int stress_main(int argc, char **argv)
 {
     static char case_items[16][AB_NAME_MAX * 4];
     static struct ab_subject subjects[MAX_SUBJECTS];
-    const char *profile = NULL, *allocator_arg = "glibc", *case_arg = NULL;
-    const char *profiles_arg = NULL, *out = NULL, *format = "console";
-    uint64_t ops = 0, seed = 1;
-    double duration = 0, timeout = 300;
-    bool ops_set = false, duration_set = false, timeout_set = false, verify = true;
-    int rc, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_PROFILE: profile = optarg; break;
-        case OPT_ALLOCATOR: allocator_arg = optarg; break;
-        case OPT_CASE: case_arg = optarg; break;
-        case OPT_DURATION:
-            if ((rc = ab_parse_double(optarg, 0.1, 86400, &duration)))
-                return ab_cmd_bad_number("duration", optarg, rc, "[0.1, 86400] seconds");
-            duration_set = true;
-            break;
-        case OPT_OPS:
-            if ((rc = ab_parse_u64(optarg, 1, 1000000000, false, &ops)))
-                return ab_cmd_bad_number("ops", optarg, rc, "[1, 1000000000]");
-            ops_set = true;
-            break;
-        case OPT_SEED:
-            /* The request carries it as a JSON number: exact up to 2^53. */
-            if ((rc = ab_parse_u64(optarg, 0, 1ull << 53, false, &seed)))
-                return ab_cmd_bad_number("seed", optarg, rc, "[0, 2^53]");
-            break;
-        case OPT_NO_VERIFY: verify = false; break;
-        case OPT_PROFILES: profiles_arg = optarg; break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
-                return ab_error(AB_ALLOCBENCH_USAGE,
-                                "--format %s: expected console, json or tsv", optarg);
-            format = optarg;
-            break;
-        case OPT_TIMEOUT:
-            if ((rc = ab_parse_double(optarg, 0.1, 86400, &timeout)))
-                return ab_cmd_bad_number("timeout", optarg, rc, "[0.1, 86400] seconds");
-            timeout_set = true;
-            break;
-        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
-        default:
-            if (optopt)
-                return ab_error(AB_ALLOCBENCH_USAGE, "stress: option '%s' needs a value",
-                                argv[optind - 1]);
-            return ab_error(AB_ALLOCBENCH_USAGE,
-                            "stress: unknown option '%s' (see: allocbench help stress)",
-                            argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return ab_error(AB_ALLOCBENCH_USAGE, "stress: unexpected argument '%s'", argv[optind]);
+    struct stress_args a = {.allocator = "glibc"};
+    struct ab_common co = {.format = "console", .seed = 1, .timeout_s = 300};
+    struct ab_args pos = {0};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_stress,
+                          AB_COMMON_FORMAT | AB_COMMON_OUT | AB_COMMON_SEED | AB_COMMON_TIMEOUT,
+                          &co, options, sizeof options / sizeof options[0], on_option, &a, &pos);
+    if (rc == AB_CMD_DONE)
+        return AB_EXIT_OK;
+    if (rc)
+        return rc;
+    const char *profile = a.profile, *allocator_arg = a.allocator, *case_arg = a.cases;
+    const char *profiles_arg = a.profiles, *out = co.out, *format = co.format;
+    uint64_t ops = a.ops, seed = co.seed;
+    double duration = a.duration, timeout = co.timeout_s;
+    bool ops_set = a.ops_set, duration_set = a.duration_set, timeout_set = co.timeout_set;
+    bool verify = !a.no_verify;
     if (!profile)
         return ab_error(AB_ALLOCBENCH_USAGE,
                         "stress: which profile? --profile P (see: allocbench list profiles)");

@@ -3,7 +3,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,20 +42,47 @@ static const char usage[] =
     "a command that cannot be executed, a library without malloc); 3 not privileged,\n"
     "or the kernel refused the probes\n";
 
-enum { OPT_PID = 256, OPT_LIB, OPT_DURATION, OPT_TOP, OPT_MAX_LIVE, OPT_OUT, OPT_FORMAT,
-       OPT_HELP };
+enum { OPT_PID = 256, OPT_LIB, OPT_DURATION, OPT_TOP, OPT_MAX_LIVE };
 
-static const struct option options[] = {
-    {"pid", required_argument, NULL, OPT_PID},
-    {"lib", required_argument, NULL, OPT_LIB},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"top", required_argument, NULL, OPT_TOP},
-    {"max-live", required_argument, NULL, OPT_MAX_LIVE},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
+static const struct ab_opt options[] = {
+    {"pid", true, OPT_PID},           {"lib", true, OPT_LIB},
+    {"duration", true, OPT_DURATION}, {"top", true, OPT_TOP},
+    {"max-live", true, OPT_MAX_LIVE},
 };
+
+static int on_option(int id, const char *v, void *ctx)
+{
+    struct ab_trace_config *cfg = ctx;
+    uint64_t n;
+    int rc;
+    switch (id) {
+    case OPT_PID:
+        if ((rc = ab_parse_u64(v, 1, 4194304, false, &n)))
+            return ab_cmd_bad_number("pid", v, rc, "[1, 4194304]");
+        cfg->pid = (int)n;
+        break;
+    case OPT_LIB:
+        if (strlen(v) >= sizeof cfg->lib || !v[0])
+            return ab_error(AB_ALLOCBENCH_USAGE, "--lib: a path to a shared object");
+        ab_strlcpy(cfg->lib, v, sizeof cfg->lib);
+        break;
+    case OPT_DURATION:
+        if ((rc = ab_parse_double(v, 0.01, 31536000, &cfg->duration_s)))
+            return ab_cmd_bad_number("duration", v, rc, "[0.01, 31536000] seconds");
+        break;
+    case OPT_TOP:
+        if ((rc = ab_parse_u64(v, 1, 10000, false, &n)))
+            return ab_cmd_bad_number("top", v, rc, "[1, 10000]");
+        cfg->top = (unsigned)n;
+        break;
+    case OPT_MAX_LIVE:
+        if ((rc = ab_parse_u64(v, 1024, 1u << 24, false, &n)))
+            return ab_cmd_bad_number("max-live", v, rc, "[1024, 16777216]");
+        cfg->max_live = n;
+        break;
+    }
+    return AB_EXIT_OK;
+}
 
 static int trace_main(int argc, char **argv)
 {
@@ -65,56 +91,15 @@ static int trace_main(int argc, char **argv)
     memset(&cfg, 0, sizeof cfg);
     cfg.top = 10;
     cfg.max_live = 1u << 20;
-    const char *out = NULL, *format = "console";
-    uint64_t v;
-    int rc, c;
-    opterr = 0;
-    optind = 1;
-    /* '+': the first word that is not an option starts the command. */
-    while ((c = getopt_long(argc, argv, "+", options, NULL)) != -1) {
-        switch (c) {
-        case OPT_PID:
-            if ((rc = ab_parse_u64(optarg, 1, 4194304, false, &v)))
-                return ab_cmd_bad_number("pid", optarg, rc, "[1, 4194304]");
-            cfg.pid = (int)v;
-            break;
-        case OPT_LIB:
-            if (strlen(optarg) >= sizeof cfg.lib || !optarg[0])
-                return ab_error(AB_ALLOCBENCH_USAGE, "--lib: a path to a shared object");
-            ab_strlcpy(cfg.lib, optarg, sizeof cfg.lib);
-            break;
-        case OPT_DURATION:
-            if ((rc = ab_parse_double(optarg, 0.01, 31536000, &cfg.duration_s)))
-                return ab_cmd_bad_number("duration", optarg, rc, "[0.01, 31536000] seconds");
-            break;
-        case OPT_TOP:
-            if ((rc = ab_parse_u64(optarg, 1, 10000, false, &v)))
-                return ab_cmd_bad_number("top", optarg, rc, "[1, 10000]");
-            cfg.top = (unsigned)v;
-            break;
-        case OPT_MAX_LIVE:
-            if ((rc = ab_parse_u64(optarg, 1024, 1u << 24, false, &v)))
-                return ab_cmd_bad_number("max-live", optarg, rc, "[1024, 16777216]");
-            cfg.max_live = v;
-            break;
-        case OPT_OUT: out = optarg; break;
-        case OPT_FORMAT:
-            if (strcmp(optarg, "console") && strcmp(optarg, "json") && strcmp(optarg, "tsv"))
-                return ab_error(AB_ALLOCBENCH_USAGE,
-                                "--format %s: expected console, json or tsv", optarg);
-            format = optarg;
-            break;
-        case OPT_HELP: fputs(usage, stdout); return AB_EXIT_OK;
-        default:
-            if (optopt)
-                return ab_error(AB_ALLOCBENCH_USAGE, "trace: option '%s' needs a value",
-                                argv[optind - 1]);
-            return ab_error(AB_ALLOCBENCH_USAGE,
-                            "trace: unknown option '%s' (see: allocbench help trace)",
-                            argv[optind - 1]);
-        }
-    }
-    bool has_command = optind < argc;
+    struct ab_common co = {.format = "console"};
+    /* The first word that is not an option starts the command. */
+    struct ab_args pos = {.rest = true};
+    int rc = ab_cmd_parse(argc, argv, &ab_command_trace, AB_COMMON_FORMAT | AB_COMMON_OUT, &co,
+                          options, sizeof options / sizeof options[0], on_option, &cfg, &pos);
+    if (rc)
+        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
+    const char *out = co.out, *format = co.format;
+    bool has_command = pos.rest_argc > 0;
     if (cfg.pid && has_command)
         return ab_error(AB_ALLOCBENCH_USAGE, "trace: --pid or a command, not both");
     if (!cfg.pid && !has_command)
@@ -122,7 +107,7 @@ static int trace_main(int argc, char **argv)
                         "trace: what to trace? --pid PID or -- COMMAND (see: allocbench help "
                         "trace)");
     if (has_command)
-        cfg.command = argv + optind;
+        cfg.command = pos.rest_argv;
 
     char err[1024];
     int code = ab_trace_check(&cfg, err, sizeof err);

@@ -741,10 +741,10 @@ static void take_batch(struct ab_fp_row *r, struct acc *a, unsigned rep, const c
         r->ref_missing = true;
     else
         r->slow_calls += hist_above(h[0], 2 * ref);
-    if (rep < AB_FP_MAX_REPS) {
+    if (rep < r->repetitions) {
         for (int f = 0; f < 3; f++)
-            r->rep_p50[f][rep] = h[f] ? p50_of(h[f]) : NAN;
-        r->rep_p50[3][rep] = ref;
+            AB_FP_REP(r, f, rep) = h[f] ? p50_of(h[f]) : NAN;
+        AB_FP_REP(r, 3, rep) = ref;
     }
     r->measured++;
 }
@@ -799,10 +799,10 @@ static int finish_row(struct ab_fp_row *r, struct acc *a)
         return 0;
     }
     r->agree = true;
-    unsigned reps = r->repetitions < AB_FP_MAX_REPS ? r->repetitions : AB_FP_MAX_REPS;
+    unsigned reps = r->repetitions;
     for (unsigned k = 0; k < 4; k++)
         for (unsigned i = 1; i < reps; i++)
-            if (!same(r->rep_p50[k][i], r->rep_p50[k][0]))
+            if (!same(AB_FP_REP(r, k, i), AB_FP_REP(r, k, 0)))
                 r->agree = false;
     struct ab_fp_dist *d[3] = {&r->instructions, &r->branches, &r->conditional};
     for (int f = 0; f < 3; f++) {
@@ -814,7 +814,7 @@ static int finish_row(struct ab_fp_row *r, struct acc *a)
     }
     r->calls = r->instructions.calls;
     double n = r->calls ? (double)r->calls : NAN;
-    r->fast_path_ref = r->ref_missing ? NAN : r->rep_p50[3][0];
+    r->fast_path_ref = r->ref_missing ? NAN : AB_FP_REP(r, 3, 0);
     r->slow_path_share = r->ref_missing ? NAN : (double)r->slow_calls / n;
     double *per_call[NTOTALS] = {&r->taken,    &r->not_taken,        &r->indirect,
                                  &r->locked,   &r->rep_instructions, &r->rep_iterations};
@@ -894,6 +894,11 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
                     r->size = cfg->sizes[z];
                     r->pattern = (enum ab_fp_pattern)p;
                     r->repetitions = cfg->repetitions;
+                    r->rep_p50 = calloc(4 * (size_t)cfg->repetitions, sizeof *r->rep_p50);
+                    if (!r->rep_p50) {
+                        free(accs);
+                        return -ENOMEM;
+                    }
                     r->status = AB_TRIAL_OK;
                     r->slow_path_share = r->taken = r->not_taken = r->indirect = NAN;
                     r->locked = r->rep_instructions = r->rep_iterations = NAN;
@@ -934,6 +939,7 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
             goto fail;
         struct ab_fp_row *r = &run->rows[i];
         if (!cfg->pattern_on[r->pattern]) {
+            free(r->rep_p50);
             ab_fp_dist_free(&r->instructions);
             ab_fp_dist_free(&r->branches);
             ab_fp_dist_free(&r->conditional);
@@ -955,6 +961,7 @@ fail:
 void ab_fastpath_free(struct ab_fp_run *run)
 {
     for (size_t i = 0; i < run->nrows; i++) {
+        free(run->rows[i].rep_p50);
         ab_fp_dist_free(&run->rows[i].instructions);
         ab_fp_dist_free(&run->rows[i].branches);
         ab_fp_dist_free(&run->rows[i].conditional);

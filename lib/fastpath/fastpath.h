@@ -23,7 +23,6 @@ struct ab_fp_dist {
     uint64_t *value, *count;
 };
 
-#define AB_FP_MAX_REPS 16
 
 struct ab_fp_row {
     unsigned subject;
@@ -49,9 +48,13 @@ struct ab_fp_row {
     uint64_t slow_calls;            /* calls above 2 x fast_path_ref */
     bool ref_missing;               /* some repetition had no reference */
     double slow_path_share;         /* slow_calls / calls; NaN */
-    double rep_p50[4][AB_FP_MAX_REPS]; /* instructions, branches, conditional, reference */
+    /* Per repetition: instructions, branches, conditional and reference
+     * p50s, AB_FP_REP(row, figure, repetition). */
+    double *rep_p50;
     /* Per-call means of totals a backend may count; NaN where it does not. */
 };
+
+#define AB_FP_REP(r, k, i) ((r)->rep_p50[(size_t)(k) * (r)->repetitions + (i)])
 
 struct ab_fp_config {
     struct ab_subject *subjects;

@@ -117,9 +117,9 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
                                            "fast_path_reference"};
         for (int k = 0; k < 4; k++) {
             cJSON *a = cJSON_AddArrayToObject(rp, fig[k]);
-            for (unsigned j = 0; m && j < r->measured && j < 16; j++)
-                cJSON_AddItemToArray(a, isfinite(r->rep_p50[k][j])
-                                            ? cJSON_CreateNumber(r->rep_p50[k][j])
+            for (unsigned j = 0; m && j < r->measured && j < r->repetitions; j++)
+                cJSON_AddItemToArray(a, isfinite(AB_FP_REP(r, k, j))
+                                            ? cJSON_CreateNumber(AB_FP_REP(r, k, j))
                                             : cJSON_CreateNull());
         }
         cJSON_AddItemToObject(o, "instructions", dist_json(&r->instructions, m));
