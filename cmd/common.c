@@ -27,9 +27,9 @@ int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, si
         return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %zu allocators",
                         arg, max);
     for (int i = 0; i < count; i++) {
-        int code = ab_subject_resolve(items[i], &subjects[i], err, sizeof err);
-        if (code >= 0)
-            return ab_error((enum ab_code)code, "%s", err);
+        enum ab_code code;
+        if (ab_subject_resolve(items[i], &subjects[i], err, sizeof err, &code))
+            return ab_error(code, "%s", err);
         for (int j = 0; j < i; j++)
             if (!strcmp(subjects[j].name, subjects[i].name))
                 return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",

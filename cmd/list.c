@@ -54,7 +54,7 @@ static void list_allocators(void)
     for (size_t i = 0; i < n; i++) {
         struct ab_subject s;
         char err[512];
-        bool ok = ab_subject_resolve(na[i].name, &s, err, sizeof err) < 0;
+        bool ok = ab_subject_resolve(na[i].name, &s, err, sizeof err, NULL) == AB_OK;
         if (ok && ab_subject_describe(&s, 10.0) == 0 && s.describe_error[0])
             ok = false;
         printf("%-11s %-8s %-10s %-16s %s\n", na[i].name,

@@ -110,16 +110,15 @@ static int trace_main(int argc, char **argv)
         cfg.command = pos.rest_argv;
 
     char err[1024];
-    int code = ab_trace_check(&cfg, err, sizeof err);
-    if (code >= 0)
-        return ab_error((enum ab_code)code, "%s", err);
+    enum ab_code code;
+    if (ab_trace_check(&cfg, err, sizeof err, &code))
+        return ab_error(code, "%s", err);
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;
 
-    code = ab_trace_execute(&cfg, &res, err, sizeof err);
-    if (code >= 0) {
+    if (ab_trace_execute(&cfg, &res, err, sizeof err, &code)) {
         ab_trace_result_free(&res);
-        return ab_error((enum ab_code)code, "%s", err);
+        return ab_error(code, "%s", err);
     }
     if (ab_report_trace_write(&res, cfg.out_dir, err, sizeof err)) {
         ab_trace_result_free(&res);

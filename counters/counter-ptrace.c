@@ -633,20 +633,16 @@ static void counts_free(struct counts *c, size_t n)
     free(c);
 }
 
-static cJSON *error_doc(const char *code, const char *fmt, ...)
+static cJSON *error_doc(enum ab_code code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static cJSON *error_doc(const char *code, const char *fmt, ...)
+static cJSON *error_doc(enum ab_code code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddFalseToObject(d, "ok");
-    cJSON_AddStringToObject(d, "code", code);
-    cJSON_AddStringToObject(d, "error", msg);
-    return d;
+    return ab_child_error(code, msg);
 }
 
 static pid_t start_child(const char *inner, const char *preload, int reply_w, int marker_w)
@@ -706,17 +702,17 @@ static cJSON *ptrace_supervise(const cJSON *req)
     const cJSON *inner = cJSON_GetObjectItemCaseSensitive(req, "inner");
     const cJSON *pre = cJSON_GetObjectItemCaseSensitive(req, "preload");
     if (!cJSON_IsString(inner))
-        return error_doc("ALLOCBENCH_INTERNAL", "supervise: no inner request");
+        return error_doc(AB_ALLOCBENCH_INTERNAL, "supervise: no inner request");
     struct tracer t = {0};
     if (cs_open(CS_ARCH_X86, CS_MODE_64, &t.cs) != CS_ERR_OK)
-        return error_doc("ALLOCBENCH_INTERNAL", "capstone cannot decode x86-64 here");
+        return error_doc(AB_ALLOCBENCH_INTERNAL, "capstone cannot decode x86-64 here");
     cs_option(t.cs, CS_OPT_DETAIL, CS_OPT_ON);
     t.cache = calloc(CACHE_SLOTS, sizeof *t.cache);
     int rp[2], mp[2];
     if (!t.cache || pipe2(rp, O_CLOEXEC) || pipe2(mp, O_CLOEXEC)) {
         cs_close(&t.cs);
         free(t.cache);
-        return error_doc("ALLOCBENCH_INTERNAL", "supervise: %s", strerror(errno));
+        return error_doc(AB_ALLOCBENCH_INTERNAL, "supervise: %s", strerror(errno));
     }
     /* Room for the whole reply, so the child never blocks writing it while
      * the tracer waits for it to stop. */
@@ -739,12 +735,12 @@ static cJSON *ptrace_supervise(const cJSON *req)
     int st = 0, rc;
     bool exec_stop = true, dead = false;
     if (t.pid < 0) {
-        err = error_doc("ALLOCBENCH_INTERNAL", "supervise: fork: %s", strerror(errno));
+        err = error_doc(AB_ALLOCBENCH_INTERNAL, "supervise: fork: %s", strerror(errno));
         goto done;
     }
     while (!dead) {
         if ((rc = wait_stop(t.pid, &st))) {
-            err = error_doc("ALLOCBENCH_INTERNAL", "waitpid: %s", strerror(-rc));
+            err = error_doc(AB_ALLOCBENCH_INTERNAL, "waitpid: %s", strerror(-rc));
             break;
         }
         if (WIFEXITED(st) || WIFSIGNALED(st)) {
@@ -765,7 +761,7 @@ static cJSON *ptrace_supervise(const cJSON *req)
         }
         struct user_regs_struct r;
         if (ptrace(PTRACE_GETREGS, t.pid, NULL, &r) < 0) {
-            err = error_doc("ALLOCBENCH_INTERNAL", "GETREGS: %s", strerror(errno));
+            err = error_doc(AB_ALLOCBENCH_INTERNAL, "GETREGS: %s", strerror(errno));
             break;
         }
         if (t.armed && cur && r.rip == t.fn) {
@@ -777,7 +773,7 @@ static cJSON *ptrace_supervise(const cJSON *req)
             if (rc < 0) {
                 dead = rc == -ESRCH;
                 if (!dead)
-                    err = error_doc("ALLOCBENCH_INTERNAL", "stepping: %s", strerror(-rc));
+                    err = error_doc(AB_ALLOCBENCH_INTERNAL, "stepping: %s", strerror(-rc));
                 break;
             }
             if (rc == 1) {
@@ -794,7 +790,7 @@ static cJSON *ptrace_supervise(const cJSON *req)
                 cur->rep_iter += k.rep_iter;
             }
             if ((rc = arm(&t, true))) {
-                err = error_doc("ALLOCBENCH_INTERNAL", "re-arming: %s", strerror(-rc));
+                err = error_doc(AB_ALLOCBENCH_INTERNAL, "re-arming: %s", strerror(-rc));
                 break;
             }
             ptrace(PTRACE_CONT, t.pid, NULL, NULL);
@@ -805,8 +801,8 @@ static cJSON *ptrace_supervise(const cJSON *req)
         if (got == (ssize_t)sizeof m) {
             if ((rc = on_marker(&t, &m, &all, &nall, &cur))) {
                 err = rc == -EPROTO || rc == -ENOMEM
-                          ? error_doc("ALLOCBENCH_INTERNAL", "marker: %s", strerror(-rc))
-                          : error_doc("ALLOCBENCH_NOT_INSTALLED",
+                          ? error_doc(AB_ALLOCBENCH_INTERNAL, "marker: %s", strerror(-rc))
+                          : error_doc(AB_ALLOCBENCH_NOT_INSTALLED,
                                       "hardware execute breakpoints (debug registers through "
                                       "PTRACE_POKEUSER) are not usable here: %s",
                                       strerror(-rc));
@@ -851,11 +847,11 @@ done:;
     free(buf);
     if (!err && !doc) {
         if (WIFSIGNALED(st))
-            err = error_doc("ALLOCBENCH_TRIAL_CRASHED",
+            err = error_doc(AB_ALLOCBENCH_TRIAL_CRASHED,
                             "the measuring child was killed by signal %d (SIG%s)", WTERMSIG(st),
                             sigabbrev_np(WTERMSIG(st)) ? sigabbrev_np(WTERMSIG(st)) : "?");
         else
-            err = error_doc("ALLOCBENCH_TRIAL_FAILED",
+            err = error_doc(AB_ALLOCBENCH_TRIAL_FAILED,
                             "the measuring child exited with status %d without a result",
                             WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     }

@@ -41,17 +41,20 @@ int main(int argc, char **argv)
     CHECK(st.mapped > 0 && st.allocated >= 0 && st.active == -1 && st.resident == -1);
 
     struct ab_subject s;
-    CHECK(ab_subject_resolve("glibc", &s, err, sizeof err) < 0);
+    CHECK(ab_subject_resolve("glibc", &s, err, sizeof err, NULL) == AB_OK);
     CHECK(s.kind == AB_SUBJECT_SYSTEM && !strcmp(s.path, glibc));
-    CHECK(ab_subject_resolve("jemalloc", &s, err, sizeof err) < 0);
+    CHECK(ab_subject_resolve("jemalloc", &s, err, sizeof err, NULL) == AB_OK);
     CHECK(s.kind == AB_SUBJECT_PRELOAD && s.family == AB_FAMILY_JEMALLOC);
     /* The same library by path keeps its name and is classified by a child. */
-    CHECK(ab_subject_resolve(jemalloc, &s, err, sizeof err) < 0);
+    CHECK(ab_subject_resolve(jemalloc, &s, err, sizeof err, NULL) == AB_OK);
     CHECK(s.kind == AB_SUBJECT_PRELOAD && !strcmp(s.name, "jemalloc"));
-    CHECK(ab_subject_resolve("bump", &s, err, sizeof err) < 0);
+    CHECK(ab_subject_resolve("bump", &s, err, sizeof err, NULL) == AB_OK);
     CHECK(s.kind == AB_SUBJECT_PLUGIN && !strcmp(s.name, "bump"));
-    CHECK(ab_subject_resolve("jemaloc", &s, err, sizeof err) == AB_ALLOCBENCH_UNKNOWN_ALLOCATOR);
-    CHECK(ab_subject_resolve("/etc/passwd", &s, err, sizeof err) == AB_ALLOCBENCH_BAD_SUBJECT);
+    enum ab_code code;
+    CHECK(ab_subject_resolve("jemaloc", &s, err, sizeof err, &code) < 0 &&
+          code == AB_ALLOCBENCH_UNKNOWN_ALLOCATOR);
+    CHECK(ab_subject_resolve("/etc/passwd", &s, err, sizeof err, &code) < 0 &&
+          code == AB_ALLOCBENCH_BAD_SUBJECT);
     CHECK(strstr(err, "not a shared object") != NULL);
     return check_done();
 }

@@ -142,15 +142,20 @@ static void test_named(void)
 static void test_commands(void)
 {
     char path[PATH_MAX], err[512];
-    CHECK(ab_trace_resolve_command("sh", path, sizeof path, err, sizeof err) < 0);
+    enum ab_code code = AB_ALLOCBENCH_INTERNAL;
+    CHECK(ab_trace_resolve_command("sh", path, sizeof path, err, sizeof err, &code) == AB_OK);
     CHECK(path[0] == '/');
-    CHECK(ab_trace_resolve_command("/etc/passwd", path, sizeof path, err, sizeof err) ==
-          AB_ALLOCBENCH_USAGE);
+    CHECK(ab_trace_resolve_command("/etc/passwd", path, sizeof path, err, sizeof err, &code) <
+              0 &&
+          code == AB_ALLOCBENCH_USAGE);
+    code = AB_ALLOCBENCH_INTERNAL;
     CHECK(ab_trace_resolve_command("no-such-command-for-allocbench", path, sizeof path, err,
-                                   sizeof err) == AB_ALLOCBENCH_USAGE);
+                                   sizeof err, &code) < 0 &&
+          code == AB_ALLOCBENCH_USAGE);
     CHECK(strstr(err, "not found in PATH") != NULL);
-    CHECK(ab_trace_resolve_command("/", path, sizeof path, err, sizeof err) ==
-          AB_ALLOCBENCH_USAGE);
+    code = AB_ALLOCBENCH_INTERNAL;
+    CHECK(ab_trace_resolve_command("/", path, sizeof path, err, sizeof err, &code) < 0 &&
+          code == AB_ALLOCBENCH_USAGE);
 }
 
 int main(void)

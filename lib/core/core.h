@@ -17,6 +17,11 @@
 
 struct cJSON;
 
+/* Every function returns AB_OK or a negative errno value.  One that fails
+ * with a diagnostic for the user also sets its stable code through an
+ * `enum ab_code *code` argument (ab_fail), and its one line through err. */
+#define AB_OK 0
+
 /* Exit statuses, documented in --help and the README. */
 enum {
     AB_EXIT_OK = 0,       /* everything held */
@@ -80,6 +85,8 @@ enum ab_code {
 const char *ab_code_name(enum ab_code code);
 const char *ab_code_summary(enum ab_code code);
 int ab_code_exit_status(enum ab_code code);
+/* Set *code (when not NULL) and return -EINVAL: `return ab_fail(code, X);`. */
+int ab_fail(enum ab_code *code, enum ab_code c);
 /* The code of a name; ALLOCBENCH_INTERNAL when there is none. */
 enum ab_code ab_code_from_name(const char *name);
 /* Print "allocbench: error: <what> (<CODE>)" on stderr; returns the code's

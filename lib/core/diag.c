@@ -1,6 +1,8 @@
 /* diag.c — the one table of stable diagnostic codes and the error printer. */
 #include "core.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,4 +63,11 @@ void ab_warn(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int ab_fail(enum ab_code *code, enum ab_code c)
+{
+    if (code)
+        *code = c;
+    return -EINVAL;
 }

@@ -351,15 +351,13 @@ static cJSON *fastpath_mode(const cJSON *req, struct ab_heap *heap)
     void **live = ab_buf_alloc((keep ? keep : 1) * sizeof *live);
     uint64_t *ins = ab_buf_alloc((n ? n : 1) * sizeof *ins);
     uint64_t *br = ab_buf_alloc((n ? n : 1) * sizeof *br);
-    cJSON *d = cJSON_CreateObject();
+    cJSON *d;
     if (!rq.counter || !n || !ptrs || !live || !ins || !br) {
-        cJSON_AddFalseToObject(d, "ok");
-        cJSON_AddStringToObject(d, "code", "ALLOCBENCH_INTERNAL");
-        cJSON_AddStringToObject(d, "error",
-                                rq.counter ? "no memory for the harness" : "no such counter");
+        d = ab_child_error(AB_ALLOCBENCH_INTERNAL,
+                           rq.counter ? "no memory for the harness" : "no such counter");
         goto out;
     }
-    cJSON_AddTrueToObject(d, "ok");
+    d = ab_child_reply();
     cJSON_AddStringToObject(d, "version", heap->version);
     cJSON *batches = cJSON_AddArrayToObject(d, "batches");
     struct ab_fp_batch b = {.heap = heap, .ptrs = ptrs, .n = n, .instructions = ins,
@@ -375,11 +373,8 @@ static cJSON *fastpath_mode(const cJSON *req, struct ab_heap *heap)
         int rc = measure_size_forked(&rq, heap, size, &b, live, batches, why, sizeof why);
         if (rc) {
             cJSON_Delete(d);
-            d = cJSON_CreateObject();
-            cJSON_AddFalseToObject(d, "ok");
-            cJSON_AddStringToObject(d, "code", rc == -EINTR ? "ALLOCBENCH_TRIAL_CRASHED"
-                                                            : "ALLOCBENCH_TRIAL_FAILED");
-            cJSON_AddStringToObject(d, "error", why);
+            d = ab_child_error(rc == -EINTR ? AB_ALLOCBENCH_TRIAL_CRASHED
+                                            : AB_ALLOCBENCH_TRIAL_FAILED, why);
             break;
         }
     }
@@ -657,9 +652,9 @@ static bool child_failed(const struct ab_child_result *c, double timeout_s,
         break;
     case AB_CHILD_OK:
         /* A supervising backend reports its measuring child's end itself. */
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c->doc, "ok"))) {
+        if (!ab_child_ok(c->doc)) {
             snprintf(why, wlen, "%s", ab_json_str(c->doc, "error"));
-            if (!strcmp(ab_json_str(c->doc, "code"), "ALLOCBENCH_TRIAL_CRASHED"))
+            if (ab_child_code(c->doc) == AB_ALLOCBENCH_TRIAL_CRASHED)
                 *st = AB_TRIAL_CRASHED;
         }
         break;

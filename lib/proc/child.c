@@ -43,21 +43,38 @@ static int reply(cJSON *doc)
     return 0;
 }
 
+cJSON *ab_child_reply(void)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddNumberToObject(d, "rc", AB_OK);
+    return d;
+}
+
 cJSON *ab_child_error(enum ab_code code, const char *msg)
 {
     cJSON *d = cJSON_CreateObject();
-    cJSON_AddFalseToObject(d, "ok");
+    cJSON_AddNumberToObject(d, "rc", -EIO);
     cJSON_AddStringToObject(d, "code", ab_code_name(code));
     cJSON_AddStringToObject(d, "error", msg);
     return d;
+}
+
+bool ab_child_ok(const cJSON *reply)
+{
+    const cJSON *rc = cJSON_GetObjectItemCaseSensitive(reply, "rc");
+    return cJSON_IsNumber(rc) && rc->valuedouble == AB_OK;
+}
+
+enum ab_code ab_child_code(const cJSON *reply)
+{
+    return ab_code_from_name(ab_json_str(reply, "code"));
 }
 
 /* The mode "describe": what the allocator says of itself. */
 static cJSON *describe(const cJSON *req, struct ab_heap *heap)
 {
     (void)req;
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddTrueToObject(d, "ok");
+    cJSON *d = ab_child_reply();
     cJSON_AddStringToObject(d, "family", ab_family_name(heap->family));
     cJSON_AddStringToObject(d, "version", heap->version);
     cJSON_AddStringToObject(d, "malloc_from", heap->malloc_from);

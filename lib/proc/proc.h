@@ -58,11 +58,11 @@ struct ab_subject {
 const char *ab_subject_kind_name(enum ab_subject_kind kind);
 const char *ab_family_name(enum ab_family family);
 /* Resolve a name or a path into a subject, classifying a path in a short-lived
- * child (dlopen never happens in this process).  On failure writes one line
- * to err and returns the code to report (ALLOCBENCH_UNKNOWN_ALLOCATOR,
- * ALLOCBENCH_BAD_SUBJECT, ALLOCBENCH_PLUGIN_ABI, ALLOCBENCH_NOT_INSTALLED);
- * returns -1 on success. */
-int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size_t errlen);
+ * child (dlopen never happens in this process).  AB_OK, or -EINVAL with one
+ * line in err and the code to report in *code (ALLOCBENCH_UNKNOWN_ALLOCATOR,
+ * ALLOCBENCH_BAD_SUBJECT, ALLOCBENCH_PLUGIN_ABI, ALLOCBENCH_NOT_INSTALLED). */
+int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size_t errlen,
+                       enum ab_code *code);
 /* Find a named allocator's library; false when not installed. */
 bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size_t len);
 /* Run a describe child: version, where malloc comes from. */
@@ -142,8 +142,13 @@ extern const struct ab_child_mode ab_mode_describe;
  * argv, runs its mode, writes one JSON document to descriptor 3; returns
  * the exit status. */
 int ab_child_main(const char *request, const struct ab_child_mode *const *modes, size_t nmodes);
-/* A failed reply: {"ok": false, "code": <the code's name>, "error": msg}. */
+/* Replies carry "rc": AB_OK, or a negative errno value with "code" (the
+ * diagnostic's stable name, as reports write it) and "error" (one line). */
+struct cJSON *ab_child_reply(void);
 struct cJSON *ab_child_error(enum ab_code code, const char *msg);
+bool ab_child_ok(const struct cJSON *reply);
+/* The diagnostic of a failed reply (ALLOCBENCH_INTERNAL when unnamed). */
+enum ab_code ab_child_code(const struct cJSON *reply);
 
 /* ---------------------------------------------------------------- runner.c */
 

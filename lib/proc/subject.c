@@ -233,17 +233,18 @@ static void probe_child(const char *path, int fd)
     _exit(0);
 }
 
-static int probe_plugin(const char *path, struct ab_subject *out, char *err, size_t errlen)
+static int probe_plugin(const char *path, struct ab_subject *out, char *err, size_t errlen,
+                        enum ab_code *code)
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC))
-        return snprintf(err, errlen, "pipe: %s", strerror(errno)), AB_ALLOCBENCH_INTERNAL;
+        return snprintf(err, errlen, "pipe: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(pfd[0]);
         close(pfd[1]);
-        return snprintf(err, errlen, "fork: %s", strerror(errno)), AB_ALLOCBENCH_INTERNAL;
+        return snprintf(err, errlen, "fork: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     }
     if (pid == 0) {
         close(pfd[0]);
@@ -287,12 +288,12 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
     buf[len] = '\0';
     if (timed_out) {
         snprintf(err, errlen, "'%s' hung while being loaded", path);
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
     if (WIFSIGNALED(st)) {
         snprintf(err, errlen, "'%s' crashed with %s while being loaded", path,
                  strsignal(WTERMSIG(st)));
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
     char *tab = strchr(buf, '\t');
     switch (buf[0]) {
@@ -304,18 +305,18 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
         if (t2)
             *t2 = '\0';
         ab_strlcpy(out->name, name, sizeof out->name);
-        return -1;
+        return AB_OK;
     }
     case 'A':
         snprintf(err, errlen, "plugin '%s' refused: %s", path, tab ? tab + 1 : "");
-        return AB_ALLOCBENCH_PLUGIN_ABI;
+        return ab_fail(code, AB_ALLOCBENCH_PLUGIN_ABI);
     case 'E':
         snprintf(err, errlen, "'%s' cannot be loaded: %s", path, tab ? tab + 1 : "");
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     default:
         snprintf(err, errlen, "'%s' could not be classified (loader exited %d)", path,
                  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
 }
 
@@ -329,7 +330,8 @@ static void stem(const char *path, char *out, size_t len)
         *so = '\0';
 }
 
-int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size_t errlen)
+int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size_t errlen,
+                       enum ab_code *code)
 {
     memset(out, 0, sizeof *out);
     ab_strlcpy(out->spec, spec, sizeof out->spec);
@@ -343,7 +345,7 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
             if (!ab_subject_find_named(&na[i], out->path, sizeof out->path)) {
                 snprintf(err, errlen, "allocator '%s' is not installed (package %s)", spec,
                          na[i].package);
-                return AB_ALLOCBENCH_NOT_INSTALLED;
+                return ab_fail(code, AB_ALLOCBENCH_NOT_INSTALLED);
             }
             ab_strlcpy(out->name, na[i].name, sizeof out->name);
             out->family = na[i].family;
@@ -352,11 +354,11 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
                                                            : AB_SUBJECT_PRELOAD;
             if (out->kind == AB_SUBJECT_PLUGIN) {
                 /* Validate the in-tree plugin like any other. */
-                int code = probe_plugin(out->path, out, err, errlen);
+                int rc = probe_plugin(out->path, out, err, errlen, code);
                 ab_strlcpy(out->name, na[i].name, sizeof out->name);
-                return code;
+                return rc;
             }
-            return -1;
+            return AB_OK;
         }
         char known[256] = "";
         for (size_t i = 0; i < nn; i++) {
@@ -365,39 +367,39 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
         }
         snprintf(err, errlen, "unknown allocator '%s' (known: %s; or give a path to a .so)",
                  spec, known);
-        return AB_ALLOCBENCH_UNKNOWN_ALLOCATOR;
+        return ab_fail(code, AB_ALLOCBENCH_UNKNOWN_ALLOCATOR);
     }
     struct stat st;
     if (stat(spec, &st)) {
         snprintf(err, errlen, "allocator '%s': %s", spec, strerror(errno));
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "allocator '%s' is not a regular file", spec);
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
     if (!realpath(spec, out->path)) {
         snprintf(err, errlen, "allocator '%s': %s", spec, strerror(errno));
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
     struct exports ex;
     if (read_exports(out->path, &ex, err, errlen))
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     /* The C library itself, given by path, is the system allocator. */
     char libc[PATH_MAX];
     if (libc_path(libc, sizeof libc) && strcmp(libc, out->path) == 0) {
         ab_strlcpy(out->name, "glibc", sizeof out->name);
         out->kind = AB_SUBJECT_SYSTEM;
         out->family = AB_FAMILY_GLIBC;
-        return -1;
+        return AB_OK;
     }
     if (ex.plugin_entry)
-        return probe_plugin(out->path, out, err, errlen);
+        return probe_plugin(out->path, out, err, errlen, code);
     if (!ex.malloc || !ex.free) {
         snprintf(err, errlen,
                  "'%s' exports neither " ALLOCBENCH_PLUGIN_ENTRY " nor its own malloc and free",
                  out->path);
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
     /* Malloc-compatible: preloaded.  A named allocator's library given by
      * path keeps its name. */
@@ -412,7 +414,7 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
             out->family = na[i].family;
         }
     }
-    return -1;
+    return AB_OK;
 }
 
 int ab_subject_describe(struct ab_subject *s, double timeout_s)
@@ -434,7 +436,6 @@ int ab_subject_describe(struct ab_subject *s, double timeout_s)
     s->described = true;
     s->describe_error[0] = '\0';
     if (r.status == AB_CHILD_OK) {
-        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(r.doc, "ok");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(r.doc, "version");
         const cJSON *from = cJSON_GetObjectItemCaseSensitive(r.doc, "malloc_from");
         const cJSON *fam = cJSON_GetObjectItemCaseSensitive(r.doc, "family");
@@ -448,7 +449,7 @@ int ab_subject_describe(struct ab_subject *s, double timeout_s)
                 if (!strcmp(fam->valuestring, ab_family_name((enum ab_family)f)))
                     s->family = (enum ab_family)f;
         }
-        if (!cJSON_IsTrue(ok)) {
+        if (!ab_child_ok(r.doc)) {
             s->describe_code = AB_ALLOCBENCH_SUBJECT_MISMATCH;
             ab_strlcpy(s->describe_error, cJSON_IsString(e) ? e->valuestring : "unusable",
                        sizeof s->describe_error);

@@ -150,14 +150,11 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         break;
     }
     const cJSON *d = c->doc;
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(d, "code");
-        const cJSON *err = cJSON_GetObjectItemCaseSensitive(d, "error");
+    if (!ab_child_ok(d)) {
+        const char *err = ab_json_str(d, "error");
         r->status = AB_TRIAL_FAILED;
-        ab_strlcpy(r->reason, cJSON_IsString(err) ? err->valuestring : "failed",
-                   sizeof r->reason);
-        add_diag(r, ab_code_from_name(cJSON_IsString(code) ? code->valuestring : ""), "%s",
-                 r->reason);
+        ab_strlcpy(r->reason, *err ? err : "failed", sizeof r->reason);
+        add_diag(r, ab_child_code(d), "%s", r->reason);
         return;
     }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "unavailable"))) {

@@ -53,14 +53,13 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
     int rc = wl->run(&t);
     ab_trial_pin_release(&t);
 
-    cJSON *d = cJSON_CreateObject();
+    cJSON *d = ab_child_reply();
     if (rc < 0 && !t.unavailable) {
         cJSON_Delete(d);
         char msg[256];
         snprintf(msg, sizeof msg, "the workload failed: %s", strerror(-rc));
         return ab_child_error(AB_ALLOCBENCH_TRIAL_FAILED, msg);
     }
-    cJSON_AddTrueToObject(d, "ok");
     if (t.unavailable) {
         cJSON_AddTrueToObject(d, "unavailable");
         cJSON_AddStringToObject(d, "reason", t.unavailable_reason);

@@ -51,18 +51,6 @@ static void add_diag(struct ab_findings *f, enum ab_code code, uint64_t count, c
     va_end(ap);
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 /* The child's outcome into the record. */
 static void record_case(struct ab_stress_record *r, const struct ab_child_result *c,
                         double timeout_s)
@@ -91,59 +79,56 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
         break;
     }
     const cJSON *d = c->doc;
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "ok"))) {
-        const char *code = jstr(d, "code"), *err = jstr(d, "error");
-        ab_strlcpy(r->reason, err ? err : "failed", sizeof r->reason);
-        add_diag(f, ab_code_from_name(code ? code : ""), 1, "%s", r->reason);
+    if (!ab_child_ok(d)) {
+        const char *err = ab_json_str(d, "error");
+        ab_strlcpy(r->reason, *err ? err : "failed", sizeof r->reason);
+        add_diag(f, ab_child_code(d), 1, "%s", r->reason);
         return;
     }
-    const char *na = jstr(d, "not_applicable");
-    if (na) {
+    const char *na = ab_json_str(d, "not_applicable");
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "not_applicable"))) {
         r->verdict = AB_CASE_NA;
         ab_strlcpy(r->reason, na, sizeof r->reason);
         return;
     }
     r->ran = true;
     double v;
-    f->ops = isfinite(v = jnum(d, "operations")) ? (uint64_t)v : 0;
-    f->verified = isfinite(v = jnum(d, "blocks_verified")) ? (uint64_t)v : 0;
-    f->wall_ns = isfinite(v = jnum(d, "wall_ns")) ? (uint64_t)v : 0;
+    f->ops = isfinite(v = ab_json_num(d, "operations", NAN)) ? (uint64_t)v : 0;
+    f->verified = isfinite(v = ab_json_num(d, "blocks_verified", NAN)) ? (uint64_t)v : 0;
+    f->wall_ns = isfinite(v = ab_json_num(d, "wall_ns", NAN)) ? (uint64_t)v : 0;
     const cJSON *o;
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(d, "checks"))
     {
         if (f->nchecks == AB_FINDINGS_MAX)
             break;
         struct ab_check *k = &f->checks[f->nchecks++];
-        const char *name = jstr(o, "name"), *verdict = jstr(o, "verdict"),
-                   *detail = jstr(o, "detail");
-        ab_strlcpy(k->name, name ? name : "", sizeof k->name);
-        ab_strlcpy(k->detail, detail ? detail : "", sizeof k->detail);
+        const char *verdict = ab_json_str(o, "verdict");
+        ab_strlcpy(k->name, ab_json_str(o, "name"), sizeof k->name);
+        ab_strlcpy(k->detail, ab_json_str(o, "detail"), sizeof k->detail);
         k->verdict = AB_VERDICT_SKIPPED;
         for (int x = AB_VERDICT_HELD; x <= AB_VERDICT_SKIPPED; x++)
-            if (verdict && !strcmp(verdict, ab_verdict_name((enum ab_verdict)x)))
+            if (!strcmp(verdict, ab_verdict_name((enum ab_verdict)x)))
                 k->verdict = (enum ab_verdict)x;
     }
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(d, "diagnostics"))
     {
-        const char *code = jstr(o, "code"), *detail = jstr(o, "detail");
-        double count = jnum(o, "count");
-        add_diag(f, ab_code_from_name(code ? code : ""), isfinite(count) ? (uint64_t)count : 1,
-                 "%s", detail ? detail : "");
+        double count = ab_json_num(o, "count", 1);
+        add_diag(f, ab_code_from_name(ab_json_str(o, "code")), (uint64_t)count, "%s",
+                 ab_json_str(o, "detail"));
     }
     cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(d, "figures"))
     {
         if (f->nfigures == AB_FINDINGS_MAX)
             break;
         struct ab_figure *g = &f->figures[f->nfigures++];
-        const char *name = jstr(o, "name"), *unit = jstr(o, "unit");
-        ab_strlcpy(g->name, name ? name : "", sizeof g->name);
-        ab_strlcpy(g->unit, unit ? unit : "", sizeof g->unit);
-        g->value = jnum(o, "value");
+        ab_strlcpy(g->name, ab_json_str(o, "name"), sizeof g->name);
+        ab_strlcpy(g->unit, ab_json_str(o, "unit"), sizeof g->unit);
+        g->value = ab_json_num(o, "value", NAN);
     }
-    const char *inc = jstr(d, "incomplete");
+    const char *inc = ab_json_str(d, "incomplete");
     if (f->ndiags) {
         r->verdict = AB_CASE_FAIL;
-    } else if (inc) {
+    } else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "incomplete"))) {
         r->verdict = AB_CASE_INCOMPLETE;
         f->incomplete = true;
         ab_strlcpy(f->incomplete_reason, inc, sizeof f->incomplete_reason);

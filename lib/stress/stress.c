@@ -66,8 +66,7 @@ static int configure_plugin(struct ab_stress *s, const struct ab_profile *p, boo
 
 static cJSON *findings_json(const struct ab_findings *f)
 {
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddTrueToObject(d, "ok");
+    cJSON *d = ab_child_reply();
     cJSON_AddNumberToObject(d, "operations", (double)f->ops);
     cJSON_AddNumberToObject(d, "blocks_verified", (double)f->verified);
     cJSON_AddNumberToObject(d, "wall_ns", (double)f->wall_ns);
@@ -164,8 +163,8 @@ static cJSON *run_case(const struct ab_stress_request *rq, struct ab_heap *heap,
             reply = findings_json(f);
         }
     }
-    if (reply && !cJSON_GetObjectItemCaseSensitive(reply, "ok")) {
-        cJSON_AddTrueToObject(reply, "ok");
+    if (reply && !cJSON_GetObjectItemCaseSensitive(reply, "rc")) {
+        cJSON_AddNumberToObject(reply, "rc", AB_OK);
         cJSON_AddStringToObject(reply, "not_applicable", na);
     }
     if (!s->fini_called)

@@ -557,7 +557,7 @@ static bool serves_malloc(const struct ab_trace_lib *lib)
 }
 
 int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trace_lib *lib,
-                      char *err, size_t errlen)
+                      char *err, size_t errlen, enum ab_code *code)
 {
     memset(lib, 0, sizeof *lib);
     struct mapping *maps = NULL;
@@ -565,22 +565,22 @@ int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trac
     if (mapped && !nmaps) {
         snprintf(err, errlen, "process %d maps no files (a kernel thread, or it has exited)",
                  pid);
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
-    int code = -1;
+    int rc = AB_OK;
     char why[512] = "";
     if (override && override[0]) {
         ab_strlcpy(lib->chosen_by, "--lib", sizeof lib->chosen_by);
         const struct mapping *m = mapped ? mapped_as(maps, nmaps, override) : NULL;
         if (mapped && !m) {
             snprintf(err, errlen, "--lib %s is not mapped by process %d", override, pid);
-            code = AB_ALLOCBENCH_USAGE;
+            rc = ab_fail(code, AB_ALLOCBENCH_USAGE);
         } else if (add_candidate(lib, pid, override, m, true, why, sizeof why)) {
             snprintf(err, errlen, "--lib %s", why);
-            code = AB_ALLOCBENCH_BAD_SUBJECT;
+            rc = ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
         }
         free(maps);
-        return code;
+        return rc;
     }
 
     char proc[64], exe[PATH_MAX], cwd[PATH_MAX];
@@ -591,7 +591,7 @@ int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trac
     if (!exe[0]) {
         free(maps);
         snprintf(err, errlen, "process %d has no executable (a kernel thread?)", pid);
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
     /* Candidates in the loader's order: the executable, then its list. */
     enum { MAXC = 512 };
@@ -599,7 +599,7 @@ int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trac
     if (!cands) {
         free(maps);
         snprintf(err, errlen, "out of memory");
-        return AB_ALLOCBENCH_INTERNAL;
+        return ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     }
     size_t nc = 0;
     ab_strlcpy(cands[nc++], exe, PATH_MAX);
@@ -638,16 +638,17 @@ int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trac
     if (!serves_malloc(lib)) {
         snprintf(err, errlen, "no object in process %d (%s) defines malloc; name it with --lib",
                  pid, exe);
-        return AB_ALLOCBENCH_BAD_SUBJECT;
+        return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
     }
-    return -1;
+    return AB_OK;
 }
 
-int ab_trace_resolve_command(const char *cmd, char *path, size_t len, char *err, size_t errlen)
+int ab_trace_resolve_command(const char *cmd, char *path, size_t len, char *err, size_t errlen,
+                             enum ab_code *code)
 {
     if (!cmd[0]) {
         snprintf(err, errlen, "the command is empty");
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
     if (strchr(cmd, '/')) {
         ab_strlcpy(path, cmd, len);
@@ -665,21 +666,21 @@ int ab_trace_resolve_command(const char *cmd, char *path, size_t len, char *err,
         }
         if (!found) {
             snprintf(err, errlen, "command '%s' is not found in PATH", cmd);
-            return AB_ALLOCBENCH_USAGE;
+            return ab_fail(code, AB_ALLOCBENCH_USAGE);
         }
     }
     struct stat st;
     if (stat(path, &st)) {
         snprintf(err, errlen, "command '%s' cannot be executed: %s", cmd, strerror(errno));
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
     if (!S_ISREG(st.st_mode)) {
         snprintf(err, errlen, "command '%s' is not a regular file", cmd);
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
     if (access(path, X_OK)) {
         snprintf(err, errlen, "command '%s' cannot be executed: %s", cmd, strerror(errno));
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
     char magic[4] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -688,7 +689,7 @@ int ab_trace_resolve_command(const char *cmd, char *path, size_t len, char *err,
         close(fd);
     if (n < 2 || (memcmp(magic, "\177ELF", 4) != 0 && memcmp(magic, "#!", 2) != 0)) {
         snprintf(err, errlen, "command '%s' is neither an ELF executable nor a #! script", cmd);
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
-    return -1;
+    return AB_OK;
 }

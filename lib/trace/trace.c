@@ -103,35 +103,36 @@ static bool process_exists(int pid)
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen)
+int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen,
+                   enum ab_code *code)
 {
     if (cfg->pid) {
         if (cfg->pid == (int)getpid()) {
             snprintf(err, errlen, "--pid %d is allocbench itself", cfg->pid);
-            return AB_ALLOCBENCH_USAGE;
+            return ab_fail(code, AB_ALLOCBENCH_USAGE);
         }
         if (!process_exists(cfg->pid)) {
             snprintf(err, errlen, "--pid %d: no such process", cfg->pid);
-            return AB_ALLOCBENCH_USAGE;
+            return ab_fail(code, AB_ALLOCBENCH_USAGE);
         }
         char exe[64], buf[16];
         snprintf(exe, sizeof exe, "/proc/%d/exe", cfg->pid);
         if (readlink(exe, buf, sizeof buf) < 0 && errno == ENOENT) {
             snprintf(err, errlen, "--pid %d has no user address space (a kernel thread?)",
                      cfg->pid);
-            return AB_ALLOCBENCH_USAGE;
+            return ab_fail(code, AB_ALLOCBENCH_USAGE);
         }
     } else {
         char path[PATH_MAX];
-        int code = ab_trace_resolve_command(cfg->command[0], path, sizeof path, err, errlen);
-        if (code >= 0)
-            return code;
+        int rc = ab_trace_resolve_command(cfg->command[0], path, sizeof path, err, errlen, code);
+        if (rc)
+            return rc;
     }
     if (cfg->lib[0]) {
         struct ab_trace_lib *lib = malloc(sizeof *lib);
         if (!lib) {
             snprintf(err, errlen, "out of memory");
-            return AB_ALLOCBENCH_INTERNAL;
+            return ab_fail(code, AB_ALLOCBENCH_INTERNAL);
         }
         char why[512];
         memset(lib, 0, sizeof *lib);
@@ -139,16 +140,16 @@ int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen)
         free(lib);
         if (rc) {
             snprintf(err, errlen, "--lib %s", why);
-            return AB_ALLOCBENCH_BAD_SUBJECT;
+            return ab_fail(code, AB_ALLOCBENCH_BAD_SUBJECT);
         }
     }
     if (!privileged()) {
         snprintf(err, errlen,
                  "trace needs root or CAP_SYS_ADMIN (or CAP_BPF with CAP_PERFMON) to load its "
                  "BPF program and attach uprobes");
-        return AB_ALLOCBENCH_NOT_INSTALLED;
+        return ab_fail(code, AB_ALLOCBENCH_NOT_INSTALLED);
     }
-    return -1;
+    return AB_OK;
 }
 
 /* ------------------------------------------------------------ perf events */
@@ -612,16 +613,17 @@ static void announce(const struct session *s)
 
 /* Attach to the image the target runs now.  With stopped, the process was
  * stopped at exec and is continued once the probes are in. */
-static int follow_image(struct session *s, bool mapped, char *err, size_t errlen)
+static int follow_image(struct session *s, bool mapped, char *err, size_t errlen,
+                        enum ab_code *code)
 {
     struct ab_trace_result *r = s->res;
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/%d/exe", s->pid);
     ssize_t n = readlink(proc, r->exe, sizeof r->exe - 1);
     r->exe[n > 0 ? n : 0] = '\0';
-    int code = ab_trace_find_lib(s->pid, mapped, s->cfg->lib, &r->lib, err, errlen);
-    if (code >= 0)
-        return code;
+    int rc = ab_trace_find_lib(s->pid, mapped, s->cfg->lib, &r->lib, err, errlen, code);
+    if (rc)
+        return rc;
     /* The files probed, by their real names: an exec of another program
      * served by the same files keeps the probes in place. */
     char real[AB_TRACE_MAX_OBJECTS * PATH_MAX] = "";
@@ -636,14 +638,14 @@ static int follow_image(struct session *s, bool mapped, char *err, size_t errlen
         detach_probes(s);
         uint64_t t0 = ab_now_ns();
         if (attach_probes(s, &r->lib, err, errlen))
-            return AB_ALLOCBENCH_NOT_INSTALLED;
+            return ab_fail(code, AB_ALLOCBENCH_NOT_INSTALLED);
         r->attach_ms = (double)(ab_now_ns() - t0) / 1e6;
         ab_strlcpy(s->attached_to, real, sizeof s->attached_to);
     }
     s->skel->bss->enabled = 1;
     r->images++;
     s->t_enabled = ab_now_ns();
-    return -1;
+    return AB_OK;
 }
 
 static int on_exec_event(void *ctx, void *data, size_t len)
@@ -657,38 +659,38 @@ static int on_exec_event(void *ctx, void *data, size_t len)
 
 /* The target exec'd (and was stopped): restart the figures for the new
  * image, attach to its allocator, continue it. */
-static int handle_exec(struct session *s, char *err, size_t errlen)
+static int handle_exec(struct session *s, char *err, size_t errlen, enum ab_code *code)
 {
     s->exec_seen = false;
     s->stopped = wait_stopped(s->pid);
     if (!s->stopped && proc_state(s->pid) == 0)
-        return -1; /* gone already: the exit ends tracing */
+        return AB_OK; /* gone already: the exit ends tracing */
     reset_figures(s);
-    int code = follow_image(s, false, err, errlen);
+    int rc = follow_image(s, false, err, errlen, code);
     if (s->stopped)
         kill(s->pid, SIGCONT);
     s->stopped = false;
-    if (code < 0)
+    if (rc == AB_OK)
         announce(s);
-    return code;
+    return rc;
 }
 
 /* Fork the command, held before exec until release_child. */
 static int start_child(struct session *s, const char *path, int *hold_w, int *exec_r, char *err,
-                       size_t errlen)
+                       size_t errlen, enum ab_code *code)
 {
     int hold[2], ex[2];
     if (pipe2(hold, O_CLOEXEC))
-        return snprintf(err, errlen, "pipe: %s", strerror(errno)), AB_ALLOCBENCH_INTERNAL;
+        return snprintf(err, errlen, "pipe: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     if (pipe2(ex, O_CLOEXEC)) {
         close(hold[0]), close(hold[1]);
-        return snprintf(err, errlen, "pipe: %s", strerror(errno)), AB_ALLOCBENCH_INTERNAL;
+        return snprintf(err, errlen, "pipe: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(hold[0]), close(hold[1]), close(ex[0]), close(ex[1]);
-        return snprintf(err, errlen, "fork: %s", strerror(errno)), AB_ALLOCBENCH_INTERNAL;
+        return snprintf(err, errlen, "fork: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     }
     if (pid == 0) {
         /* Nothing here may allocate: this process's allocator may be the
@@ -712,7 +714,7 @@ static int start_child(struct session *s, const char *path, int *hold_w, int *ex
     *hold_w = hold[1];
     *exec_r = ex[0];
     s->pid = pid;
-    return -1;
+    return AB_OK;
 }
 
 /* Let the held child exec; its exec error, or 0 once exec has happened. */
@@ -826,7 +828,7 @@ static int load_variant(struct session *s, const struct target_ns *t, bool multi
     return 0;
 }
 
-static int load_program(struct session *s, char *err, size_t errlen)
+static int load_program(struct session *s, char *err, size_t errlen, enum ab_code *code)
 {
     libbpf_set_print(libbpf_print);
     s->ncpus = libbpf_num_possible_cpus();
@@ -835,7 +837,7 @@ static int load_program(struct session *s, char *err, size_t errlen)
     struct target_ns t;
     if (target_namespace(s->pid, &t)) {
         snprintf(err, errlen, "process %d exited before it could be traced", s->pid);
-        return AB_ALLOCBENCH_USAGE;
+        return ab_fail(code, AB_ALLOCBENCH_USAGE);
     }
     int rc = load_variant(s, &t, true);
     s->multi = rc == 0 && uprobe_multi_supported(s->skel->progs.ab_enter_multi);
@@ -847,7 +849,7 @@ static int load_program(struct session *s, char *err, size_t errlen)
     if (rc) {
         snprintf(err, errlen, "the kernel refused the BPF program: %s%s%s", strerror(-rc),
                  libbpf_last[0] ? ": " : "", libbpf_last);
-        return AB_ALLOCBENCH_NOT_INSTALLED;
+        return ab_fail(code, AB_ALLOCBENCH_NOT_INSTALLED);
     }
     struct ab_trace_bpf *k = s->skel;
     struct ab_trace_result *r = s->res;
@@ -862,14 +864,14 @@ static int load_program(struct session *s, char *err, size_t errlen)
     s->exec_link = bpf_program__attach(k->progs.ab_exec);
     if (!s->exec_link) {
         snprintf(err, errlen, "cannot attach to sched_process_exec: %s", strerror(errno));
-        return AB_ALLOCBENCH_NOT_INSTALLED;
+        return ab_fail(code, AB_ALLOCBENCH_NOT_INSTALLED);
     }
     s->rb = ring_buffer__new(bpf_map__fd(k->maps.exec_events), on_exec_event, s, NULL);
     if (!s->rb) {
         snprintf(err, errlen, "cannot open the exec ring buffer: %s", strerror(errno));
-        return AB_ALLOCBENCH_NOT_INSTALLED;
+        return ab_fail(code, AB_ALLOCBENCH_NOT_INSTALLED);
     }
-    return -1;
+    return AB_OK;
 }
 
 static void command_text(char *buf, size_t len, char *const *argv)
@@ -883,7 +885,8 @@ static void command_text(char *buf, size_t len, char *const *argv)
 
 /* Wait for the process to exit, the duration to end, a signal, or an exec
  * to follow. */
-static int trace_loop(struct session *s, bool *exited, char *err, size_t errlen)
+static int trace_loop(struct session *s, bool *exited, char *err, size_t errlen,
+                      enum ab_code *code)
 {
     struct ab_trace_result *r = s->res;
     uint64_t deadline = s->cfg->duration_s > 0
@@ -900,21 +903,21 @@ static int trace_loop(struct session *s, bool *exited, char *err, size_t errlen)
             int64_t left = (int64_t)(deadline - ab_now_ns());
             if (left <= 0) {
                 ab_strlcpy(r->ended_by, "duration", sizeof r->ended_by);
-                return -1;
+                return AB_OK;
             }
             timeout = (int)(left / 1000000) + 1;
         }
         int n = poll(p, 3, timeout);
         if (n < 0 && errno != EINTR) {
             snprintf(err, errlen, "poll: %s", strerror(errno));
-            return AB_ALLOCBENCH_INTERNAL;
+            return ab_fail(code, AB_ALLOCBENCH_INTERNAL);
         }
         if (p[0].revents) {
             ring_buffer__consume(s->rb);
             if (s->exec_seen) {
-                int code = handle_exec(s, err, errlen);
-                if (code >= 0)
-                    return code;
+                int rc = handle_exec(s, err, errlen, code);
+                if (rc)
+                    return rc;
             }
         }
         if (p[2].revents) {
@@ -923,19 +926,19 @@ static int trace_loop(struct session *s, bool *exited, char *err, size_t errlen)
                 snprintf(r->ended_by, sizeof r->ended_by, "signal SIG%s",
                          sigabbrev_np((int)si.ssi_signo) ? sigabbrev_np((int)si.ssi_signo)
                                                          : "?");
-                return -1;
+                return AB_OK;
             }
         }
         if (p[1].revents) {
             *exited = true;
             ab_strlcpy(r->ended_by, "exit", sizeof r->ended_by);
-            return -1;
+            return AB_OK;
         }
     }
 }
 
 int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *res, char *err,
-                     size_t errlen)
+                     size_t errlen, enum ab_code *code)
 {
     memset(res, 0, sizeof *res);
     res->cfg = cfg;
@@ -954,33 +957,33 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
     sigprocmask(SIG_BLOCK, &block, &s.oldmask);
     s.sigfd = signalfd(-1, &block, SFD_CLOEXEC);
 
-    int code = -1, hold_w = -1, exec_r = -1;
+    int rc = AB_OK, hold_w = -1, exec_r = -1;
     bool exited = false, started = false;
     char path[PATH_MAX];
     if (!cfg->pid) {
         res->started = true;
-        code = ab_trace_resolve_command(cfg->command[0], path, sizeof path, err, errlen);
-        if (code < 0)
-            code = start_child(&s, path, &hold_w, &exec_r, err, errlen);
-        started = code < 0;
+        rc = ab_trace_resolve_command(cfg->command[0], path, sizeof path, err, errlen, code);
+        if (rc == AB_OK)
+            rc = start_child(&s, path, &hold_w, &exec_r, err, errlen, code);
+        started = rc == AB_OK;
     }
     res->pid = s.pid;
-    if (code < 0) {
+    if (rc == AB_OK) {
         s.pidfd = (int)syscall(SYS_pidfd_open, s.pid, 0);
         if (s.pidfd < 0) {
             snprintf(err, errlen, "pidfd_open(%d): %s", s.pid, strerror(errno));
-            code = errno == ESRCH ? AB_ALLOCBENCH_USAGE : AB_ALLOCBENCH_NOT_INSTALLED;
+            rc = ab_fail(code, errno == ESRCH ? AB_ALLOCBENCH_USAGE : AB_ALLOCBENCH_NOT_INSTALLED);
         }
     }
-    if (code < 0)
-        code = load_program(&s, err, errlen);
-    if (code < 0 && started) {
+    if (rc == AB_OK)
+        rc = load_program(&s, err, errlen, code);
+    if (rc == AB_OK && started) {
         int e = release_child(hold_w, exec_r);
         hold_w = exec_r = -1;
         if (e) {
             snprintf(err, errlen, "command '%s' cannot be executed: %s", cfg->command[0],
                      strerror(e));
-            code = AB_ALLOCBENCH_USAGE;
+            rc = ab_fail(code, AB_ALLOCBENCH_USAGE);
         } else {
             /* exec has happened: its event is in the ring buffer. */
             struct pollfd p = {.fd = ring_buffer__epoll_fd(s.rb), .events = POLLIN};
@@ -988,18 +991,18 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
                 ring_buffer__consume(s.rb);
             if (!s.exec_seen) {
                 snprintf(err, errlen, "the exec of '%s' was not seen", cfg->command[0]);
-                code = AB_ALLOCBENCH_INTERNAL;
+                rc = ab_fail(code, AB_ALLOCBENCH_INTERNAL);
             } else {
-                code = handle_exec(&s, err, errlen);
+                rc = handle_exec(&s, err, errlen, code);
             }
         }
-    } else if (code < 0) {
-        code = follow_image(&s, true, err, errlen);
-        if (code < 0)
+    } else if (rc == AB_OK) {
+        rc = follow_image(&s, true, err, errlen, code);
+        if (rc == AB_OK)
             announce(&s);
     }
-    if (code < 0)
-        code = trace_loop(&s, &exited, err, errlen);
+    if (rc == AB_OK)
+        rc = trace_loop(&s, &exited, err, errlen, code);
 
     /* Stop recording, take the probes out, then read: nothing changes the
      * figures after this. */
@@ -1011,11 +1014,11 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
     uint64_t t0 = ab_now_ns();
     detach_probes(&s);
     res->detach_ms = (double)(ab_now_ns() - t0) / 1e6;
-    if (code < 0 && s.skel) {
+    if (rc == AB_OK && s.skel) {
         collect_counters(&s);
         if (collect_live(&s)) {
             snprintf(err, errlen, "out of memory reading the live set");
-            code = AB_ALLOCBENCH_INTERNAL;
+            rc = ab_fail(code, AB_ALLOCBENCH_INTERNAL);
         }
     }
     if (hold_w >= 0)
@@ -1036,7 +1039,7 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
     if (s.sigfd >= 0)
         close(s.sigfd);
     sigprocmask(SIG_SETMASK, &s.oldmask, NULL);
-    return code;
+    return rc;
 }
 
 void ab_trace_result_free(struct ab_trace_result *res)

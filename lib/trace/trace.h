@@ -59,17 +59,18 @@ int ab_trace_plan_object(struct ab_trace_lib *lib, const char *path, const char 
  * preloads, then its needed libraries, as `ld.so --list` prints them for
  * the process's environment) that defines it; with mapped, only objects pid
  * has mapped (else the image has just been exec'd and maps nothing yet).
- * override (--lib) probes that one file only.  On failure writes err and
- * returns the code to report; -1 on success. */
+ * override (--lib) probes that one file only.  AB_OK, or -EINVAL with err
+ * and the code to report in *code. */
 int ab_trace_find_lib(int pid, bool mapped, const char *override, struct ab_trace_lib *lib,
-                      char *err, size_t errlen);
+                      char *err, size_t errlen, enum ab_code *code);
 /* The paths in `ld.so --list` output, in order (text is modified).  Returns
  * the count (at most max). */
 size_t ab_trace_parse_ldlist(char *text, char (*paths)[PATH_MAX], size_t max);
 /* A command as execv will run it: a path, or a name searched in PATH; it
- * must be an executable regular file (ELF or #!).  Code or -1, like above. */
+ * must be an executable regular file (ELF or #!).  AB_OK or -EINVAL, like
+ * above. */
 int ab_trace_resolve_command(const char *cmd, char *path, size_t len, char *err,
-                             size_t errlen);
+                             size_t errlen, enum ab_code *code);
 
 struct ab_trace_config {
     int pid;                   /* --pid; 0 with a command */
@@ -125,13 +126,15 @@ struct ab_trace_result {
 };
 
 /* Check the input (the pid names a user process, the command can be run,
- * --lib defines malloc): on failure writes err and returns the code to
- * report; -1 when it can go ahead. */
-int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen);
+ * --lib defines malloc): AB_OK when it can go ahead, else -EINVAL with err
+ * and the code to report in *code. */
+int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen,
+                   enum ab_code *code);
 /* Trace until the process exits, the duration ends or SIGINT/SIGTERM/SIGHUP
- * arrives; probes are detached before it returns.  Code or -1, like above. */
+ * arrives; probes are detached before it returns.  AB_OK or -EINVAL, like
+ * above. */
 int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *res, char *err,
-                     size_t errlen);
+                     size_t errlen, enum ab_code *code);
 void ab_trace_result_free(struct ab_trace_result *res);
 /* The bounds of log2 bin k. */
 void ab_trace_bin_bounds(unsigned k, uint64_t *low, uint64_t *high);
