@@ -78,11 +78,14 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
  * well, else the exit status (after one line on stderr). */
 #define AB_CMD_MAX_SUBJECTS 16
 struct ab_subject;
+struct ab_observer;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
 int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n);
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
 /* A report on stdout (a newline at its end), then freed; NULL prints nothing. */
 void ab_cmd_print(char *text);
+/* What the engines say, shown on the console (stderr). */
+const struct ab_observer *ab_cmd_observer(void);
 /* SIGINT, SIGTERM, SIGHUP kill the child in flight, then this process. */
 void ab_cmd_catch_signals(void);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range)
 {
@@ -71,4 +72,39 @@ void ab_cmd_catch_signals(void)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGHUP, on_signal);
+}
+
+/* The console's observer: progress on stderr, one line rewritten, when
+ * stderr is a terminal; warnings and notes always, one line each. */
+static void on_progress(void *ctx, const struct ab_progress *p)
+{
+    (void)ctx;
+    if (!isatty(2))
+        return;
+    if (p->what)
+        fprintf(stderr, "\r\033[K[%zu/%zu] %s", p->done, p->total, p->what);
+    else
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static void on_warning(void *ctx, const char *line)
+{
+    (void)ctx;
+    if (isatty(2))
+        fputs("\r\033[K", stderr);
+    ab_warn("%s", line);
+}
+
+static void on_note(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "allocbench: %s\n", line);
+}
+
+static const struct ab_observer console = {on_progress, on_warning, on_note, NULL};
+
+const struct ab_observer *ab_cmd_observer(void)
+{
+    return &console;
 }

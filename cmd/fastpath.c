@@ -182,7 +182,7 @@ static int fastpath_main(int argc, char **argv)
     cfg.keep_live = (unsigned)keep;
     cfg.repetitions = (unsigned)reps;
     cfg.timeout_s = timeout;
-    cfg.progress = isatty(2);
+    cfg.obs = ab_cmd_observer();
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;
     ab_cmd_catch_signals();

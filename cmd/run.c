@@ -212,7 +212,7 @@ static int run_main(int argc, char **argv)
     cfg.seed = seed;
     cfg.timeout_s = timeout;
     cfg.pin = pin;
-    cfg.progress = isatty(2);
+    cfg.obs = ab_cmd_observer();
     if (strcmp(counter, "none")) {
         rc = ab_counter_choose(counter, &cfg.counter, cfg.counter_version,
                                sizeof cfg.counter_version, err, sizeof err);

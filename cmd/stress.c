@@ -172,7 +172,7 @@ static int stress_main(int argc, char **argv)
     if (!timeout_set && 2 * cfg.duration_s + 60 > timeout)
         timeout = 2 * cfg.duration_s + 60;
     cfg.timeout_s = timeout;
-    cfg.progress = isatty(2);
+    cfg.obs = ab_cmd_observer();
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;
     ab_cmd_catch_signals();

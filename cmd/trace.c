@@ -116,6 +116,7 @@ static int trace_main(int argc, char **argv)
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;
 
+    cfg.obs = ab_cmd_observer();
     if (ab_trace_execute(&cfg, &res, err, sizeof err, &code)) {
         ab_trace_result_free(&res);
         return ab_error(code, "%s", err);

@@ -90,7 +90,7 @@ int main(void)
 
     struct ab_run run = {.cfg = &cfg, .trials = tr, .ntrials = 4, .aggs = ag, .naggs = 4,
                          .failures = 1};
-    strcpy(run.started_utc, "20260101T000000Z");
+    strcpy(run.session.started_utc, "20260101T000000Z");
 
     /* TSV: exact header, one row per aggregate, empty where not measured. */
     char *tsv = ab_report_benchmarks_tsv(&run);

@@ -834,16 +834,6 @@ static int count_child(const struct ab_fp_config *cfg, struct ab_fp_run *run, st
                        unsigned s, unsigned rep, const uint64_t *sizes, size_t nsizes)
 {
     const struct ab_subject *subj = &cfg->subjects[s];
-    if (cfg->progress) {
-        if (nsizes == 1)
-            fprintf(stderr, "\r\033[K[%u/%u] %s size %llu: counting with %s", rep + 1,
-                    cfg->repetitions, subj->name, (unsigned long long)sizes[0],
-                    cfg->counter->name);
-        else
-            fprintf(stderr, "\r\033[K[%u/%u] %s, %zu sizes: counting with %s", rep + 1,
-                    cfg->repetitions, subj->name, nsizes, cfg->counter->name);
-        fflush(stderr);
-    }
     char *req = fastpath_request(cfg, subj, sizes, nsizes);
     if (!req)
         return -ENOMEM;
@@ -856,6 +846,12 @@ static int count_child(const struct ab_fp_config *cfg, struct ab_fp_run *run, st
         return rc;
     take_reply(run, accs, s, rep, sizes, nsizes, &c, limit);
     ab_child_result_free(&c);
+    if (nsizes == 1)
+        ab_session_progress(&run->session, "rep %u %s size %llu: counted with %s", rep + 1,
+                            subj->name, (unsigned long long)sizes[0], cfg->counter->name);
+    else
+        ab_session_progress(&run->session, "rep %u %s, %zu sizes: counted with %s", rep + 1,
+                            subj->name, nsizes, cfg->counter->name);
     return 0;
 }
 
@@ -863,8 +859,6 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
 {
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
-    ab_host_collect(&run->host);
-    ab_utc_stamp(run->started_utc, sizeof run->started_utc);
     unsigned nops = 0;
     for (int op = 0; op < AB_FP_OP_COUNT; op++)
         nops += cfg->op_on[op];
@@ -899,18 +893,17 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
                     r->locked = r->rep_instructions = r->rep_iterations = NAN;
                     r->fast_path_ref = NAN;
                 }
+    size_t children = cfg->repetitions * cfg->nsubjects *
+                      (cfg->counter->sizes_in_one_child ? 1 : cfg->nsizes);
+    if (ab_session_begin(&run->session, cfg->subjects, cfg->nsubjects, cfg->timeout_s, cfg->obs,
+                         children))
+        goto fail;
     for (unsigned s = 0; s < cfg->nsubjects; s++) {
-        struct ab_subject *subj = &cfg->subjects[s];
-        int rc = ab_subject_describe(subj, cfg->timeout_s);
-        if (rc)
-            goto fail;
-        if (subj->describe_error[0]) {
-            /* Never a silent measurement of some other allocator. */
-            ab_warn("%s: %s", subj->name, subj->describe_error);
-            for (size_t i = 0; i < run->nrows; i++)
-                if (run->rows[i].subject == s)
-                    fail_row(&run->rows[i], AB_TRIAL_FAILED, subj->describe_error);
-        }
+        const struct ab_subject *subj = &cfg->subjects[s];
+        /* Never a silent measurement of some other allocator. */
+        for (size_t i = 0; subj->describe_error[0] && i < run->nrows; i++)
+            if (run->rows[i].subject == s)
+                fail_row(&run->rows[i], AB_TRIAL_FAILED, subj->describe_error);
     }
     for (unsigned rep = 0; rep < cfg->repetitions; rep++) {
         for (unsigned s = 0; s < cfg->nsubjects; s++) {
@@ -925,8 +918,7 @@ int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
                 goto fail;
         }
     }
-    if (cfg->progress)
-        fputs("\r\033[K", stderr);
+    ab_session_end(&run->session);
     size_t kept = 0;
     for (size_t i = 0; i < run->nrows; i++) {
         int rc = finish_row(&run->rows[i], &accs[i]);

@@ -68,13 +68,12 @@ struct ab_fp_config {
     char counter_version[128];
     double timeout_s;
     char out_dir[PATH_MAX];
-    bool progress;
+    const struct ab_observer *obs; /* progress and warnings; NULL: silent */
 };
 
 struct ab_fp_run {
     const struct ab_fp_config *cfg;
-    struct ab_host host;
-    char started_utc[32];
+    struct ab_session session;     /* host, start time, progress */
     struct ab_fp_row *rows;
     size_t nrows;
     unsigned failures;              /* rows not measured, or disagreeing */

@@ -58,7 +58,7 @@ char *ab_fastpath_report_json(const struct ab_fp_run *run)
     cJSON_AddNumberToObject(doc, "schema_version", AB_FP_SCHEMA_VERSION);
     cJSON_AddStringToObject(doc, "schema", AB_FP_SCHEMA);
     cJSON_AddStringToObject(doc, "command", "fastpath");
-    cJSON *c = ab_report_context_json(&run->host, run->started_utc, cfg->counter->name,
+    cJSON *c = ab_report_context_json(&run->session.host, run->session.started_utc, cfg->counter->name,
                                       cfg->counter_version, cfg->subjects, cfg->nsubjects);
     cJSON_AddItemToObject(doc, "context", c);
 

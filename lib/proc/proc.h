@@ -68,7 +68,6 @@ bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size
 /* Run a describe child: version, where malloc comes from. */
 int ab_subject_describe(struct ab_subject *s, double timeout_s);
 /* Describe each; an unusable one is warned about (its trials report it). */
-int ab_subjects_describe(struct ab_subject *s, size_t n, double timeout_s);
 
 /* ------------------------------------------------------------------ heap.c */
 
@@ -191,5 +190,41 @@ enum ab_trial_status {
 };
 
 const char *ab_trial_status_name(enum ab_trial_status s);
+
+/* --------------------------------------------------------------- session.c */
+
+/* What an engine says while it runs; the caller decides what to show
+ * (engines never print).  p->what NULL: the engine is done. */
+struct ab_progress {
+    size_t done, total;            /* units of work: trials, cases, children */
+    const char *what;              /* the unit just finished, one line */
+};
+struct ab_observer {
+    void (*progress)(void *ctx, const struct ab_progress *p); /* NULL: none */
+    void (*warning)(void *ctx, const char *line);             /* NULL: none */
+    void (*note)(void *ctx, const char *line);                /* NULL: none */
+    void *ctx;
+};
+
+/* The skeleton every engine shares: host, start time, subjects described
+ * (a subject that cannot run is a warning, and the engine records it),
+ * progress over total units and warnings through the observer (NULL: a
+ * silent run). */
+struct ab_session {
+    struct ab_host host;
+    char started_utc[32];
+    const struct ab_observer *obs;
+    size_t done, total;
+};
+int ab_session_begin(struct ab_session *s, struct ab_subject *subjects, size_t n,
+                     double timeout_s, const struct ab_observer *obs, size_t total);
+void ab_session_progress(struct ab_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ab_session_warn(struct ab_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A line for the user that is neither progress nor a warning. */
+void ab_session_note(struct ab_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ab_session_end(struct ab_session *s);
 
 #endif

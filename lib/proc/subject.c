@@ -471,15 +471,3 @@ int ab_subject_describe(struct ab_subject *s, double timeout_s)
     ab_child_result_free(&r);
     return 0;
 }
-
-int ab_subjects_describe(struct ab_subject *s, size_t n, double timeout_s)
-{
-    for (size_t i = 0; i < n; i++) {
-        int rc = ab_subject_describe(&s[i], timeout_s);
-        if (rc)
-            return rc;
-        if (s[i].describe_error[0])
-            ab_warn("%s: %s", s[i].name, s[i].describe_error);
-    }
-    return 0;
-}

@@ -45,7 +45,7 @@ static cJSON *sample_json(const struct ab_sample *s)
 static cJSON *context_json(const struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
-    return ab_report_context_json(&run->host, run->started_utc,
+    return ab_report_context_json(&run->session.host, run->session.started_utc,
                                   cfg->counter ? cfg->counter->name : "none",
                                   cfg->counter ? cfg->counter_version : NULL, cfg->subjects,
                                   cfg->nsubjects);

@@ -366,15 +366,14 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
 {
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
-    ab_host_collect(&run->host);
-    ab_utc_stamp(run->started_utc, sizeof run->started_utc);
-    int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
-    if (described)
-        return described;
     unsigned nvar = 0;
     for (unsigned v = 0; cfg->wl->variants[v]; v++)
         nvar += cfg->variant_on[v];
     size_t total = (size_t)cfg->repetitions * nvar * cfg->nthreads * cfg->nsubjects;
+    int described = ab_session_begin(&run->session, cfg->subjects, cfg->nsubjects,
+                                     cfg->timeout_s, cfg->obs, total);
+    if (described)
+        return described;
     run->trials = calloc(total ? total : 1, sizeof *run->trials);
     if (!run->trials)
         return -ENOMEM;
@@ -430,24 +429,19 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                     if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
                         r->status == AB_TRIAL_FAILED)
                         run->failures++;
-                    if (cfg->progress) {
-                        char fig[64] = "";
-                        if (r->status == AB_TRIAL_OK)
-                            snprintf(fig, sizeof fig, "%.2f ns/%s", r->ns_per_op,
-                                     cfg->wl->unit);
-                        else
-                            snprintf(fig, sizeof fig, "%s", ab_trial_status_name(r->status));
-                        fprintf(stderr, "\r\033[K[%zu/%zu] %s %s %s t=%u rep=%u: %s",
-                                run->ntrials, total, cfg->wl->name, cfg->wl->variants[v],
-                                subj->name, r->threads, rep + 1, fig);
-                        fflush(stderr);
-                    }
+                    char fig[64] = "";
+                    if (r->status == AB_TRIAL_OK)
+                        snprintf(fig, sizeof fig, "%.2f ns/%s", r->ns_per_op, cfg->wl->unit);
+                    else
+                        snprintf(fig, sizeof fig, "%s", ab_trial_status_name(r->status));
+                    ab_session_progress(&run->session, "%s %s %s t=%u rep=%u: %s",
+                                        cfg->wl->name, cfg->wl->variants[v], subj->name,
+                                        r->threads, rep + 1, fig);
                 }
             }
         }
     }
-    if (cfg->progress)
-        fputs("\r\033[K", stderr);
+    ab_session_end(&run->session);
     aggregate(run);
     return 0;
 }

@@ -26,7 +26,7 @@ struct ab_run_config {
     char assignments[1024];   /* the --param text, for the record */
     double timeout_s;
     char out_dir[PATH_MAX];
-    bool progress;            /* progress lines on stderr */
+    const struct ab_observer *obs; /* progress and warnings; NULL: silent */
     bool pin;                 /* --pin: bind each thread to a PU */
     /* `--counter callgrind`: a backend that counts whole workloads (NULL:
      * time only); each trial runs under it, its measured phase counted, and
@@ -84,8 +84,7 @@ const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a
 
 struct ab_run {
     const struct ab_run_config *cfg;
-    struct ab_host host;
-    char started_utc[32];
+    struct ab_session session;     /* host, start time, progress */
     struct ab_trial_record *trials;
     size_t ntrials;
     struct ab_aggregate *aggs;

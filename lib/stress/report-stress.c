@@ -169,7 +169,7 @@ char *ab_stress_report_json(const struct ab_stress_run *run)
     cJSON_AddNumberToObject(doc, "schema_version", AB_SCHEMA_VERSION);
     cJSON_AddStringToObject(doc, "command", "stress");
     cJSON_AddItemToObject(doc, "context",
-                          ab_report_context_json(&run->host, run->started_utc, "none", NULL, cfg->subjects,
+                          ab_report_context_json(&run->session.host, run->session.started_utc, "none", NULL, cfg->subjects,
                                                  cfg->nsubjects));
     cJSON *st = cJSON_AddObjectToObject(doc, "stress");
     cJSON_AddItemToObject(st, "profile", profile_json(cfg->profile));

@@ -158,14 +158,13 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
 {
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
-    ab_host_collect(&run->host);
-    ab_utc_stamp(run->started_utc, sizeof run->started_utc);
-    int described = ab_subjects_describe(cfg->subjects, cfg->nsubjects, cfg->timeout_s);
-    if (described)
-        return described;
     size_t ncases = cfg->cases.n, nregistered;
     const struct ab_stress_case *const *registry = ab_stress_cases(&nregistered);
     size_t total = ncases * cfg->nsubjects;
+    int described = ab_session_begin(&run->session, cfg->subjects, cfg->nsubjects,
+                                     cfg->timeout_s, cfg->obs, total);
+    if (described)
+        return described;
     run->records = calloc(total ? total : 1, sizeof *run->records);
     if (!run->records)
         return -ENOMEM;
@@ -189,11 +188,8 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
                 ab_strlcpy(r->reason, subj->describe_error, sizeof r->reason);
                 add_diag(&r->f, subj->describe_code, 1, "%s", subj->describe_error);
             } else {
-                if (cfg->progress) {
-                    fprintf(stderr, "\r\033[K[%zu/%zu] stress %s %s %s", run->nrecords, total,
-                            cfg->profile->name, subj->name, registry[ci]->name);
-                    fflush(stderr);
-                }
+                ab_session_progress(&run->session, "stress %s %s %s", cfg->profile->name,
+                                    subj->name, registry[ci]->name);
                 char *req = case_request(cfg, subj, registry[ci], threads);
                 if (!req)
                     return -ENOMEM;
@@ -210,8 +206,7 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
                 run->failures++;
         }
     }
-    if (cfg->progress)
-        fputs("\r\033[K", stderr);
+    ab_session_end(&run->session);
     return 0;
 }
 

@@ -72,7 +72,7 @@ struct ab_stress_config {
     bool verify;
     double timeout_s;
     char out_dir[PATH_MAX];
-    bool progress;
+    const struct ab_observer *obs; /* progress and warnings; NULL: silent */
 };
 
 struct ab_stress_record {
@@ -88,8 +88,7 @@ struct ab_stress_record {
 
 struct ab_stress_run {
     const struct ab_stress_config *cfg;
-    struct ab_host host;
-    char started_utc[32];
+    struct ab_session session;     /* host, start time, progress */
     struct ab_stress_record *records;
     size_t nrecords;
     unsigned failures;             /* records whose verdict is not pass or NA */

@@ -107,7 +107,8 @@ char *ab_report_trace_json(const struct ab_trace_result *r)
     cJSON *doc = cJSON_CreateObject();
     cJSON_AddNumberToObject(doc, "schema_version", AB_SCHEMA_VERSION);
     cJSON_AddStringToObject(doc, "command", "trace");
-    cJSON_AddItemToObject(doc, "context", ab_report_context_json(&r->host, r->started_utc, "bpf", NULL, NULL, 0));
+    cJSON_AddItemToObject(doc, "context", ab_report_context_json(&r->session.host, r->session.started_utc, "bpf", NULL,
+                                                 NULL, 0));
     cJSON *t = cJSON_AddObjectToObject(doc, "trace");
 
     cJSON *tg = cJSON_AddObjectToObject(t, "target");

@@ -603,12 +603,11 @@ static bool wait_stopped(int pid)
 
 static void announce(const struct session *s)
 {
-    const struct ab_trace_result *r = s->res;
-    fprintf(stderr,
-            "allocbench: tracing pid %d (%s): %zu functions of %s%s probed in %.1f ms%s\n",
-            s->pid, r->exe, r->attached, r->lib.objects[r->lib.malloc_object].path,
-            r->lib.nobjects > 1 ? " and others" : "", r->attach_ms,
-            s->cfg->duration_s > 0 ? "" : "; Ctrl-C ends");
+    struct ab_trace_result *r = s->res;
+    ab_session_note(&r->session, "tracing pid %d (%s): %zu functions of %s%s probed in %.1f ms%s",
+                    s->pid, r->exe, r->attached, r->lib.objects[r->lib.malloc_object].path,
+                    r->lib.nobjects > 1 ? " and others" : "", r->attach_ms,
+                    s->cfg->duration_s > 0 ? "" : "; Ctrl-C ends");
 }
 
 /* Attach to the image the target runs now.  With stopped, the process was
@@ -944,8 +943,7 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
     res->cfg = cfg;
     res->exit_status = res->exit_signal = -1;
     res->max_live = cfg->max_live;
-    ab_host_collect(&res->host);
-    ab_utc_stamp(res->started_utc, sizeof res->started_utc);
+    ab_session_begin(&res->session, NULL, 0, 0, cfg->obs, 0);
     command_text(res->command, sizeof res->command, cfg->command);
 
     struct session s = {.cfg = cfg, .res = res, .pid = cfg->pid, .pidfd = -1, .sigfd = -1};

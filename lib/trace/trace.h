@@ -80,6 +80,7 @@ struct ab_trace_config {
     unsigned top;              /* outstanding size groups reported */
     uint64_t max_live;         /* blocks tracked at once */
     char out_dir[PATH_MAX];
+    const struct ab_observer *obs; /* what the tracer says; NULL: silent */
 };
 
 /* A probed function and what it saw.  A call counts at its return, when it
@@ -101,8 +102,7 @@ struct ab_trace_group {
 
 struct ab_trace_result {
     const struct ab_trace_config *cfg;
-    struct ab_host host;
-    char started_utc[32];
+    struct ab_session session;     /* host, start time */
     int pid;
     bool started;                /* allocbench started the process (-- CMD) */
     char command[1024];          /* the command line, for the record */
