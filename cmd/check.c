@@ -107,7 +107,7 @@ static int check_main(int argc, char **argv)
         if (ab_fp_report_read(reports[i], &docs[i], err, sizeof err))
             status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
     struct ab_gate chk;
-    if (status == AB_EXIT_OK && ab_gate_begin(&chk, &budgets, stdout))
+    if (status == AB_EXIT_OK && ab_gate_begin(&chk, &budgets, stdout, stderr))
         status = ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
     if (status == AB_EXIT_OK) {
         for (int i = 0; i < nrep; i++)

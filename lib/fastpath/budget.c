@@ -478,11 +478,12 @@ static bool over(FILE *out, const struct where *w, const char *what, double got,
     return true;
 }
 
-int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out)
+int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn)
 {
     memset(c, 0, sizeof *c);
     c->budgets = b;
     c->out = out;
+    c->warn = warn;
     c->used = calloc(b->n ? b->n : 1, sizeof *c->used);
     return c->used ? 0 : -ENOMEM;
 }
@@ -516,7 +517,7 @@ static void version_warning(struct ab_gate *c, const char *allocator, const char
     if (c->nwarned < AB_GATE_WARN_MAX)
         ab_strlcpy(c->warned[c->nwarned++], allocator, sizeof c->warned[0]);
     c->version_warnings++;
-    fprintf(stderr, "allocbench: warning: %s is version %s in the report, its budgets "
+    fprintf(c->warn, "allocbench: warning: %s is version %s in the report, its budgets "
             "(from line %u) were set on version %s (%s)\n",
             allocator, got, line, want, ab_code_name(AB_ALLOCBENCH_BUDGET_VERSION));
 }

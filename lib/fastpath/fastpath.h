@@ -144,6 +144,7 @@ struct ab_gate {
     const struct ab_budgets *budgets;
     bool *used;                     /* per budget row: some report row matched it */
     FILE *out;                      /* one line per finding */
+    FILE *warn;                     /* one line per warning */
     unsigned rows, held, violated, unchecked, unmeasured, unavailable;
     unsigned figure_missing, counter_mismatch, unmatched, version_warnings;
     bool nothing_checked;
@@ -151,10 +152,10 @@ struct ab_gate {
     unsigned nwarned;
 };
 
-int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out);
+int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn);
 /* Check one report read by ab_fp_report_read, printing a line per
  * violation, unmeasured row, row without a budget, counter mismatch and
- * missing figure on c->out, and a warning per version mismatch on stderr. */
+ * missing figure on c->out, and a warning per version mismatch on c->warn. */
 void ab_gate_report(struct ab_gate *c, const struct cJSON *doc);
 /* After the last report: a line per budget row that matched nothing, and
  * one if no row was checked at all. */
