@@ -224,26 +224,43 @@ struct stand_in {
     void *arg;
 };
 
+/* The stand-in lives in harness memory of its own (the thread that started
+ * it may be gone by the time it runs: larson's) and frees it first. */
 static void *stand_in_main(void *arg)
 {
-    struct stand_in *s = arg;
-    const struct ab_heap *h = s->t->heap;
-    ab_trial_pin_self(s->t, s->index);
+    struct stand_in s = *(struct stand_in *)arg;
+    ab_buf_free(arg, sizeof s);
+    const struct ab_heap *h = s.t->heap;
+    ab_trial_pin_self(s.t, s.index);
     if (h->plugin && h->plugin->thread_attach)
         h->plugin->thread_attach();
-    void *r = s->fn(s->arg);
+    void *r = s.fn(s.arg);
     if (h->plugin && h->plugin->thread_detach)
         h->plugin->thread_detach();
     return r;
 }
 
+int ab_trial_start_thread(struct ab_trial *t, unsigned index, void *(*fn)(void *), void *arg,
+                          pthread_t *tid)
+{
+    struct stand_in *s = ab_buf_alloc(sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    *s = (struct stand_in){t, index, fn, arg};
+    int rc = pthread_create(tid, NULL, stand_in_main, s);
+    if (rc) {
+        ab_buf_free(s, sizeof *s);
+        return -rc;
+    }
+    return 0;
+}
+
 int ab_trial_run_thread(struct ab_thread *th, void *(*fn)(void *), void *arg)
 {
-    struct stand_in s = {th->t, th->index, fn, arg};
     pthread_t tid;
-    int rc = pthread_create(&tid, NULL, stand_in_main, &s);
+    int rc = ab_trial_start_thread(th->t, th->index, fn, arg, &tid);
     if (rc)
-        return -rc;
+        return rc;
     pthread_join(tid, NULL);
     return 0;
 }

@@ -161,6 +161,14 @@ void ab_trial_set_threads(struct ab_trial *t, unsigned n);
  * attached to a plugin heap) and wait for it: the shape of workloads whose
  * threads exit and are replaced.  Returns 0 or -errno (no thread). */
 int ab_trial_run_thread(struct ab_thread *th, void *(*fn)(void *), void *arg);
+/* The same without the wait: start fn(arg) on a fresh thread standing in for
+ * thread index and return; the caller joins *tid when it likes.  larson's
+ * dying thread starts its successor so, as the original does (the successor
+ * runs while its predecessor exits, and nobody joins it until the trial
+ * ends); mstress starts its threads 1..N-1 so beside thread 0.  Costs an
+ * mmap and munmap of harness memory per thread.  Returns 0 or -errno. */
+int ab_trial_start_thread(struct ab_trial *t, unsigned index, void *(*fn)(void *), void *arg,
+                          pthread_t *tid);
 
 /* The common shape: each of t->threads threads runs setup once, warm-up
  * rounds, then (after a barrier) measured rounds, then teardown.  The round
