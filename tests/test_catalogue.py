@@ -49,8 +49,8 @@ def expected_ops(wl, threads):
         "cross-thread-free": producers * 32 * 64 * ROUNDS,
         "xmalloc": producers * 16 * 256 * ROUNDS,
         "threadtest": (1000 // threads) * threads * ROUNDS,
-        "cache-thrash": (2000 // threads) * threads * ROUNDS,
-        "cache-scratch": (2000 // threads) * threads * ROUNDS,
+        "cache-thrash": 100 * threads * ROUNDS,
+        "cache-scratch": 100 * threads * ROUNDS,
         "glibc-thread": 10000 * threads * ROUNDS,
         "larson": 500 * 4 * threads * ROUNDS,
         "mstress": 5 * 200 * threads * ROUNDS,
@@ -109,6 +109,11 @@ def check_trial(wl, t):
             check(rf > 0, f"{where}: no remote frees (blocks must outlive their threads)")
     if wl == "mstress":
         check(m("blocks_verified") > 0, f"{where}: blocks_verified {m('blocks_verified')}")
+    if wl in ("cache-thrash", "cache-scratch"):
+        # Where the allocator put the threads' objects: placement, not a verdict.
+        n = m("threads_sharing_lines")
+        check(n in range(0, t["threads"] + 1) and n != 1 and (t["threads"] > 1 or n == 0),
+              f"{where}: threads_sharing_lines {n}")
     if wl == "fragmentation":
         phases = [s["phase"] for s in t["samples"]]
         per_round = ["start", "fill-0", "free-1", "refill-1", "free-2", "refill-2", "release"]

@@ -1,20 +1,23 @@
 /*
- * cache-scratch: Hoard's passive-false benchmark (Berger et al., ASPLOS 2000),
- * re-implemented from its description.  The main thread allocates one small
- * object per thread, side by side, and hands object i to thread i, which
- * frees it (a remote free) and then runs cache-thrash's loop: allocate a
- * small object, write each byte `inner` times, free it.  An allocator that
- * reuses the freed memory for the thread's next objects keeps the threads
- * writing into one cache line.  Same parameters as cache-thrash (Hoard: P
- * 100 8 1000000; mimalloc-bench: P 1000 1 2000000).  One op is one
- * iteration; the author's figure is the run time of the fixed work.
+ * cache-scratch: Hoard's passive-false sharing benchmark (Berger et al.,
+ * ASPLOS 2000) as mimalloc-bench runs it (cache-scratch P 1000 1 2000000 P),
+ * written here after the original's algorithm.  The main thread allocates
+ * one `size`-byte object per thread, one after the other (small objects:
+ * side by side), and hands object i to thread i, which frees it (a remote
+ * free) and then runs cache-thrash's loop: `iterations` objects, each
+ * written and read back repetitions/threads times over its bytes, then
+ * freed.  An allocator that gives the freed object back to the thread's next
+ * allocation keeps the threads writing into the one cache line the main
+ * thread's objects share.  Same parameters and metric as cache-thrash
+ * (threads_sharing_lines).  One round is
+ * the original's whole run per thread (the hand-over comes before the first
+ * round, once); one op is one object's life.
  */
 #include "workload.h"
 
 #include <errno.h>
 
-extern const struct ab_rounds ab_cache_thrash_rounds;
-extern const struct ab_param ab_cache_thrash_params[];
+#include "wl-cache-thrash.h"
 
 static const char *const variants[] = {"handed-over", NULL};
 
@@ -27,8 +30,7 @@ static int run_scratch(struct ab_trial *t)
     for (unsigned i = 0; i < n; i++)
         if (!(handed[i] = t->heap->malloc((size_t)ab_trial_param(t, "size"))))
             return -ENOMEM;
-    t->shared = handed;
-    int rc = ab_trial_run_rounds(t, &ab_cache_thrash_rounds);
+    int rc = ab_cache_thrash_run(t, handed);
     ab_buf_free(handed, n * sizeof *handed);
     if (rc)
         return rc;
@@ -41,13 +43,14 @@ const struct ab_workload ab_wl_cache_scratch = {
     .name = "cache-scratch",
     .summary = "Hoard's passive-false: objects allocated by one thread, freed and "
                "reallocated by others",
-    .seed = "classic: Hoard cache-scratch (Berger et al. 2000)",
-    .unit = "iteration",
+    .seed = "classic: Hoard cache-scratch (Berger et al. 2000), as mimalloc-bench runs it",
+    .unit = "object",
     .variants = variants,
     .params = ab_cache_thrash_params,
     .nparams = 3,
-    .quick = "iterations=2000,inner=20",
-    .default_rounds = 10,
+    .quick = "iterations=100,repetitions=20000",
+    .default_rounds = 1,
     .run = run_scratch,
-    .merit = "run time of the fixed work, as ns per iteration",
+    .merit = "run time of the fixed work: the measured phase's wall time (ns), as the "
+             "original's",
 };
