@@ -117,6 +117,8 @@ def check_trial(wl, t):
     if wl == "mstress":
         check(m("blocks_checked") > 0, f"{where}: blocks_checked {m('blocks_checked')}")
         check(m("blocks_verified") is None, f"{where}: blocks_verified {m('blocks_verified')} without verify=1")
+    if wl == "rptest":
+        check(m("ops_per_thread_s") > 0, f"{where}: ops_per_thread_s {m('ops_per_thread_s')}")
     if wl in ("cache-thrash", "cache-scratch"):
         # Where the allocator put the threads' objects: placement, not a verdict.
         n = m("threads_sharing_lines")
