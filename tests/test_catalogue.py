@@ -19,7 +19,7 @@ THREADS = (1, 2)
 
 CATALOGUE = ["tiny-box", "arena-scope", "cross-thread-free", "xmalloc", "fragmentation",
              "large-objects", "threadtest", "cache-thrash", "cache-scratch", "glibc-thread",
-             "larson", "mstress", "rptest"]
+             "glibc-simple", "larson", "mstress", "rptest"]
 REMOTE = {"cross-thread-free", "xmalloc", "cache-scratch", "larson", "mstress", "rptest"}
 PAGES = {"fragmentation", "large-objects"}
 
@@ -53,6 +53,8 @@ def expected_ops(wl, threads):
         "cache-thrash": 100 * threads * ROUNDS,
         "cache-scratch": 100 * threads * ROUNDS,
         "glibc-thread": 10000 * threads * ROUNDS,
+        # 3 sizes x 4 runs x 4 counts x 16000 blocks per thread.
+        "glibc-simple": 48 * 16000 * threads * ROUNDS,
         "larson": 500 * 4 * threads * ROUNDS,
         # Thread tid: 1.5 * 100 * scale * (tid % 8 + 1) steps, scale 5.
         "mstress": sum(750 * (tid % 8 + 1) for tid in range(threads)) * ROUNDS,
