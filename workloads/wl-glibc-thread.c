@@ -73,7 +73,8 @@ static inline unsigned next(unsigned *at, unsigned n)
     return *at;
 }
 
-/* Per iteration: two table reads, a free, a malloc and size byte stores. */
+/* Per iteration: two table reads, a free, a malloc and size byte stores,
+ * one store each (volatile), as the original's -O2 build makes them. */
 static uint64_t round_fn(struct ab_thread *th)
 {
     struct state *s = th->state;
@@ -85,15 +86,14 @@ static uint64_t round_fn(struct ab_thread *th)
         uint32_t j = tb->slot[next(&s->slot_at, NOFFSETS)];
         uint32_t z = tb->size[next(&s->size_at, NSIZES)];
         do_free(slot[j]);
-        char *p = do_malloc(z);
-        slot[j] = p;
+        volatile char *p = do_malloc(z);
+        slot[j] = (void *)p;
         if (!p) {
             th->error = -ENOMEM;
             return i;
         }
         for (uint32_t k = 0; k < z; k++)
             p[k] = (char)k;
-        AB_ESCAPE(p);
     }
     return s->iterations;
 }

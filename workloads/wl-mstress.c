@@ -123,8 +123,10 @@ static uint64_t *alloc_items(struct worker *w, size_t items, uint64_t *r)
                       (void *)p);
         return NULL; /* another holder's memory: neither written nor freed */
     }
+    /* One store per word (volatile), as the original's -O2 build. */
+    volatile uint64_t *word = p;
     for (size_t i = 0; i < items; i++)
-        p[i] = (items - i) ^ COOKIE;
+        word[i] = (items - i) ^ COOKIE;
     return p;
 }
 
