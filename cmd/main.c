@@ -14,12 +14,12 @@ static const struct ab_command *const commands[] = {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 #define AB_MODE_DECL(name) extern const struct ab_child_mode ab_mode_##name;
-AB_MODES(AB_MODE_DECL)
+AB_SUPERVISOR_MODES(AB_MODE_DECL)
 #undef AB_MODE_DECL
 
 static const struct ab_child_mode *const modes[] = {
 #define AB_MODE_PTR(name) &ab_mode_##name,
-    AB_MODES(AB_MODE_PTR)
+    AB_SUPERVISOR_MODES(AB_MODE_PTR)
 #undef AB_MODE_PTR
 };
 

@@ -17,6 +17,7 @@ static const struct ab_counter *const registry[] = {
 #undef AB_COUNTER_PTR
 };
 
+
 const struct ab_counter *const *ab_counters(size_t *count)
 {
     *count = sizeof registry / sizeof registry[0];

@@ -225,6 +225,11 @@ struct ab_host {
 void ab_host_collect(struct ab_host *h);
 /* The host's THP mode word (always, madvise, never), "" when unknown. */
 void ab_host_thp_mode(char *buf, size_t len);
+/* --pin's plan for n threads: one PU each, spread by hwloc_distrib (cores
+ * before hyperthreads); bindable says the topology is this machine's (not
+ * HWLOC_SYNTHETIC or XML).  Made in the orchestrating process, so the
+ * trial child never loads hwloc.  AB_OK or a negative errno value. */
+int ab_host_pin_plan(unsigned n, int *pus, bool *bindable);
 
 /* ------------------------------------------------------------------ json.c */
 

@@ -2,7 +2,10 @@
 #include "core.h"
 
 #include <gnu/libc-version.h>
+#include <errno.h>
 #include <hwloc.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -31,19 +34,6 @@ static void cpu_model(char *buf, size_t len)
 }
 
 /* The bracketed word of /sys/kernel/mm/transparent_hugepage/enabled. */
-void ab_host_thp_mode(char *buf, size_t len)
-{
-    ab_strlcpy(buf, "", len);
-    char *text = ab_read_file("/sys/kernel/mm/transparent_hugepage/enabled", 4096, NULL);
-    if (!text)
-        return;
-    char *open = strchr(text, '['), *close = open ? strchr(open, ']') : NULL;
-    if (open && close) {
-        *close = '\0';
-        ab_strlcpy(buf, open + 1, len);
-    }
-    free(text);
-}
 
 static void topology(struct ab_host *h)
 {
@@ -91,4 +81,41 @@ void ab_host_collect(struct ab_host *h)
     cpu_model(h->cpu_model, sizeof h->cpu_model);
     ab_host_thp_mode(h->thp, sizeof h->thp);
     topology(h);
+}
+
+int ab_host_pin_plan(unsigned n, int *pus, bool *bindable)
+{
+    *bindable = false;
+    for (unsigned i = 0; i < n; i++)
+        pus[i] = -1;
+    hwloc_topology_t topo;
+    if (hwloc_topology_init(&topo))
+        return -ENODEV;
+    if (hwloc_topology_load(topo)) {
+        hwloc_topology_destroy(topo);
+        return -ENODEV;
+    }
+    hwloc_cpuset_t *sets = calloc(n ? n : 1, sizeof *sets);
+    int rc = sets ? AB_OK : -ENOMEM;
+    for (unsigned i = 0; sets && i < n; i++)
+        if (!(sets[i] = hwloc_bitmap_alloc()))
+            rc = -ENOMEM;
+    hwloc_obj_t root = hwloc_get_root_obj(topo);
+    /* hwloc "binds" to a topology loaded from elsewhere (XML, synthetic)
+     * without doing anything: plan with it, and say it is not this one. */
+    *bindable = hwloc_topology_is_thissystem(topo);
+    if (rc == AB_OK && hwloc_distrib(topo, &root, 1, sets, n, INT_MAX, 0) == 0) {
+        for (unsigned i = 0; i < n; i++) {
+            hwloc_bitmap_singlify(sets[i]);
+            pus[i] = hwloc_bitmap_first(sets[i]);
+        }
+    } else if (rc == AB_OK) {
+        rc = -ENODEV;
+    }
+    for (unsigned i = 0; sets && i < n; i++)
+        if (sets[i])
+            hwloc_bitmap_free(sets[i]);
+    free(sets);
+    hwloc_topology_destroy(topo);
+    return rc;
 }

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,4 +59,20 @@ void ab_buf_free(void *p, size_t bytes)
 {
     if (p)
         munmap(p, bytes ? bytes : 1);
+}
+
+/* Read here, not in host.c: the trial child needs it, and host.c links
+ * hwloc. */
+void ab_host_thp_mode(char *buf, size_t len)
+{
+    ab_strlcpy(buf, "", len);
+    char *text = ab_read_file("/sys/kernel/mm/transparent_hugepage/enabled", 4096, NULL);
+    if (!text)
+        return;
+    char *open = strchr(text, '['), *close = open ? strchr(open, ']') : NULL;
+    if (open && close) {
+        *close = '\0';
+        ab_strlcpy(buf, open + 1, len);
+    }
+    free(text);
 }

@@ -168,7 +168,10 @@ struct ab_child_result {
     char stderr_tail[1024];
 };
 
-/* Re-execute this binary as `__child <request>`, with LD_PRELOAD=preload when
+/* The trial program (allocbench-trial): beside this one (the build tree),
+ * else where it was installed.  0, or -ENOENT. */
+int ab_trial_exe(char *buf, size_t len);
+/* Run allocbench-trial as `__child <request>`, with LD_PRELOAD=preload when
  * preload is non-NULL, in its own process group; kill it after timeout_s. */
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out);
@@ -177,6 +180,9 @@ int ab_runner_exec(const char *request, const char *preload, double timeout_s,
 int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
                            const char *preload, double timeout_s,
                            struct ab_child_result *out);
+/* Re-execute this program (nothing preloaded) for a supervisor mode. */
+int ab_runner_exec_supervisor(const char *request, double timeout_s,
+                              struct ab_child_result *out);
 void ab_child_result_free(struct ab_child_result *r);
 /* Kill the child in flight (from a signal handler: async-signal-safe). */
 void ab_runner_abort(void);

@@ -1,7 +1,8 @@
 /*
- * runner.c — one fresh child per trial.  The child is this binary,
- * re-executed as `__child <request>` (with LD_PRELOAD for preloaded
- * subjects) in its own process group; its reply comes on descriptor 3, its
+ * runner.c — one fresh child per trial.  The child is allocbench-trial
+ * (beside this program, or installed in libexec), run as `__child
+ * <request>` (with LD_PRELOAD for preloaded subjects) in its own process
+ * group; a supervising backend's child is this program, re-executed; its reply comes on descriptor 3, its
  * stderr is kept (the tail) for the diagnostic.  The parent enforces the time
  * limit through a pidfd and turns a signal or a silent exit into a status.
  */
@@ -90,6 +91,21 @@ static void exec_child(const char *const *wrapper, const char *exe, const char *
     _exit(127);
 }
 
+int ab_trial_exe(char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    int rc = ab_self_dir(dir, sizeof dir);
+    if (rc == 0 && snprintf(buf, len, "%s/allocbench-trial", dir) < (int)len &&
+        access(buf, X_OK) == 0)
+        return 0;
+    if (snprintf(buf, len, "%s", AB_TRIAL_INSTALL_PATH) >= (int)len)
+        return -ENAMETOOLONG;
+    return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+static int run_child(const char *exe, const char *const *wrapper, const char *request,
+                     const char *preload, double timeout_s, struct ab_child_result *out);
+
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out)
 {
@@ -100,12 +116,29 @@ int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
                            const char *preload, double timeout_s,
                            struct ab_child_result *out)
 {
-    memset(out, 0, sizeof *out);
-    out->maxrss_kib = -1;
+    char exe[PATH_MAX];
+    int rc = ab_trial_exe(exe, sizeof exe);
+    if (rc)
+        return rc;
+    return run_child(exe, wrapper, request, preload, timeout_s, out);
+}
+
+int ab_runner_exec_supervisor(const char *request, double timeout_s,
+                              struct ab_child_result *out)
+{
     char exe[PATH_MAX];
     int rc = ab_self_exe(exe, sizeof exe);
     if (rc)
         return rc;
+    return run_child(exe, NULL, request, NULL, timeout_s, out);
+}
+
+static int run_child(const char *exe, const char *const *wrapper, const char *request,
+                     const char *preload, double timeout_s, struct ab_child_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->maxrss_kib = -1;
+    int rc;
     int rp[2], ep[2];
     if (pipe2(rp, O_CLOEXEC))
         return -errno;

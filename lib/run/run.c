@@ -44,8 +44,23 @@ static char *trial_request(const struct ab_run_config *cfg, const struct ab_subj
     char seed[24];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
     cJSON_AddStringToObject(req, "seed", seed);
-    if (cfg->pin)
-        cJSON_AddTrueToObject(req, "pin");
+    if (cfg->pin) {
+        /* Plans for the threads asked and twice as many (a hand-off
+         * workload runs producers and consumers). */
+        cJSON *pin = cJSON_AddObjectToObject(req, "pin");
+        cJSON *plans = cJSON_AddArrayToObject(pin, "plans");
+        bool bindable = false;
+        for (unsigned k = 1; k <= 2; k++) {
+            unsigned n = threads * k > AB_MAX_THREADS ? AB_MAX_THREADS : threads * k;
+            int pus[AB_MAX_THREADS];
+            ab_host_pin_plan(n, pus, &bindable);
+            cJSON *plan = cJSON_CreateArray();
+            for (unsigned i = 0; i < n; i++)
+                cJSON_AddItemToArray(plan, cJSON_CreateNumber(pus[i]));
+            cJSON_AddItemToArray(plans, plan);
+        }
+        cJSON_AddBoolToObject(pin, "bindable", bindable);
+    }
     if (cfg->counter)
         cJSON_AddStringToObject(req, "collect", cfg->counter->name);
     cJSON *params = cJSON_AddObjectToObject(req, "params");

@@ -35,9 +35,21 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
     t.repetition = (unsigned)ab_json_num(req, "repetition", 0);
     if (ab_json_u64(req, "seed", &t.seed))
         return ab_child_error(AB_ALLOCBENCH_INTERNAL, "no seed in the request");
-    const struct ab_counter *counter = ab_counter_find(ab_json_str(req, "collect"));
+    const struct ab_counter_child *counter = ab_counter_child_find(ab_json_str(req, "collect"));
     t.collect = counter ? counter->collect : NULL;
-    t.pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "pin"));
+    const cJSON *pin = cJSON_GetObjectItemCaseSensitive(req, "pin");
+    t.pin = cJSON_IsObject(pin);
+    t.pin_bindable = ab_json_bool(pin, "bindable");
+    const cJSON *plan;
+    cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(pin, "plans"))
+    {
+        if (t.pin_nplans == 2 || cJSON_GetArraySize(plan) > AB_MAX_THREADS)
+            break;
+        unsigned k = t.pin_nplans++, n = 0;
+        const cJSON *pu;
+        cJSON_ArrayForEach(pu, plan) t.pin_plans[k][n++] = cJSON_IsNumber(pu) ? (int)pu->valuedouble : -1;
+        t.pin_plan_len[k] = n;
+    }
     t.heap = heap;
     t.rss_start_kib = t.rss_before_kib = t.rss_after_kib = -1;
     t.stats_before.allocated = t.stats_before.active = -1;
