@@ -611,7 +611,8 @@ static cJSON *error_doc(enum ab_code code, const char *fmt, ...)
     return ab_child_error(code, msg);
 }
 
-static pid_t start_child(const char *inner, const char *preload, int reply_w, int marker_w)
+static pid_t start_child(const char *inner, const char *preload, int reply_w, int marker_w,
+                         const char *nonce, double limit_s)
 {
     char exe[PATH_MAX];
     if (ab_trial_exe(exe, sizeof exe))
@@ -619,6 +620,8 @@ static pid_t start_child(const char *inner, const char *preload, int reply_w, in
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    ab_child_tether(limit_s);
+    setenv(AB_REPLY_NONCE_ENV, nonce, 1);
     if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
         _exit(126);
     dup2(reply_w, REPLY_FD);
@@ -691,8 +694,10 @@ static cJSON *ptrace_supervise(const cJSON *req)
         CPU_SET(cpu, &set);
         sched_setaffinity(0, sizeof set, &set); /* inherited by the child */
     }
+    char nonce[17];
+    ab_reply_nonce_new(nonce);
     t.pid = start_child(inner->valuestring, cJSON_IsString(pre) ? pre->valuestring : NULL,
-                        rp[1], mp[1]);
+                        rp[1], mp[1], nonce, ab_json_num(req, "limit_s", 0));
     close(rp[1]);
     close(mp[1]);
     struct counts *all = NULL, *cur = NULL;
@@ -806,10 +811,10 @@ done:;
     close(rp[0]);
     close(mp[0]);
     cJSON *doc = NULL;
-    if (!err && buf) {
-        buf[len] = '\0';
-        doc = cJSON_Parse(buf);
-    }
+    char channel[256] = "";
+    if (!err && buf && WIFEXITED(st) && !WEXITSTATUS(st) &&
+        ab_reply_parse(buf, len, nonce, &doc, channel, sizeof channel))
+        err = error_doc(AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", channel);
     free(buf);
     if (!err && !doc) {
         if (WIFSIGNALED(st))
@@ -925,6 +930,7 @@ static int ptrace_spawn(const char *request, const char *preload, double timeout
     if (preload)
         cJSON_AddStringToObject(req, "preload", preload);
     cJSON_AddStringToObject(req, "inner", request);
+    cJSON_AddNumberToObject(req, "limit_s", timeout_s);
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!text)

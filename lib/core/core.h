@@ -73,7 +73,9 @@ enum {
     X(ALLOCBENCH_BUDGET_FIGURE, 1, "a ceiling names a figure the report lacks")      \
     X(ALLOCBENCH_BUDGET_COUNTER, 1, "the budget was set with another counter")       \
     X(ALLOCBENCH_BUDGET_NOTHING_CHECKED, 1, "no report row was checked")             \
-    X(ALLOCBENCH_BUDGET_VERSION, 0, "the budget was set on another allocator version")
+    X(ALLOCBENCH_BUDGET_VERSION, 0, "the budget was set on another allocator version")   \
+    X(ALLOCBENCH_SUBJECT_CHANNEL, 1, "the allocator wrote to the reply channel")           \
+    X(ALLOCBENCH_SUBJECT_LEFTOVER, 1, "a process the allocator started outlived the trial")
 
 enum ab_code {
 #define AB_CODE_ENUM(name, status, summary) AB_##name,

@@ -286,6 +286,7 @@ static int measure_size_forked(const struct fp_request *rq, const struct ab_heap
         return -EAGAIN;
     }
     if (pid == 0) {
+        ab_child_tether(0);
         close(fd[0]);
         cJSON *mine = cJSON_CreateArray();
         measure_size(rq, heap, size, b, live, mine);

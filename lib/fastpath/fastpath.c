@@ -266,6 +266,11 @@ static bool child_failed(const struct ab_child_result *c, double timeout_s,
 {
     *st = AB_TRIAL_FAILED;
     why[0] = '\0';
+    if (c->channel_error[0]) {
+        snprintf(why, wlen, "the reply was refused (%s): %s",
+                 ab_code_name(AB_ALLOCBENCH_SUBJECT_CHANNEL), c->channel_error);
+        return true;
+    }
     switch (c->status) {
     case AB_CHILD_CRASHED:
         *st = AB_TRIAL_CRASHED;

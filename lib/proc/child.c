@@ -21,26 +21,53 @@ enum { AB_REPLY_FD = 3 };
 void *__libc_malloc(size_t);
 void __libc_free(void *);
 
-static int reply(cJSON *doc)
+/* This child's nonce, taken out of the environment at its start (the
+ * subject's code never finds it there). */
+static char nonce[17];
+
+void ab_reply_nonce_take(void)
+{
+    const char *n = getenv(AB_REPLY_NONCE_ENV);
+    if (n && !nonce[0])
+        snprintf(nonce, sizeof nonce, "%s", n);
+    unsetenv(AB_REPLY_NONCE_ENV);
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -EIO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int ab_reply_write(int fd, cJSON *doc)
 {
     char *text = cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);
     if (!text)
-        return 4;
-    size_t len = strlen(text), done = 0;
-    while (done < len) {
-        ssize_t w = write(AB_REPLY_FD, text + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            __libc_free(text);
-            return 4;
-        }
-        done += (size_t)w;
-    }
+        return -ENOMEM;
+    char head[64];
+    size_t len = strlen(text);
+    int hl = snprintf(head, sizeof head, "ABRP %s %zu\n", nonce, len);
+    int rc = write_all(fd, head, (size_t)hl);
+    if (!rc)
+        rc = write_all(fd, text, len);
     __libc_free(text);
+    return rc;
+}
+
+static int reply(cJSON *doc)
+{
+    int rc = ab_reply_write(AB_REPLY_FD, doc);
     close(AB_REPLY_FD);
-    return 0;
+    return rc ? 4 : 0;
 }
 
 cJSON *ab_child_reply(void)
@@ -92,6 +119,7 @@ int ab_child_main(const char *request, const struct ab_child_mode *const *modes,
 {
     cJSON_Hooks hooks = {__libc_malloc, __libc_free};
     cJSON_InitHooks(&hooks);
+    ab_reply_nonce_take();
     cJSON *req = cJSON_Parse(request);
     if (!req)
         return reply(ab_child_error(AB_ALLOCBENCH_INTERNAL, "malformed request")) ? 4 : 0;

@@ -166,7 +166,39 @@ struct ab_child_result {
     int64_t maxrss_kib;  /* from wait4 */
     struct cJSON *doc;   /* OK: the parsed reply, owned by the caller */
     char stderr_tail[1024];
+    /* The reply channel carried something else (why); the status is FAILED. */
+    char channel_error[256];
+    /* A process the child left behind held its pipes after it exited. */
+    bool leftover;
 };
+
+/*
+ * The reply channel.  The runner gives each child a fresh random nonce (in
+ * the environment, AB_REPLY_NONCE_ENV, which the child takes out of it at
+ * once); a reply is "ABRP <nonce> <length>\n" and then exactly one JSON
+ * object of that length.  Anything else on the channel (bytes before the
+ * frame, a wrong nonce, trailing bytes, a second object) is refused: a
+ * subject that writes to an inherited descriptor cannot pass for the
+ * child's reply.
+ */
+#define AB_REPLY_NONCE_ENV "ALLOCBENCH_REPLY_NONCE"
+/* The child's side: take the nonce out of the environment (once, at
+ * start), and write doc framed on fd (consumed).  0 or -errno. */
+void ab_reply_nonce_take(void);
+int ab_reply_write(int fd, struct cJSON *doc);
+/* The reader's side: the framed reply in buf[0..len) against nonce; AB_OK
+ * with *doc, or -EPROTO with why. */
+int ab_reply_parse(const char *buf, size_t len, const char *nonce, struct cJSON **doc,
+                   char *why, size_t wlen);
+/* A fresh nonce (16 hex digits, from getrandom). */
+void ab_reply_nonce_new(char nonce[17]);
+/* Make a child die with its parent and by itself after limit_s (0: no
+ * limit): PR_SET_PDEATHSIG and an alarm that survives exec.  Call in the
+ * child after fork. */
+void ab_child_tether(double limit_s);
+/* Track a child the orchestrating process forked outside the runner, so a
+ * signal to the orchestrator kills it too (ab_runner_abort); 0 untracks. */
+void ab_runner_track(pid_t pid);
 
 /* The trial program (allocbench-trial): beside this one (the build tree),
  * else where it was installed.  0, or -ENOENT. */

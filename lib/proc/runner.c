@@ -15,6 +15,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -22,14 +24,73 @@
 
 #define AB_REPLY_MAX (64u << 20)
 
-/* The child in flight, for ab_runner_abort from a signal handler. */
-static volatile sig_atomic_t in_flight;
+/* The child in flight, and one forked outside the runner, for
+ * ab_runner_abort from a signal handler. */
+static volatile sig_atomic_t in_flight, tracked;
 
 void ab_runner_abort(void)
 {
     pid_t pid = (pid_t)in_flight;
     if (pid > 0)
         kill(-pid, SIGKILL);
+    if (tracked > 0)
+        kill((pid_t)tracked, SIGKILL);
+}
+
+void ab_runner_track(pid_t pid)
+{
+    tracked = pid;
+}
+
+void ab_child_tether(double limit_s)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (limit_s > 0)
+        alarm((unsigned)limit_s + 2); /* a backstop: the parent's limit comes first */
+}
+
+void ab_reply_nonce_new(char nonce[17])
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+        v = ab_now_ns() ^ ((uint64_t)getpid() << 32);
+    snprintf(nonce, 17, "%016llx", (unsigned long long)v);
+}
+
+int ab_reply_parse(const char *buf, size_t len, const char *nonce, cJSON **doc, char *why,
+                   size_t wlen)
+{
+    *doc = NULL;
+    char head[64];
+    int hl = snprintf(head, sizeof head, "ABRP %s ", nonce);
+    if (len < (size_t)hl || memcmp(buf, head, (size_t)hl)) {
+        /* Where the frame is, if it is there at all: what came before it
+         * was written by someone else. */
+        const char *at = len >= (size_t)hl ? memmem(buf, len, head, (size_t)hl) : NULL;
+        if (at)
+            snprintf(why, wlen, "%zu bytes on the reply channel before the reply: written "
+                     "by the allocator under test or its process", (size_t)(at - buf));
+        else
+            snprintf(why, wlen, "the reply channel carried %zu bytes and no reply of this "
+                     "child", len);
+        return -EPROTO;
+    }
+    char *end;
+    unsigned long long n = strtoull(buf + hl, &end, 10);
+    if (end == buf + hl || *end != '\n' || n != len - (size_t)(end + 1 - buf)) {
+        snprintf(why, wlen, "the reply's length is not the bytes that follow it (something "
+                 "else wrote to the reply channel)");
+        return -EPROTO;
+    }
+    const char *json = end + 1, *stop = NULL;
+    cJSON *d = cJSON_ParseWithLengthOpts(json, (size_t)n, &stop, false);
+    if (!d || !cJSON_IsObject(d) || stop != json + n) {
+        cJSON_Delete(d);
+        snprintf(why, wlen, "the reply is not one JSON object");
+        return -EPROTO;
+    }
+    *doc = d;
+    return AB_OK;
 }
 
 void ab_child_result_free(struct ab_child_result *r)
@@ -56,9 +117,12 @@ static void tail_append(char *tail, size_t cap, const char *data, size_t n)
 }
 
 static void exec_child(const char *const *wrapper, const char *exe, const char *request,
-                       const char *preload, int reply_w, int err_w)
+                       const char *preload, int reply_w, int err_w, const char *nonce,
+                       double timeout_s)
 {
     setpgid(0, 0);
+    ab_child_tether(timeout_s);
+    setenv(AB_REPLY_NONCE_ENV, nonce, 1);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0)
         dup2(devnull, 0);
@@ -133,6 +197,32 @@ int ab_runner_exec_supervisor(const char *request, double timeout_s,
     return run_child(exe, NULL, request, NULL, timeout_s, out);
 }
 
+/* Processes that left the child's group end up here (this process is a
+ * subreaper): kill and reap every child this process has, the trial child
+ * being gone already. */
+static void kill_orphans(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    for (int round = 0; round < 3; round++) {
+        char *text = ab_read_file(path, 1 << 16, NULL);
+        bool any = false;
+        for (char *p = text, *end; p && *p; p = end) {
+            long pid = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            if (pid > 0) {
+                kill((pid_t)pid, SIGKILL);
+                waitpid((pid_t)pid, NULL, 0);
+                any = true;
+            }
+        }
+        free(text);
+        if (!any)
+            break;
+    }
+}
+
 static int run_child(const char *exe, const char *const *wrapper, const char *request,
                      const char *preload, double timeout_s, struct ab_child_result *out)
 {
@@ -148,6 +238,10 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
         close(rp[1]);
         return rc;
     }
+    char nonce[17];
+    ab_reply_nonce_new(nonce);
+    /* What the child's processes leave behind is reparented here. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     fflush(NULL);
     uint64_t start = ab_now_ns();
     pid_t pid = fork();
@@ -157,7 +251,7 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
         return rc;
     }
     if (pid == 0)
-        exec_child(wrapper, exe, request, preload, rp[1], ep[1]);
+        exec_child(wrapper, exe, request, preload, rp[1], ep[1], nonce, timeout_s);
     setpgid(pid, pid); /* also done in the child: whichever runs first */
     in_flight = pid;
     close(rp[1]);
@@ -167,13 +261,23 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
     bool reply_open = true, err_open = true, exited = false, timed_out = false;
-    uint64_t deadline = start + (uint64_t)(timeout_s * 1e9);
+    uint64_t deadline = start + (uint64_t)(timeout_s * 1e9), exited_at = 0;
     while ((reply_open || err_open || !exited) && buf) {
-        int64_t left = (int64_t)(deadline - ab_now_ns());
+        uint64_t now = ab_now_ns();
+        int64_t left = (int64_t)(deadline - now);
         if (left <= 0) {
             timed_out = true;
             break;
         }
+        /* The child is gone and its group killed, but the pipes stay open:
+         * a process that left the group (setsid) holds them.  Noticed, and
+         * not waited for. */
+        if (exited && now - exited_at > 200000000ull) {
+            out->leftover = true;
+            break;
+        }
+        if (exited && left > 50000000)
+            left = 50000000;
         struct pollfd p[3];
         int np = 0, ir = -1, ie = -1, ip = -1;
         if (reply_open)
@@ -227,6 +331,7 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
                 /* Whatever the child left behind in its group goes too, so
                  * nothing holds the pipes open. */
                 kill(-pid, SIGKILL);
+                exited_at = ab_now_ns();
             }
         }
     }
@@ -245,6 +350,8 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
         }
     }
     in_flight = 0;
+    if (out->leftover)
+        kill_orphans();
     out->elapsed_s = (double)(ab_now_ns() - start) / 1e9;
     if (pidfd >= 0)
         close(pidfd);
@@ -252,14 +359,11 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
     close(ep[0]);
     if (!buf)
         return -ENOMEM;
-    if (out->status == AB_CHILD_OK) {
-        out->doc = cJSON_ParseWithLength(buf, len);
-        if (!out->doc || !cJSON_IsObject(out->doc)) {
-            cJSON_Delete(out->doc);
-            out->doc = NULL;
-            out->status = AB_CHILD_FAILED;
-            out->exit_code = 0;
-        }
+    if (out->status == AB_CHILD_OK &&
+        ab_reply_parse(buf, len, nonce, &out->doc, out->channel_error,
+                       sizeof out->channel_error)) {
+        out->status = AB_CHILD_FAILED;
+        out->exit_code = 0;
     }
     free(buf);
     return 0;

@@ -238,15 +238,18 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC))
-        return snprintf(err, errlen, "pipe: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
+        return snprintf(err, errlen, "pipe: %s", strerror(errno)),
+               ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(pfd[0]);
         close(pfd[1]);
-        return snprintf(err, errlen, "fork: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     }
     if (pid == 0) {
+        ab_child_tether(10);
         close(pfd[0]);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
@@ -254,6 +257,7 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
         probe_child(path, pfd[1]);
     }
     close(pfd[1]);
+    ab_runner_track(pid); /* a signal to this process kills the probe too */
     char buf[1100];
     size_t len = 0;
     uint64_t deadline = ab_now_ns() + 10ull * 1000000000ull;
@@ -285,6 +289,7 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    ab_runner_track(0);
     buf[len] = '\0';
     if (timed_out) {
         snprintf(err, errlen, "'%s' hung while being loaded", path);
@@ -462,6 +467,11 @@ int ab_subject_describe(struct ab_subject *s, double timeout_s)
         s->describe_code = AB_ALLOCBENCH_TRIAL_TIMEOUT;
         snprintf(s->describe_error, sizeof s->describe_error,
                  "the allocator hung at start-up (no answer in %.1f s)", timeout_s);
+    } else if (r.channel_error[0]) {
+        s->describe_code = AB_ALLOCBENCH_SUBJECT_CHANNEL;
+        snprintf(s->describe_error, sizeof s->describe_error,
+                 "the allocator's own output on the reply channel was refused: %s",
+                 r.channel_error);
     } else {
         s->describe_code = AB_ALLOCBENCH_TRIAL_FAILED;
         snprintf(s->describe_error, sizeof s->describe_error,

@@ -142,6 +142,18 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
     r->elapsed_s = c->elapsed_s;
     r->peak_rss_kib = c->maxrss_kib;
     ab_strlcpy(r->stderr_tail, c->stderr_tail, sizeof r->stderr_tail);
+    if (c->leftover) {
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_LEFTOVER,
+                 "a process the trial started held its pipes after it exited");
+        snprintf(r->reason, sizeof r->reason,
+                 "a process the allocator started outlived the trial (left its process group)");
+    }
+    if (c->channel_error[0]) {
+        r->status = AB_TRIAL_FAILED;
+        snprintf(r->reason, sizeof r->reason, "the reply was refused: %s", c->channel_error);
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", c->channel_error);
+        return;
+    }
     switch (c->status) {
     case AB_CHILD_CRASHED:
         r->status = AB_TRIAL_CRASHED;

@@ -61,6 +61,14 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
     r->verdict = AB_CASE_FAIL;
     const char *sig = c->status == AB_CHILD_CRASHED && sigabbrev_np(c->signal)
                           ? sigabbrev_np(c->signal) : "?";
+    if (c->leftover)
+        add_diag(f, AB_ALLOCBENCH_SUBJECT_LEFTOVER, 1,
+                 "a process the case started held its pipes after it exited");
+    if (c->channel_error[0]) {
+        snprintf(r->reason, sizeof r->reason, "the reply was refused: %s", c->channel_error);
+        add_diag(f, AB_ALLOCBENCH_SUBJECT_CHANNEL, 1, "%s", c->channel_error);
+        return;
+    }
     switch (c->status) {
     case AB_CHILD_CRASHED:
         snprintf(r->reason, sizeof r->reason, "killed by signal %d (SIG%s)", c->signal, sig);
@@ -133,6 +141,13 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
         f->incomplete = true;
         ab_strlcpy(f->incomplete_reason, inc, sizeof f->incomplete_reason);
         ab_strlcpy(r->reason, inc, sizeof r->reason);
+    } else if (!f->ops) {
+        /* A case that did nothing proves nothing: never a pass. */
+        r->verdict = AB_CASE_INCOMPLETE;
+        f->incomplete = true;
+        snprintf(f->incomplete_reason, sizeof f->incomplete_reason,
+                 "the case reported no operation");
+        ab_strlcpy(r->reason, f->incomplete_reason, sizeof r->reason);
     } else {
         r->verdict = AB_CASE_PASS;
     }

@@ -666,8 +666,10 @@ int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c)
         munmap(sh, sizeof *sh);
         return -e;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        ab_child_tether(0);
         _exit(helper_main(s, c, sh));
+    }
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
