@@ -95,11 +95,9 @@ int ab_host_pin_plan(unsigned n, int *pus, bool *bindable)
         hwloc_topology_destroy(topo);
         return -ENODEV;
     }
+    /* hwloc_distrib fills the array with sets of its own (hwloc_bitmap_dup). */
     hwloc_cpuset_t *sets = calloc(n ? n : 1, sizeof *sets);
     int rc = sets ? AB_OK : -ENOMEM;
-    for (unsigned i = 0; sets && i < n; i++)
-        if (!(sets[i] = hwloc_bitmap_alloc()))
-            rc = -ENOMEM;
     hwloc_obj_t root = hwloc_get_root_obj(topo);
     /* hwloc "binds" to a topology loaded from elsewhere (XML, synthetic)
      * without doing anything: plan with it, and say it is not this one. */
