@@ -197,7 +197,6 @@ static int parse_row(struct ab_budgets *out, char **f, const int *col, unsigned 
 int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    ab_strlcpy(out->path, path, sizeof out->path);
     size_t len;
     char *text = ab_read_file(path, 64u << 20, &len);
     if (!text) {
@@ -205,6 +204,23 @@ int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t 
         snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(e));
         return -e;
     }
+    int rc = ab_budgets_parse(path, text, len, out, err, errlen);
+    free(text);
+    return rc;
+}
+
+int ab_budgets_parse(const char *path, const char *data, size_t len, struct ab_budgets *out,
+                     char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    ab_strlcpy(out->path, path, sizeof out->path);
+    char *text = malloc(len + 1);
+    if (!text) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -ENOMEM;
+    }
+    memcpy(text, data, len);
+    text[len] = '\0';
     if (strlen(text) != len) {
         free(text);
         return bad(err, errlen, path, 1, "not a text file (NUL byte)");
@@ -383,13 +399,21 @@ int ab_fp_report_read(const char *arg, cJSON **out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(e));
         return -e;
     }
+    int rc = ab_fp_report_parse(path, text, len, out, err, errlen);
+    free(text);
+    return rc;
+}
+
+int ab_fp_report_parse(const char *path, const char *text, size_t len, cJSON **out, char *err,
+                       size_t errlen)
+{
+    *out = NULL;
     const char *end = NULL;
     cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
     bool trailing = false;
     for (const char *p = end; doc && p && p < text + len; p++)
         if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
             trailing = true;
-    free(text);
     if (!doc || trailing) {
         cJSON_Delete(doc);
         return reject(err, errlen, path, trailing ? "not JSON (data after the document)"

@@ -108,6 +108,9 @@ int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t 
  * -EPROTO / -errno with err naming the file and what is wrong (one line).
  */
 int ab_fp_report_read(const char *path, struct cJSON **doc, char *err, size_t errlen);
+/* The same over text (label names it in err). */
+int ab_fp_report_parse(const char *label, const char *text, size_t len, struct cJSON **doc,
+                       char *err, size_t errlen);
 
 struct ab_budget {
     char allocator[AB_NAME_MAX];    /* "*": any */
@@ -131,6 +134,9 @@ struct ab_budgets {
 /* Parse a budget file; on error writes "FILE:LINE: what" to err, returns
  * -EINVAL (or -errno when it cannot be read).  Linear in the file. */
 int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t errlen);
+/* The same over len bytes of text (path names it in err). */
+int ab_budgets_parse(const char *path, const char *text, size_t len, struct ab_budgets *out,
+                     char *err, size_t errlen);
 void ab_budgets_free(struct ab_budgets *b);
 /* The most specific budget for (allocator, op, size, pattern): allocator
  * and size, then allocator, then size, then neither; NULL when none. */
