@@ -133,6 +133,7 @@ static int stress_main(int argc, char **argv)
         return ab_error(AB_ALLOCBENCH_USAGE, "no profile '%s' in %s (see: allocbench list "
                                              "profiles)", profile, path);
     cfg.profiles_path = path;
+    cfg.profiles_text = profiles.text;
 
     size_t ncases;
     const struct ab_stress_case *const *cases = ab_stress_cases(&ncases);

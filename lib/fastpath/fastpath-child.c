@@ -381,7 +381,41 @@ out:
     return d;
 }
 
+static const struct ab_field fastpath_fields[] = {
+    {"counter", AB_FIELD_STR, true, 1, 32},
+    {"sizes", AB_FIELD_ARR, true, 1, AB_FP_MAX_SIZES},
+    {"ops", AB_FIELD_ARR, true, 1, AB_FP_OP_COUNT},
+    {"patterns", AB_FIELD_ARR, true, 1, AB_FP_PATTERN_COUNT},
+    {"fork_sizes", AB_FIELD_BOOL, true, 0, 0},
+    {"calls", AB_FIELD_UINT, true, 1, 1000000},
+    {"warmup", AB_FIELD_UINT, true, 0, 10000000},
+    {"keep_live", AB_FIELD_UINT, true, 0, 100000},
+};
+
+static int fastpath_check(const cJSON *req, char *err, size_t len)
+{
+    if (!ab_counter_child_find(ab_json_str(req, "counter")))
+        return snprintf(err, len, "the fastpath request names no counter of this program"),
+               -EINVAL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "sizes"))
+    {
+        double v = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+        if (!(v >= 1 && v <= (double)(1ull << 30) && v == floor(v)))
+            return snprintf(err, len, "its sizes must be integers in 1..2^30"), -EINVAL;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "ops"))
+        if (!cJSON_IsString(it) || ab_fp_op_parse(it->valuestring) < 0)
+            return snprintf(err, len, "its ops must be names of ops"), -EINVAL;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(req, "patterns"))
+        if (!cJSON_IsString(it) || ab_fp_pattern_parse(it->valuestring) < 0)
+            return snprintf(err, len, "its patterns must be names of patterns"), -EINVAL;
+    return 0;
+}
+
 const struct ab_child_mode ab_mode_fastpath = {
+    AB_FIELDS(fastpath_fields),
+    .check = fastpath_check,
     .name = "fastpath",
     .binds_heap = true,
     .run = fastpath_mode,

@@ -65,6 +65,8 @@ const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const cha
 void ab_profiles_free(struct ab_profiles *ps)
 {
     free(ps->p);
+    free(ps->text);
+    ps->text = NULL;
     ps->p = NULL;
     ps->n = 0;
 }
@@ -368,7 +370,7 @@ int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_
 {
     memset(out, 0, sizeof *out);
     size_t len;
-    char *text = ab_read_file(path, 1 << 20, &len);
+    char *text = ab_read_file(path, AB_PROFILES_MAX, &len);
     if (!text) {
         int e = errno ? errno : EIO;
         snprintf(err, errlen, "%s: %s", path, strerror(e));
@@ -379,7 +381,10 @@ int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_
         snprintf(err, errlen, "%s: holds a NUL byte (not a text file)", path);
     else
         rc = ab_profiles_parse(path, text, out, err, errlen);
-    free(text);
+    if (rc)
+        free(text);
+    else
+        out->text = text;
     return rc;
 }
 

@@ -21,7 +21,8 @@ static char *case_request(const struct ab_stress_config *cfg, const struct ab_su
     cJSON_AddStringToObject(subj, "kind", ab_subject_kind_name(s->kind));
     cJSON_AddStringToObject(subj, "path", s->path);
     cJSON_AddStringToObject(req, "case", sc->name);
-    cJSON_AddStringToObject(req, "profiles", cfg->profiles_path);
+    cJSON_AddStringToObject(req, "profiles_file", cfg->profiles_path);
+    cJSON_AddStringToObject(req, "profiles", cfg->profiles_text);
     cJSON_AddStringToObject(req, "profile", cfg->profile->name);
     cJSON_AddNumberToObject(req, "threads", threads);
     cJSON_AddNumberToObject(req, "ops", (double)cfg->ops);

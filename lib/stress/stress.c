@@ -110,10 +110,10 @@ static cJSON *run_case(const struct ab_stress_request *rq, struct ab_heap *heap,
     const struct ab_stress_case *sc = cases[ci];
     struct ab_profiles ps;
     const struct ab_profile *prof = NULL;
-    if (ab_profiles_load(rq->profiles, &ps, why, n) == 0 &&
+    if (ab_profiles_parse(rq->profiles_file, rq->profiles, &ps, why, n) == 0 &&
         !(prof = ab_profile_find(&ps, rq->profile))) {
         ab_profiles_free(&ps);
-        snprintf(why, n, "profile %s is gone from %s", rq->profile, rq->profiles);
+        snprintf(why, n, "profile %s is not in %s", rq->profile, rq->profiles_file);
     }
     /* The findings live outside the allocator under test. */
     struct ab_findings *f = prof ? ab_buf_alloc(sizeof *f) : NULL;
@@ -178,7 +178,8 @@ static cJSON *run_case(const struct ab_stress_request *rq, struct ab_heap *heap,
 static cJSON *stress_mode(const cJSON *req, struct ab_heap *heap)
 {
     struct ab_stress_request rq = {
-        ab_json_str(req, "case"), ab_json_str(req, "profiles"), ab_json_str(req, "profile"),
+        ab_json_str(req, "case"), ab_json_str(req, "profiles_file"), ab_json_str(req, "profiles"),
+        ab_json_str(req, "profile"),
         (unsigned)ab_json_num(req, "threads", 1), (uint64_t)ab_json_num(req, "ops", 0),
         ab_json_num(req, "duration_s", 0), 1, ab_json_bool(req, "verify")};
     enum ab_code code = AB_ALLOCBENCH_INTERNAL;
@@ -191,7 +192,28 @@ static cJSON *stress_mode(const cJSON *req, struct ab_heap *heap)
     return d ? d : ab_child_error(code, why);
 }
 
+static const struct ab_field stress_fields[] = {
+    {"case", AB_FIELD_STR, true, 1, 64},
+    {"profiles_file", AB_FIELD_STR, true, 1, PATH_MAX - 1},
+    {"profiles", AB_FIELD_STR, true, 0, AB_PROFILES_MAX},
+    {"profile", AB_FIELD_STR, true, 1, 64},
+    {"threads", AB_FIELD_UINT, true, 1, AB_MAX_THREADS},
+    {"ops", AB_FIELD_UINT, true, 0, 9007199254740992.0},
+    {"duration_s", AB_FIELD_NUM, true, 0, 86400},
+    {"seed", AB_FIELD_SEED, true, 0, 0},
+    {"verify", AB_FIELD_BOOL, true, 0, 0},
+};
+
+static int stress_check(const cJSON *req, char *err, size_t len)
+{
+    if (ab_stress_case_index(ab_json_str(req, "case")) < 0)
+        return snprintf(err, len, "the stress request names no case of this program"), -EINVAL;
+    return 0;
+}
+
 const struct ab_child_mode ab_mode_stress = {
+    AB_FIELDS(stress_fields),
+    .check = stress_check,
     .name = "stress",
     .binds_heap = true,
     .closes_heap = true,

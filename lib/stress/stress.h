@@ -15,8 +15,10 @@
 
 /* ---------------------------------------------------------- profile.c */
 
+#define AB_PROFILES_MAX 65536       /* bytes of a profiles file (it travels in argv) */
 struct ab_profiles {
     char path[PATH_MAX];
+    char *text;                    /* the file as read, once (loaded only) */
     struct ab_profile *p;
     size_t n;
 };
@@ -26,7 +28,9 @@ struct ab_profiles {
  * installed copy.  Returns 0 or -ENOENT (err says where it looked). */
 int ab_profiles_locate(const char *given, char *path, size_t len, char *err, size_t errlen);
 /* Parse the whole file; a malformed one gives -EINVAL and "FILE:LINE: why"
- * in err, an unreadable one -errno. */
+ * in err, an unreadable one -errno.  The file is read once (a stream, a FIFO
+ * or /dev/stdin works); its text is kept for the children, which parse it
+ * rather than read the file again. */
 int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_t errlen);
 int ab_profiles_parse(const char *path, const char *text, struct ab_profiles *out, char *err,
                       size_t errlen);
@@ -38,7 +42,7 @@ unsigned ab_profile_threads(const struct ab_profile *p);
 /* The child mode "stress" (stress.c reads the request into this):
  * configure the plugin for the profile, run the case, build the reply. */
 struct ab_stress_request {
-    const char *case_name, *profiles, *profile;
+    const char *case_name, *profiles_file, *profiles, *profile; /* profiles: the text */
     unsigned threads;
     uint64_t ops;                  /* per thread per timed case; 0: no cap */
     double duration_s;             /* per timed case; 0: no cap */
@@ -63,6 +67,7 @@ const char *ab_case_verdict_name(enum ab_case_verdict v);
 struct ab_stress_config {
     const struct ab_profile *profile;
     const char *profiles_path;
+    const char *profiles_text;     /* the file's content, read once */
     struct ab_subject *subjects;
     size_t nsubjects;
     struct ab_case_set cases;      /* asked for (all when the user named none) */
