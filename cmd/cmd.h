@@ -84,6 +84,13 @@ int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, si
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
 /* A report on stdout (a newline at its end), then freed; NULL prints nothing. */
 void ab_cmd_print(char *text);
+/* The report of a command: doc's files written into out_dir (every
+ * format's, as one set), then doc shown on stdout in format; for people, a
+ * last line says where the files named in where (NULL-terminated) are.
+ * Deletes doc (NULL: out of memory). */
+struct cJSON;
+int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
+                  const char *const *where);
 /* What the engines say, shown on the console (stderr). */
 const struct ab_observer *ab_cmd_observer(void);
 /* SIGINT, SIGTERM, SIGHUP kill the child in flight, then this process. */
