@@ -82,8 +82,6 @@ struct ab_observer;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
 int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n);
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
-/* A report on stdout (a newline at its end), then freed; NULL prints nothing. */
-void ab_cmd_print(char *text);
 /* The report of a command: doc's files written into out_dir (every
  * format's, as one set), then doc shown on stdout in format; for people, a
  * last line says where the files named in where (NULL-terminated) are.

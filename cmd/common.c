@@ -50,17 +50,6 @@ int ab_cmd_out_dir(const char *given, char *dir, size_t len)
     return AB_EXIT_OK;
 }
 
-void ab_cmd_print(char *text)
-{
-    if (!text)
-        return;
-    size_t n = strlen(text);
-    fputs(text, stdout);
-    if (!n || text[n - 1] != '\n')
-        putchar('\n');
-    free(text);
-}
-
 int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
                   const char *const *where)
 {
