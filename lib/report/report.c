@@ -6,8 +6,6 @@
 #include "format-list.h"
 
 #include <cJSON.h>
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define AB_FORMAT_DECL(name) extern const struct ab_format ab_format_##name;
@@ -101,22 +99,4 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
         cJSON_AddItemToArray(subs, o);
     }
     return c;
-}
-
-const char ab_diagnostics_tsv_header[] = "code\tallocator\tprofile\tcase\tdetail";
-
-int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
-                         size_t errlen)
-{
-    if (!text) {
-        snprintf(err, errlen, "out of memory formatting %s", name);
-        return -ENOMEM;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = ab_write_file_atomic(path, text, strlen(text));
-    free(text);
-    if (rc)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-    return rc;
 }

@@ -114,14 +114,6 @@ void ab_report_log2_bounds(const struct cJSON *bin, uint64_t *low, uint64_t *hig
 
 /* ------------------------------------------------------ the context block */
 
-/* The header of allocator-diagnostics-report.tsv, which run and stress
- * both write. */
-extern const char ab_diagnostics_tsv_header[];
-/* Write text (consumed: freed here; NULL means out of memory) to dir/name
- * atomically; on failure fills err. */
-int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
-                         size_t errlen);
-
 /* The context block every report.json carries: allocbench, the host, the
  * counter backend (and its version, or NULL) and, when subjects is not
  * NULL, the allocators.  Built by the engines' document builders. */
