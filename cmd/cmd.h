@@ -46,7 +46,7 @@ struct ab_opt {
 
 /* The common options' values; the command sets its defaults first. */
 struct ab_common {
-    const char *format;       /* console, json or tsv */
+    const char *format;       /* a format that prints the command's report */
     const char *out;          /* NULL: the default folder */
     uint64_t seed;
     double timeout_s;
