@@ -46,7 +46,7 @@ struct ab_opt {
 
 /* The common options' values; the command sets its defaults first. */
 struct ab_common {
-    const char *format;       /* console, json or tsv */
+    const char *format;       /* a format that prints the command's report */
     const char *out;          /* NULL: the default folder */
     uint64_t seed;
     double timeout_s;
@@ -82,8 +82,13 @@ struct ab_observer;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
 int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n);
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
-/* A report on stdout (a newline at its end), then freed; NULL prints nothing. */
-void ab_cmd_print(char *text);
+/* The report of a command: doc's files written into out_dir (every
+ * format's, as one set), then doc shown on stdout in format; for people, a
+ * last line says where the files named in where (NULL-terminated) are.
+ * Deletes doc (NULL: out of memory). */
+struct cJSON;
+int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
+                  const char *const *where);
 /* What the engines say, shown on the console (stderr). */
 const struct ab_observer *ab_cmd_observer(void);
 /* SIGINT, SIGTERM, SIGHUP kill the child in flight, then this process. */

@@ -1,9 +1,10 @@
 /* common.c — option handling the subcommands share: allocator lists, the
- * report folder, a number out of range, and leaving no child behind on a
- * signal. */
-#include "proc.h"
+ * report folder, a number out of range, writing and showing the report,
+ * and leaving no child behind on a signal. */
+#include "report.h"
 #include "cmd.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -49,15 +50,33 @@ int ab_cmd_out_dir(const char *given, char *dir, size_t len)
     return AB_EXIT_OK;
 }
 
-void ab_cmd_print(char *text)
+int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
+                  const char *const *where)
 {
-    if (!text)
-        return;
-    size_t n = strlen(text);
-    fputs(text, stdout);
-    if (!n || text[n - 1] != '\n')
-        putchar('\n');
-    free(text);
+    char err[1024];
+    if (!doc)
+        return ab_error(AB_ALLOCBENCH_OUTPUT, "out of memory building the report");
+    int status = AB_EXIT_OK;
+    const struct ab_format *f = ab_format_find(format);
+    if (ab_report_write(doc, out_dir, err, sizeof err)) {
+        status = ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
+    } else if (f && f->print) {
+        char *text = f->print(doc);
+        if (!text)
+            status = ab_error(AB_ALLOCBENCH_OUTPUT, "out of memory formatting the %s output",
+                              format);
+        else
+            fputs(text, stdout);
+        free(text);
+        if (text && f->for_people && where) {
+            printf("\nreports: ");
+            for (size_t i = 0; where[i]; i++)
+                printf("%s%s/%s", i ? ", " : "", out_dir, where[i]);
+            putchar('\n');
+        }
+    }
+    cJSON_Delete(doc);
+    return status;
 }
 
 static void on_signal(int sig)

@@ -192,26 +192,9 @@ static int fastpath_main(int argc, char **argv)
         ab_fastpath_free(&run);
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
     }
-    if (ab_fastpath_report_write_all(&run, err, sizeof err)) {
-        ab_fastpath_free(&run);
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
-    }
-    if (!strcmp(format, "json")) {
-        char *j = ab_fastpath_report_json(&run);
-        if (j)
-            puts(j);
-        free(j);
-    } else if (!strcmp(format, "tsv")) {
-        char *t = ab_fastpath_report_tsv(&run);
-        if (t)
-            fputs(t, stdout);
-        free(t);
-    } else {
-        ab_fastpath_report_console(&run, stdout);
-        printf("\nreports: %s/report.json, %s/allocator-fast-path-report.tsv\n", cfg.out_dir,
-               cfg.out_dir);
-    }
-    int status = run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
+    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv", NULL};
+    rc = ab_cmd_report(ab_fastpath_doc(&run), cfg.out_dir, format, where);
+    int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_fastpath_free(&run);
     return status;
 }

@@ -4,7 +4,7 @@
  * --help), with the same names, ranges and messages in every command, and
  * positional arguments counted.
  */
-#include "proc.h"
+#include "report.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -26,16 +26,37 @@ static bool wanted(unsigned which, int id)
     return id == OPT_HELP || (which & (1u << (id - 1)));
 }
 
+/* --format: a registered format that prints this command's report. */
+static int format_value(const char *cmd, const char *v, struct ab_common *c)
+{
+    const struct ab_format *f = ab_format_find(v);
+    if (f && ab_format_prints(f, cmd)) {
+        c->format = v;
+        return AB_EXIT_OK;
+    }
+    /* "expected a, b or c": the formats that would do, in the list's order. */
+    char names[256] = "";
+    size_t n, k = 0, last = 0;
+    const struct ab_format *const *all = ab_formats(&n);
+    for (size_t i = 0; i < n; i++)
+        if (ab_format_prints(all[i], cmd))
+            last = i;
+    for (size_t i = 0; i < n; i++) {
+        if (!ab_format_prints(all[i], cmd))
+            continue;
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", !k ? "" : i == last ? " or " : ", ",
+                 all[i]->name);
+        k++;
+    }
+    return ab_error(AB_ALLOCBENCH_USAGE, "--format %s: expected %s", v, names);
+}
+
 static int common_value(const char *cmd, int id, const char *v, struct ab_common *c)
 {
     int rc = 0;
     switch (id) {
-    case OPT_FORMAT:
-        if (strcmp(v, "console") && strcmp(v, "json") && strcmp(v, "tsv"))
-            return ab_error(AB_ALLOCBENCH_USAGE, "--format %s: expected console, json or tsv",
-                            v);
-        c->format = v;
-        return AB_EXIT_OK;
+    case OPT_FORMAT: return format_value(cmd, v, c);
     case OPT_OUT: c->out = v; return AB_EXIT_OK;
     case OPT_SEED:
         if ((rc = ab_parse_u64(v, 0, UINT64_MAX, false, &c->seed)))

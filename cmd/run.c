@@ -230,18 +230,10 @@ static int run_main(int argc, char **argv)
     rc = ab_run_execute(&cfg, &run);
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the run failed: %s", strerror(-rc));
-    if (ab_report_write_all(&run, err, sizeof err))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
-    if (!strcmp(format, "json")) {
-        ab_cmd_print(ab_report_json(&run));
-    } else if (!strcmp(format, "tsv")) {
-        ab_cmd_print(ab_report_benchmarks_tsv(&run));
-    } else {
-        ab_report_console(&run, stdout);
-        printf("\nreports: %s/report.json, %s/allocator-fast-path-benchmarks.tsv\n",
-               cfg.out_dir, cfg.out_dir);
-    }
-    int status = run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
+    static const char *const where[] = {"report.json", "allocator-fast-path-benchmarks.tsv",
+                                        NULL};
+    rc = ab_cmd_report(ab_run_doc(&run), cfg.out_dir, format, where);
+    int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_run_free(&run);
     return status;
 }

@@ -181,18 +181,10 @@ static int stress_main(int argc, char **argv)
     rc = ab_stress_execute(&cfg, &run);
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the stress run failed: %s", strerror(-rc));
-    if (ab_stress_report_write_all(&run, err, sizeof err))
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
-    if (!strcmp(format, "json")) {
-        ab_cmd_print(ab_stress_report_json(&run));
-    } else if (!strcmp(format, "tsv")) {
-        ab_cmd_print(ab_stress_report_tsv(&run));
-    } else {
-        ab_stress_report_console(&run, stdout);
-        printf("\nreports: %s/allocator-stress-report.tsv, %s/allocator-diagnostics-report.tsv, "
-               "%s/report.json\n", cfg.out_dir, cfg.out_dir, cfg.out_dir);
-    }
-    int status = run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
+    static const char *const where[] = {"allocator-stress-report.tsv",
+                                        "allocator-diagnostics-report.tsv", "report.json", NULL};
+    rc = ab_cmd_report(ab_stress_doc(&run), cfg.out_dir, format, where);
+    int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_stress_run_free(&run);
     ab_profiles_free(&profiles);
     return status;

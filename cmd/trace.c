@@ -121,25 +121,10 @@ static int trace_main(int argc, char **argv)
         ab_trace_result_free(&res);
         return ab_error(code, "%s", err);
     }
-    if (ab_report_trace_write(&res, cfg.out_dir, err, sizeof err)) {
-        ab_trace_result_free(&res);
-        return ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
-    }
-    char *text = !strcmp(format, "json")  ? ab_report_trace_json(&res)
-                 : !strcmp(format, "tsv") ? ab_report_trace_tsv(&res)
-                                          : NULL;
-    if (text) {
-        fputs(text, stdout);
-        if (!strcmp(format, "json"))
-            fputc('\n', stdout);
-    } else {
-        ab_report_trace_console(&res, stdout);
-        printf("\nreports: %s/report.json, %s/allocator-trace-report.tsv\n", cfg.out_dir,
-               cfg.out_dir);
-    }
-    free(text);
+    static const char *const where[] = {"report.json", "allocator-trace-report.tsv", NULL};
+    rc = ab_cmd_report(ab_trace_doc(&res), cfg.out_dir, format, where);
     ab_trace_result_free(&res);
-    return AB_EXIT_OK;
+    return rc;
 }
 
 const struct ab_command ab_command_trace = {

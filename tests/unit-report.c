@@ -3,6 +3,7 @@
  * null (JSON) or empty (TSV), never 0. */
 #include "run.h"
 #include "check.h"
+#include "report-files.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -92,8 +93,14 @@ int main(void)
                          .failures = 1};
     strcpy(run.session.started_utc, "20260101T000000Z");
 
-    /* TSV: exact header, one row per aggregate, empty where not measured. */
-    char *tsv = ab_report_benchmarks_tsv(&run);
+    cJSON *built = ab_run_doc(&run);
+    CHECK(built != NULL);
+    /* TSV: exact header, one row per aggregate, empty where not measured;
+     * --format tsv prints the same file. */
+    char *tsv = report_file(built, "allocator-fast-path-benchmarks.tsv");
+    char *printed = ab_format_find("tsv")->print(built);
+    CHECK(tsv && printed && !strcmp(tsv, printed));
+    free(printed);
     CHECK(tsv != NULL);
     const char *want =
         "workload\tallocator\tvariant\tthreads\tops_per_trial\tns_per_op_median\t"
@@ -110,14 +117,39 @@ int main(void)
     CHECK(lines == 5);
     free(tsv);
 
-    char *dt = ab_report_diagnostics_tsv(&run);
+    char *dt = report_file(built, "allocator-diagnostics-report.tsv");
     CHECK(dt && !strcmp(dt, "code\tallocator\tprofile\tcase\tdetail\n"
                             "ALLOCBENCH_TRIAL_CRASHED\tcrashy\t\tbulk-new:loop:t1:r0\tsignal=SIGSEGV\n"));
     free(dt);
 
-    char *json = ab_report_json(&run);
+    /* No remote-free or page-backend rows: no such files. */
+    char *none = report_file(built, "allocator-remote-free-report.tsv");
+    CHECK(none == NULL);
+    free(none);
+    none = report_file(built, "allocator-page-backend-report.tsv");
+    CHECK(none == NULL);
+    free(none);
+
+    /* report.json: the document, and what --format json prints. */
+    char *json = report_file(built, "report.json");
+    printed = ab_format_find("json")->print(built);
+    CHECK(json && printed && !strcmp(json, printed));
+    free(printed);
+
+    /* The console: notes, diagnostics and relative figures from the
+     * document. */
+    char *con = ab_format_find("console")->print(built);
+    CHECK(con && strstr(con, "\nnote: bulk on glibc: not available: glibc offers no bulk "
+                             "allocation API\n"));
+    CHECK(con && strstr(con, "\nALLOCBENCH_TRIAL_CRASHED crashy bulk-new:loop threads=1 "
+                             "repetition=0 signal=SIGSEGV\n"));
+    CHECK(con && strstr(con, "\nloop                   1         1.00            -\n"));
+    CHECK(con && strstr(con, "crashy             1          -                       -        "
+                             "-          -    1.2 MiB  failed (0/1 measured)\n"));
+    free(con);
     cJSON *doc = cJSON_Parse(json);
     free(json);
+    cJSON_Delete(built);
     CHECK(doc != NULL);
     CHECK(get(doc, "schema_version")->valueint == 1);
     const cJSON *trials = get(doc, "trials");

@@ -1,6 +1,6 @@
 /*
  * fastpath.h — `allocbench fastpath`, `check` and `budgets`: the fast-path
- * engine and its child mode, its reports, budgets and the gate.
+ * engine and its child mode, its report document, budgets and the gate.
  */
 #ifndef AB_FASTPATH_H
 #define AB_FASTPATH_H
@@ -88,13 +88,12 @@ int ab_fp_dist_from(const uint64_t *value, const uint64_t *count, size_t n,
                     struct ab_fp_dist *out);
 void ab_fp_dist_free(struct ab_fp_dist *d);
 
-/* ------------------------------------------------------ report-fastpath.c */
+/* --------------------------------------------------------- fastpath-doc.c */
 
-extern const char ab_fast_path_tsv_header[];
-char *ab_fastpath_report_json(const struct ab_fp_run *run);
-char *ab_fastpath_report_tsv(const struct ab_fp_run *run);
-void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out);
-int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t errlen);
+/* The count's report document (report.json; "command": "fastpath"), which
+ * every format renders and check and budgets read back; NULL when out of
+ * memory.  The caller deletes it. */
+struct cJSON *ab_fastpath_doc(const struct ab_fp_run *run);
 
 /* ---------------------------------------------------------------- budget.c */
 

@@ -1,15 +1,57 @@
 /*
- * report.c — what every report shares: the context block of report.json
- * and the atomic writing of a report file.
+ * report.c — the registry of report formats (format-list.h, generated from
+ * lib/report/meson.build) and the context block every report.json carries.
  */
 #include "report.h"
+#include "format-list.h"
 
 #include <cJSON.h>
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-const char ab_diagnostics_tsv_header[] = "code\tallocator\tprofile\tcase\tdetail";
+#define AB_FORMAT_DECL(name) extern const struct ab_format ab_format_##name;
+AB_FORMATS(AB_FORMAT_DECL)
+#undef AB_FORMAT_DECL
+
+static const struct ab_format *const registry[] = {
+#define AB_FORMAT_PTR(name) &ab_format_##name,
+    AB_FORMATS(AB_FORMAT_PTR)
+#undef AB_FORMAT_PTR
+};
+
+const struct ab_format *const *ab_formats(size_t *count)
+{
+    *count = sizeof registry / sizeof registry[0];
+    return registry;
+}
+
+const struct ab_format *ab_format_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (!strcmp(registry[i]->name, name))
+            return registry[i];
+    return NULL;
+}
+
+bool ab_format_prints(const struct ab_format *f, const char *command)
+{
+    if (!f->choosable || !f->print)
+        return false;
+    if (!f->commands)
+        return true;
+    for (const char *const *c = f->commands; *c; c++)
+        if (!strcmp(*c, command))
+            return true;
+    return false;
+}
+
+bool ab_report_file_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        for (const char *const *w = registry[i]->writes; w && *w; w++)
+            if (!strcmp(*w, name))
+                return true;
+    return false;
+}
 
 cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
                               const char *counter, const char *counter_version,
@@ -58,20 +100,3 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     }
     return c;
 }
-
-int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
-                         size_t errlen)
-{
-    if (!text) {
-        snprintf(err, errlen, "out of memory formatting %s", name);
-        return -ENOMEM;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = ab_write_file_atomic(path, text, strlen(text));
-    free(text);
-    if (rc)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-    return rc;
-}
-

@@ -1,6 +1,6 @@
 /*
  * run.h — `allocbench run`: the run engine (trials interleaved, one child
- * each, aggregated) and its reports.
+ * each, aggregated) and its report document.
  */
 #ifndef AB_RUN_H
 #define AB_RUN_H
@@ -101,25 +101,13 @@ void ab_run_free(struct ab_run *run);
 const struct ab_aggregate *ab_aggregate_base(const struct ab_run *run,
                                              const struct ab_aggregate *a);
 
-/* ---------------------------------------------------------- report-*.c */
-
-/* Reporters only format.  Each returns a malloc'd NUL-terminated string. */
 /* The child mode "trial": one trial of a workload. */
 extern const struct ab_child_mode ab_mode_trial;
 
-char *ab_report_json(const struct ab_run *run);
-char *ab_report_benchmarks_tsv(const struct ab_run *run);
-void ab_report_console(const struct ab_run *run, FILE *out);
-/* Write report.json and the TSV files into cfg->out_dir, atomically. */
-int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen);
+/* ------------------------------------------------------------ run-doc.c */
 
-char *ab_report_diagnostics_tsv(const struct ab_run *run);
-/* Rows from aggregates with a remote_frees metric, and from trial samples;
- * *rows says how many (the files are written only when there are some). */
-char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows);
-char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows);
-extern const char ab_benchmarks_tsv_header[];
-extern const char ab_remote_free_tsv_header[];
-extern const char ab_page_backend_tsv_header[];
+/* The run's report document (report.json; "command": "run"), which every
+ * format renders; NULL when out of memory.  The caller deletes it. */
+struct cJSON *ab_run_doc(const struct ab_run *run);
 
 #endif

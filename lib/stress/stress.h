@@ -1,6 +1,6 @@
 /*
  * stress.h — `allocbench stress`: the profiles file, the case registry,
- * the stress engine, its child mode and its reports.
+ * the stress engine, its child mode and its report document.
  */
 #ifndef AB_STRESS_H
 #define AB_STRESS_H
@@ -102,16 +102,14 @@ struct ab_stress_run {
 int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run);
 void ab_stress_run_free(struct ab_stress_run *run);
 
-/* --------------------------------------------------------- report-stress.c */
+/* ------------------------------------------------------------ stress-doc.c */
 
-extern const char ab_stress_tsv_header[];
 /* Checks as a JSON array of {name, verdict, detail} (the child's reply and
  * report.json). */
 struct cJSON *ab_checks_json(const struct ab_check *c, unsigned n);
-char *ab_stress_report_json(const struct ab_stress_run *run);
-char *ab_stress_report_tsv(const struct ab_stress_run *run);
-char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run);
-void ab_stress_report_console(const struct ab_stress_run *run, FILE *out);
-int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen);
+/* The stress run's report document (report.json; "command": "stress"),
+ * which every format renders; NULL when out of memory.  The caller deletes
+ * it. */
+struct cJSON *ab_stress_doc(const struct ab_stress_run *run);
 
 #endif

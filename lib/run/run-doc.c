@@ -1,5 +1,6 @@
-/* report-json.c — report.json (schema_version 1); every key is documented
- * in the README.  A figure not measured is null, never 0. */
+/* run-doc.c — the report document of a run (report.json, schema_version 1),
+ * which every format renders; every key is documented in the README.  A
+ * figure not measured is null, never 0. */
 #include "run.h"
 
 #include <cJSON.h>
@@ -81,7 +82,7 @@ static cJSON *diag_json(const struct ab_run *run, const struct ab_trial_record *
     return o;
 }
 
-char *ab_report_json(const struct ab_run *run)
+cJSON *ab_run_doc(const struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
     cJSON *doc = cJSON_CreateObject();
@@ -209,7 +210,5 @@ char *ab_report_json(const struct ab_run *run)
         cJSON_AddItemToArray(aggs, o);
     }
     cJSON_AddItemToObject(doc, "diagnostics", diags);
-    char *text = cJSON_Print(doc);
-    cJSON_Delete(doc);
-    return text;
+    return doc;
 }
