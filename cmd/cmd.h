@@ -7,6 +7,7 @@
 
 #include "ab-config.h"
 #include "command-list.h"
+#include "core.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -80,6 +81,10 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
 struct ab_subject;
 struct ab_observer;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
+/* Split an option's comma list (empty items and more than max refused,
+ * naming the option), or the exit status after one line. */
+int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,
+                int *n);
 int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n);
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
 /* The report of a command: doc's files written into out_dir (every

@@ -18,24 +18,43 @@ int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *rang
                     rc == -ERANGE ? "outside" : "not a number in", range);
 }
 
+int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,
+                int *n)
+{
+    *n = ab_split_list(arg, items, max);
+    if (*n == -E2BIG)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: a list of at most %d items", opt, arg,
+                        max);
+    if (*n < 0)
+        return ab_error(AB_ALLOCBENCH_USAGE,
+                        "--%s '%s': an empty item (or one over %d bytes) in the list", opt, arg,
+                        AB_NAME_MAX * 4 - 1);
+    return AB_EXIT_OK;
+}
+
 int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n)
 {
     static char items[AB_CMD_MAX_SUBJECTS][AB_NAME_MAX * 4];
     char err[1024];
     if (max > AB_CMD_MAX_SUBJECTS)
         max = AB_CMD_MAX_SUBJECTS;
-    int count = ab_split_list(arg, items, (int)max);
-    if (count < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--allocator %s: a list of at most %zu allocators",
-                        arg, max);
+    int count, rc;
+    if ((rc = ab_cmd_list("allocator", arg, items, (int)max, &count)))
+        return rc;
     for (int i = 0; i < count; i++) {
         enum ab_code code;
         if (ab_subject_resolve(items[i], &subjects[i], err, sizeof err, &code))
             return ab_error(code, "%s", err);
-        for (int j = 0; j < i; j++)
+        for (int j = 0; j < i; j++) {
             if (!strcmp(subjects[j].name, subjects[i].name))
                 return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names '%s' twice",
                                 subjects[i].name);
+            /* One library under two spellings is one allocator measured
+             * twice as two (an A/A test takes a copy at another path). */
+            if (subjects[j].kind == subjects[i].kind && !strcmp(subjects[j].path, subjects[i].path))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--allocator names %s twice (as %s and %s)",
+                                subjects[i].path, subjects[j].spec, subjects[i].spec);
+        }
     }
     *n = (size_t)count;
     return AB_EXIT_OK;

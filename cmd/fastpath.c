@@ -120,10 +120,9 @@ static int fastpath_main(int argc, char **argv)
     double timeout = co.timeout_s;
 
     memset(&cfg, 0, sizeof cfg);
-    int n = ab_split_list(sizes_arg, items, AB_FP_MAX_SIZES);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--sizes %s: a list of at most %d sizes", sizes_arg,
-                        AB_FP_MAX_SIZES);
+    int n;
+    if ((rc = ab_cmd_list("sizes", sizes_arg, items, AB_FP_MAX_SIZES, &n)))
+        return rc;
     for (int i = 0; i < n; i++) {
         uint64_t v;
         if ((rc = ab_parse_u64(items[i], 1, 1ull << 30, true, &v)))
@@ -134,10 +133,8 @@ static int fastpath_main(int argc, char **argv)
                                 (unsigned long long)v);
         cfg.sizes[cfg.nsizes++] = v;
     }
-    n = ab_split_list(ops_arg, items, AB_FP_OP_COUNT);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--ops %s: a list of at most %d ops", ops_arg,
-                        AB_FP_OP_COUNT);
+    if ((rc = ab_cmd_list("ops", ops_arg, items, AB_FP_OP_COUNT, &n)))
+        return rc;
     for (int i = 0; i < n; i++) {
         int op = ab_fp_op_parse(items[i]);
         if (op < 0)
@@ -148,10 +145,8 @@ static int fastpath_main(int argc, char **argv)
             return ab_error(AB_ALLOCBENCH_USAGE, "--ops names %s twice", items[i]);
         cfg.op_on[op] = true;
     }
-    n = ab_split_list(pattern_arg, items, AB_FP_PATTERN_COUNT);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--pattern %s: pairs, batch or pairs,batch",
-                        pattern_arg);
+    if ((rc = ab_cmd_list("pattern", pattern_arg, items, AB_FP_PATTERN_COUNT, &n)))
+        return rc;
     for (int i = 0; i < n; i++) {
         int p = ab_fp_pattern_parse(items[i]);
         if (p < 0)

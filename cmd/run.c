@@ -172,21 +172,22 @@ static int run_main(int argc, char **argv)
                  assign[i]);
     }
 
-    int n = ab_split_list(threads_arg, thread_items, 16);
-    if (n < 0)
-        return ab_error(AB_ALLOCBENCH_USAGE, "--threads %s: a list of at most 16 counts",
-                        threads_arg);
+    int n;
+    if ((rc = ab_cmd_list("threads", threads_arg, thread_items, 16, &n)))
+        return rc;
     for (int i = 0; i < n; i++) {
         uint64_t v;
         if ((rc = ab_parse_u64(thread_items[i], 1, AB_MAX_THREADS, false, &v)))
             return ab_cmd_bad_number("threads", thread_items[i], rc, "[1, 1024]");
+        for (size_t j = 0; j < cfg.nthreads; j++)
+            if (cfg.threads[j] == v)
+                return ab_error(AB_ALLOCBENCH_USAGE, "--threads names %llu twice",
+                                (unsigned long long)v);
         cfg.threads[cfg.nthreads++] = (unsigned)v;
     }
     if (variant_arg) {
-        n = ab_split_list(variant_arg, variant_items, 32);
-        if (n < 0)
-            return ab_error(AB_ALLOCBENCH_USAGE, "--variant %s: a list of variant names",
-                            variant_arg);
+        if ((rc = ab_cmd_list("variant", variant_arg, variant_items, 32, &n)))
+            return rc;
         for (int i = 0; i < n; i++) {
             int v = ab_workload_variant_index(cfg.wl, variant_items[i]);
             if (v < 0)
@@ -194,6 +195,9 @@ static int run_main(int argc, char **argv)
                                 "workload %s has no variant '%s' (see: allocbench list "
                                 "workloads)",
                                 cfg.wl->name, variant_items[i]);
+            if (cfg.variant_on[v])
+                return ab_error(AB_ALLOCBENCH_USAGE, "--variant names %s twice",
+                                variant_items[i]);
             cfg.variant_on[v] = true;
         }
     } else {

@@ -141,9 +141,9 @@ static int stress_main(int argc, char **argv)
     for (size_t i = 0; i < ncases && !case_arg; i++)
         ab_case_set_add(&cfg.cases, cases[i]->name);
     if (case_arg) {
-        int n = ab_split_list(case_arg, case_items, 16);
-        if (n < 0)
-            return ab_error(AB_ALLOCBENCH_USAGE, "--case %s: a list of case names", case_arg);
+        int n;
+        if ((rc = ab_cmd_list("case", case_arg, case_items, 16, &n)))
+            return rc;
         for (int i = 0; i < n; i++) {
             int ci = ab_stress_case_index(case_items[i]);
             if (ci < 0) {

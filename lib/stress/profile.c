@@ -141,18 +141,21 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
                 ab_case_set_add(&p->cases, all[i]->name);
             return 0;
         }
-        char buf[256];
-        if (strlen(v) >= sizeof buf)
-            break;
-        ab_strlcpy(buf, v, sizeof buf);
-        for (char *save = NULL, *c = strtok_r(buf, ",", &save); c;
-             c = strtok_r(NULL, ",", &save)) {
+        static char items[AB_CASES_MAX + 1][AB_NAME_MAX * 4];
+        int ni = ab_split_list(v, items, AB_CASES_MAX);
+        if (ni < 0) {
+            snprintf(why, n, "'%s' is not a list of stress cases (an empty item, or too many)",
+                     v);
+            return -EINVAL;
+        }
+        for (int i = 0; i < ni; i++) {
+            const char *c = items[i];
             if (ab_stress_case_index(c) < 0) {
-                snprintf(why, n, "'%s' is not a stress case (see: allocbench list profiles)", c);
+                snprintf(why, n, "'%.64s' is not a stress case (see: allocbench list profiles)", c);
                 return -EINVAL;
             }
             if (ab_case_set_add(&p->cases, c)) {
-                snprintf(why, n, "case '%s' twice", c);
+                snprintf(why, n, "case '%.64s' twice", c);
                 return -EINVAL;
             }
         }
