@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range)
@@ -60,9 +61,19 @@ int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, si
     return AB_EXIT_OK;
 }
 
+/* The report folder this process made (removed again, if still empty, when
+ * the reports cannot be written). */
+static char made_dir[PATH_MAX];
+
 int ab_cmd_out_dir(const char *given, char *dir, size_t len)
 {
+    struct stat st;
+    bool existed = given && !stat(given, &st);
     int rc = ab_out_dir_prepare(given, dir, len);
+    if (!rc && !existed)
+        ab_strlcpy(made_dir, dir, sizeof made_dir);
+    if (!rc && (rc = ab_out_dir_probe(dir)) && !existed)
+        rmdir(dir);
     if (rc)
         return ab_error(AB_ALLOCBENCH_OUTPUT, "--out %s cannot be written: %s",
                         given ? given : dir, strerror(-rc));
@@ -77,23 +88,31 @@ int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
         return ab_error(AB_ALLOCBENCH_OUTPUT, "out of memory building the report");
     int status = AB_EXIT_OK;
     const struct ab_format *f = ab_format_find(format);
-    if (ab_report_write(doc, out_dir, err, sizeof err)) {
-        status = ab_error(AB_ALLOCBENCH_OUTPUT, "%s", err);
-    } else if (f && f->print) {
+    bool written = !ab_report_write(doc, out_dir, err, sizeof err), printed = false;
+    if (f && f->print) {
+        /* Printed even when the set could not be written: then standard
+         * output holds all that is left of the run. */
         char *text = f->print(doc);
         if (!text)
             status = ab_error(AB_ALLOCBENCH_OUTPUT, "out of memory formatting the %s output",
                               format);
         else
             fputs(text, stdout);
+        fflush(stdout);
+        printed = text != NULL;
         free(text);
-        if (text && f->for_people && where) {
+        if (text && written && f->for_people && where) {
             printf("\nreports: ");
             for (size_t i = 0; where[i]; i++)
                 printf("%s%s/%s", i ? ", " : "", out_dir, where[i]);
             putchar('\n');
         }
     }
+    if (!written && made_dir[0] && !strcmp(made_dir, out_dir))
+        rmdir(out_dir);
+    if (!written)
+        status = ab_error(AB_ALLOCBENCH_OUTPUT, "%s; no report of this run is under %s%s", err,
+                          out_dir, printed ? ", its results are on standard output only" : "");
     cJSON_Delete(doc);
     return status;
 }
@@ -101,6 +120,7 @@ int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
 static void on_signal(int sig)
 {
     ab_runner_abort();
+    ab_pending_remove();
     signal(sig, SIG_DFL);
     raise(sig);
 }

@@ -116,8 +116,19 @@ int ab_mkdir_p(const char *path);
 /* The report folder: out (--out), or results/runs/<UTC stamp>/ when NULL,
  * copied into dir and created. */
 int ab_out_dir_prepare(const char *out, char *dir, size_t len);
+/* The report folder, created and tried: a probe file written and removed
+ * in it before any trial, so that a place that cannot take the reports
+ * fails at once (-errno) rather than after the run. */
+int ab_out_dir_probe(const char *dir);
 /* Write data to path.tmp.<pid> and rename it over path. */
 int ab_write_file_atomic(const char *path, const char *data, size_t len);
+/* Paths that exist only while a write is under way (a temporary name, a
+ * staging folder): a signal that ends the process removes them
+ * (ab_pending_remove, async-signal-safe: files first, then folders).
+ * ab_pending_add returns a slot for ab_pending_drop, or -1 when full. */
+int ab_pending_add(const char *path, bool dir);
+void ab_pending_drop(int slot);
+void ab_pending_remove(void);
 /* The folder holding the running executable (from /proc/self/exe). */
 int ab_self_dir(char *buf, size_t len);
 int ab_self_exe(char *buf, size_t len);

@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -147,11 +149,84 @@ int ab_out_dir_prepare(const char *out, char *dir, size_t len)
     return ab_mkdir_p(dir);
 }
 
+static int write_atomic(const char *tmp, const char *path, const char *data, size_t len);
+
+#define AB_PENDING_MAX 48
+static struct {
+    volatile sig_atomic_t used;
+    bool dir;
+    char path[PATH_MAX + NAME_MAX + 64];
+} pending[AB_PENDING_MAX];
+
+int ab_pending_add(const char *path, bool dir)
+{
+    if (strlen(path) >= sizeof pending[0].path)
+        return -1;
+    for (int i = 0; i < AB_PENDING_MAX; i++) {
+        if (pending[i].used)
+            continue;
+        ab_strlcpy(pending[i].path, path, sizeof pending[i].path);
+        pending[i].dir = dir;
+        pending[i].used = 1;
+        return i;
+    }
+    return -1;
+}
+
+void ab_pending_drop(int slot)
+{
+    if (slot >= 0 && slot < AB_PENDING_MAX)
+        pending[slot].used = 0;
+}
+
+void ab_pending_remove(void)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < AB_PENDING_MAX; i++) {
+            if (!pending[i].used || pending[i].dir != (pass == 1))
+                continue;
+            if (pass)
+                rmdir(pending[i].path);
+            else
+                unlink(pending[i].path);
+            pending[i].used = 0;
+        }
+}
+
+int ab_out_dir_probe(const char *dir)
+{
+    char probe[PATH_MAX + 64];
+    if (snprintf(probe, sizeof probe, "%s/.allocbench-probe.%ld", dir, (long)getpid()) >=
+        (int)sizeof probe)
+        return -ENAMETOOLONG;
+    int slot = ab_pending_add(probe, false);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int rc = fd < 0 ? -errno : 0;
+    if (!rc) {
+        if (write(fd, "\n", 1) != 1 || fsync(fd))
+            rc = errno ? -errno : -EIO;
+        if (close(fd) && !rc)
+            rc = -errno;
+        if (unlink(probe) && !rc)
+            rc = -errno;
+    }
+    ab_pending_drop(slot);
+    return rc;
+}
+
 int ab_write_file_atomic(const char *path, const char *data, size_t len)
 {
     char tmp[PATH_MAX + 32];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
+    int slot = ab_pending_add(tmp, false);
+    int rc = write_atomic(tmp, path, data, len);
+    ab_pending_drop(slot);
+    return rc;
+}
+
+static int write_atomic(const char *tmp, const char *path, const char *data, size_t len)
+{
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
         return -errno;

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,22 @@ struct ab_report_set {
     char suffix[48];                    /* <pid>.<random> */
     char names[SET_MAX_FILES][NAME_MAX + 1];
     size_t n;
+    int slots[SET_MAX_FILES + 1];       /* ab_pending slots of what is written */
+    size_t nslots;
 };
+
+static void pending(struct ab_report_set *s, const char *path, bool dir)
+{
+    if (s->nslots < sizeof s->slots / sizeof s->slots[0])
+        s->slots[s->nslots++] = ab_pending_add(path, dir);
+}
+
+static void pending_done(struct ab_report_set *s)
+{
+    for (size_t i = 0; i < s->nslots; i++)
+        ab_pending_drop(s->slots[i]);
+    s->nslots = 0;
+}
 
 /* A name no other process picks: the pid and 64 random bits. */
 static void make_suffix(char *buf, size_t len)
@@ -142,8 +158,10 @@ static int set_begin(struct ab_report_set *s, const char *out_dir, char *err, si
         if (snprintf(s->staging, sizeof s->staging, "%s/.%s.staging.%s", s->parent, base,
                      s->suffix) >= (int)sizeof s->staging)
             break;
-        if (!mkdir(s->staging, 0777))
+        if (!mkdir(s->staging, 0777)) {
+            pending(s, s->staging, true);
             return 0;
+        }
         if (errno != EEXIST)
             break;
         make_suffix(s->suffix, sizeof s->suffix);
@@ -173,6 +191,7 @@ int ab_report_set_add(struct ab_report_set *s, const char *name, char *text, cha
     } else {
         char path[PATH_MAX + NAME_MAX + 64];
         pending_path(s, name, path, sizeof path);
+        pending(s, path, false);
         rc = write_new(path, text, strlen(text));
         if (rc)
             snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
@@ -301,10 +320,22 @@ int ab_report_write(const cJSON *doc, const char *out_dir, char *err, size_t err
         if (formats[i]->files)
             rc = formats[i]->files(doc, s, err, errlen);
     }
-    if (rc)
+    if (rc) {
         set_abort(s);
-    else
+    } else {
+        /* A signal that would end the process waits until the set is in
+         * place: written in place, the renames are several. */
+        sigset_t block, old;
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGTERM);
+        sigaddset(&block, SIGHUP);
+        sigprocmask(SIG_BLOCK, &block, &old);
         rc = set_commit(s, err, errlen);
+        pending_done(s);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
+    pending_done(s);
     free(s);
     return rc;
 }
