@@ -924,6 +924,8 @@ static int ptrace_probe(char *version, size_t vlen, char *why, size_t wlen)
 static int ptrace_spawn(const char *request, const char *preload, double timeout_s,
                         struct ab_child_result *out)
 {
+    if (preload && !(preload = ab_preload_path(preload)))
+        return errno ? -errno : -ENOMEM;
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "supervise");
     cJSON_AddStringToObject(req, "counter", "ptrace");

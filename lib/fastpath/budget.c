@@ -422,8 +422,11 @@ int ab_fp_report_parse(const char *path, const char *text, size_t len, cJSON **o
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "schema_version");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
+    const char *dup = ab_json_duplicate(doc);
     int rc = 0;
-    if (!cJSON_IsObject(doc) || !cJSON_IsString(schema) ||
+    if (dup) {
+        rc = reject(err, errlen, path, "an object holds \"%.64s\" twice", dup);
+    } else if (!cJSON_IsObject(doc) || !cJSON_IsString(schema) ||
         strcmp(schema->valuestring, AB_FP_SCHEMA)) {
         const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(doc, "command");
         rc = reject(err, errlen, path, "not a fast-path report (schema %s%s%s, expected %s)",

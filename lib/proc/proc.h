@@ -244,6 +244,10 @@ void ab_runner_track(pid_t pid);
 int ab_trial_exe(char *buf, size_t len);
 /* Run allocbench-trial as `__child <request>`, with LD_PRELOAD=preload when
  * preload is non-NULL, in its own process group; kill it after timeout_s. */
+/* The name to put in LD_PRELOAD for the library at path: the path, or a
+ * private link with a safe name when the path holds a space, a colon, a tab
+ * or a newline.  NULL (errno set) when no link can be made. */
+const char *ab_preload_path(const char *path);
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out);
 /* The same with the child started through a wrapper command (wrapper[0] is

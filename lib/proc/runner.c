@@ -170,6 +170,55 @@ int ab_trial_exe(char *buf, size_t len)
 static int run_child(const char *exe, const char *const *wrapper, const char *request,
                      const char *preload, double timeout_s, struct ab_child_result *out);
 
+/* Private links for preloaded libraries whose path LD_PRELOAD cannot carry
+ * (it splits on spaces and colons; a tab or a newline is refused here too):
+ * one folder per process, removed at exit and by a fatal signal. */
+#define AB_LINKS_MAX 16
+static struct {
+    char path[PATH_MAX], link[PATH_MAX];
+} links[AB_LINKS_MAX];
+static size_t nlinks;
+static char links_dir[PATH_MAX];
+
+static void links_remove(void)
+{
+    for (size_t i = 0; i < nlinks; i++)
+        unlink(links[i].link);
+    if (links_dir[0])
+        rmdir(links_dir);
+}
+
+const char *ab_preload_path(const char *path)
+{
+    if (!path || !path[strcspn(path, " :\t\n\r")])
+        return path;
+    for (size_t i = 0; i < nlinks; i++)
+        if (!strcmp(links[i].path, path))
+            return links[i].link;
+    if (nlinks == AB_LINKS_MAX || strlen(path) >= PATH_MAX)
+        return NULL;
+    if (!links_dir[0]) {
+        const char *tmp = getenv("TMPDIR");
+        if (!tmp || !*tmp || tmp[strcspn(tmp, " :\t\n\r")] ||
+            snprintf(links_dir, sizeof links_dir, "%s/allocbench-preload.XXXXXX", tmp) >=
+                (int)sizeof links_dir)
+            snprintf(links_dir, sizeof links_dir, "/tmp/allocbench-preload.XXXXXX");
+        if (!mkdtemp(links_dir)) {
+            links_dir[0] = '\0';
+            return NULL;
+        }
+        ab_pending_add(links_dir, true);
+        atexit(links_remove);
+    }
+    char *link = links[nlinks].link;
+    snprintf(link, PATH_MAX, "%s/lib%zu.so", links_dir, nlinks);
+    if (symlink(path, link))
+        return NULL;
+    ab_pending_add(link, false);
+    ab_strlcpy(links[nlinks].path, path, PATH_MAX);
+    return links[nlinks++].link;
+}
+
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out)
 {
@@ -229,6 +278,8 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
     memset(out, 0, sizeof *out);
     out->maxrss_kib = -1;
     int rc;
+    if (preload && !(preload = ab_preload_path(preload)))
+        return errno ? -errno : -ENOMEM;
     int rp[2], ep[2];
     if (pipe2(rp, O_CLOEXEC))
         return -errno;

@@ -148,41 +148,46 @@ static int read_exports(const char *path, struct exports *ex, char *err, size_t 
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         return -EIO;
     }
+    /* Every header is copied out before it is read: a file's offsets need
+     * not be aligned for the structures they hold. */
     int rc = -ENOEXEC;
-    const Elf64_Ehdr *eh = (const void *)base;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) {
+    Elf64_Ehdr eh;
+    memcpy(&eh, base, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
         snprintf(err, errlen, "'%s' is not a shared object (no ELF header)", path);
         goto out;
     }
-    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_DYN) {
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN) {
         snprintf(err, errlen, "'%s' is not a 64-bit shared object", path);
         goto out;
     }
-    if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        eh->e_shoff > size || (size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum) {
+    if (eh.e_shoff == 0 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
+        (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum) {
         snprintf(err, errlen, "'%s' has no readable section table", path);
         goto out;
     }
-    const Elf64_Shdr *sh = (const void *)(base + eh->e_shoff);
-    for (unsigned i = 0; i < eh->e_shnum; i++) {
-        if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum)
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh, strs;
+        memcpy(&sh, base + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type != SHT_DYNSYM || sh.sh_link >= eh.e_shnum)
             continue;
-        const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-        if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
-            strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+        memcpy(&strs, base + eh.e_shoff + sh.sh_link * sizeof strs, sizeof strs);
+        if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset ||
+            strs.sh_offset > size || strs.sh_size > size - strs.sh_offset)
             break;
-        const Elf64_Sym *sym = (const void *)(base + sh[i].sh_offset);
-        size_t nsym = sh[i].sh_size / sizeof *sym;
-        const char *names = (const char *)base + strs->sh_offset;
+        size_t nsym = sh.sh_size / sizeof(Elf64_Sym);
+        const char *names = (const char *)base + strs.sh_offset;
         for (size_t k = 0; k < nsym; k++) {
-            unsigned bind = ELF64_ST_BIND(sym[k].st_info), type = ELF64_ST_TYPE(sym[k].st_info);
-            unsigned vis = ELF64_ST_VISIBILITY(sym[k].st_other);
-            if (sym[k].st_shndx == SHN_UNDEF || sym[k].st_name >= strs->sh_size ||
+            Elf64_Sym sym;
+            memcpy(&sym, base + sh.sh_offset + k * sizeof sym, sizeof sym);
+            unsigned bind = ELF64_ST_BIND(sym.st_info), type = ELF64_ST_TYPE(sym.st_info);
+            unsigned vis = ELF64_ST_VISIBILITY(sym.st_other);
+            if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strs.sh_size ||
                 (bind != STB_GLOBAL && bind != STB_WEAK) || vis == STV_HIDDEN ||
                 vis == STV_INTERNAL || (type != STT_FUNC && type != STT_GNU_IFUNC))
                 continue;
-            const char *name = names + sym[k].st_name;
-            size_t room = strs->sh_size - sym[k].st_name;
+            const char *name = names + sym.st_name;
+            size_t room = strs.sh_size - sym.st_name;
             if (strnlen(name, room) == room)
                 continue;
             if (!strcmp(name, ALLOCBENCH_PLUGIN_ENTRY))

@@ -6,9 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Strings are made valid UTF-8 first, on a copy (the TSV and console
+ * formats keep the bytes as they are). */
 static char *print(const cJSON *doc)
 {
-    char *text = cJSON_Print(doc);
+    cJSON *fixed = NULL;
+    if (ab_json_utf8_fix_needed(doc) && (fixed = cJSON_Duplicate(doc, true)))
+        ab_json_utf8_fix(fixed);
+    char *text = cJSON_Print(fixed ? fixed : doc);
+    cJSON_Delete(fixed);
     if (!text)
         return NULL;
     size_t n = strlen(text);

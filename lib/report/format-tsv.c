@@ -23,6 +23,18 @@
 #define FAST_PATH "allocator-fast-path-report.tsv"
 #define TRACE "allocator-trace-report.tsv"
 
+/* A string member as a TSV field: tab, newline, carriage return and
+ * backslash escaped as \t \n \r \\ (one field stays one field, and
+ * reads back exactly).  Sixteen results live at once, enough for a row. */
+static const char *F(const cJSON *o, const char *k)
+{
+    static char bufs[16][2 * 4096 + 1];
+    static unsigned next;
+    char *b = bufs[next++ % 16];
+    ab_tsv_escape(b, sizeof bufs[0], ab_json_str(o, k));
+    return b;
+}
+
 /* The header of allocator-diagnostics-report.tsv, which run and stress
  * both write. */
 static const char diagnostics_header[] = "code\tallocator\tprofile\tcase\tdetail";
@@ -62,8 +74,8 @@ static char *run_benchmarks(const cJSON *doc, size_t *rows)
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
     {
         const cJSON *ns = get(a, "ns_per_op");
-        ab_text_printf(&t, "%s\t%s\t%s\t%lld\t", ab_json_str(a, "workload"),
-                       ab_json_str(a, "allocator"), ab_json_str(a, "variant"),
+        ab_text_printf(&t, "%s\t%s\t%s\t%lld\t", F(a, "workload"),
+                       F(a, "allocator"), F(a, "variant"),
                        (long long)ab_json_int(a, "threads"));
         uint64_t ops;
         if (ab_report_u64(a, "ops_per_trial", &ops))
@@ -77,7 +89,7 @@ static char *run_benchmarks(const cJSON *doc, size_t *rows)
         num(&t, ns, "mad", "%.3f");
         num(&t, get(a, "ops_per_s"), "median", "%.3f");
         ab_text_printf(&t, "\t%lld\t%lld\t%s\n", (long long)ab_json_int(a, "trials"),
-                       (long long)ab_json_int(a, "measured"), ab_json_str(a, "status"));
+                       (long long)ab_json_int(a, "measured"), F(a, "status"));
         (*rows)++;
     }
     return ab_text_finish(&t);
@@ -90,11 +102,11 @@ static char *run_diagnostics(const cJSON *doc, size_t *rows)
     const cJSON *d;
     cJSON_ArrayForEach(d, get(doc, "diagnostics"))
     {
-        ab_text_printf(&t, "%s\t%s\t\t%s:%s:t%lld:r%lld\t", ab_json_str(d, "code"),
-                       ab_json_str(d, "allocator"), ab_json_str(d, "workload"),
-                       ab_json_str(d, "variant"), (long long)ab_json_int(d, "threads"),
+        ab_text_printf(&t, "%s\t%s\t\t%s:%s:t%lld:r%lld\t", F(d, "code"),
+                       F(d, "allocator"), F(d, "workload"),
+                       F(d, "variant"), (long long)ab_json_int(d, "threads"),
                        (long long)ab_json_int(d, "repetition"));
-        ab_text_field(&t, ab_json_str(d, "detail"));
+        ab_text_field(&t, F(d, "detail"));
         ab_text_printf(&t, "\n");
         (*rows)++;
     }
@@ -128,12 +140,12 @@ static char *run_remote_free(const cJSON *doc, size_t *rows)
         const cJSON *m = get(a, "metrics");
         if (!get(m, "remote_frees"))
             continue;
-        ab_text_printf(&t, "%s\t%s\t%lld", ab_json_str(a, "workload"),
-                       ab_json_str(a, "allocator"), (long long)ab_json_int(a, "threads"));
+        ab_text_printf(&t, "%s\t%s\t%lld", F(a, "workload"),
+                       F(a, "allocator"), (long long)ab_json_int(a, "threads"));
         metric(&t, m, "remote_frees");
         metric(&t, m, "ns_per_remote_free");
         metric(&t, m, "pending_at_end");
-        ab_text_printf(&t, "\t%s\t%lld\n", ab_json_str(a, "variant"),
+        ab_text_printf(&t, "\t%s\t%lld\n", F(a, "variant"),
                        (long long)ab_json_int(a, "measured"));
         (*rows)++;
     }
@@ -151,14 +163,14 @@ static char *run_page_backend(const cJSON *doc, size_t *rows)
     {
         cJSON_ArrayForEach(s, get(r, "samples"))
         {
-            ab_text_printf(&t, "%s\t%s\t", ab_json_str(r, "workload"),
-                           ab_json_str(r, "allocator"));
-            ab_text_field(&t, ab_json_str(s, "phase"));
+            ab_text_printf(&t, "%s\t%s\t", F(r, "workload"),
+                           F(r, "allocator"));
+            ab_text_field(&t, F(s, "phase"));
             count(&t, s, "live_bytes");
             count(&t, s, "rss_bytes");
             count(&t, s, "mapped_bytes");
             count(&t, s, "resident_bytes");
-            ab_text_printf(&t, "\t%s\t%lld\t%lld\n", ab_json_str(r, "variant"),
+            ab_text_printf(&t, "\t%s\t%lld\t%lld\n", F(r, "variant"),
                            (long long)ab_json_int(r, "threads"),
                            (long long)ab_json_int(r, "repetition"));
             (*rows)++;
@@ -177,9 +189,9 @@ static char *stress_cases(const cJSON *doc, size_t *rows)
     const cJSON *c;
     cJSON_ArrayForEach(c, get(doc, "cases"))
     {
-        ab_text_printf(&t, "%s\t%s\t%s\t%s\t", ab_json_str(c, "profile"),
-                       ab_json_str(c, "allocator"), ab_json_str(c, "case"),
-                       ab_json_str(c, "verdict"));
+        ab_text_printf(&t, "%s\t%s\t%s\t%s\t", F(c, "profile"),
+                       F(c, "allocator"), F(c, "case"),
+                       F(c, "verdict"));
         uint64_t ops, verified;
         if (ab_report_u64(c, "operations", &ops) && ab_report_u64(c, "blocks_verified", &verified))
             ab_text_printf(&t, "%llu\t%llu", (unsigned long long)ops,
@@ -202,10 +214,10 @@ static char *stress_diagnostics(const cJSON *doc, size_t *rows)
     const cJSON *d;
     cJSON_ArrayForEach(d, get(doc, "diagnostics"))
     {
-        ab_text_printf(&t, "%s\t%s\t%s\t%s\t", ab_json_str(d, "code"),
-                       ab_json_str(d, "allocator"), ab_json_str(d, "profile"),
-                       ab_json_str(d, "case"));
-        ab_text_field(&t, ab_json_str(d, "detail"));
+        ab_text_printf(&t, "%s\t%s\t%s\t%s\t", F(d, "code"),
+                       F(d, "allocator"), F(d, "profile"),
+                       F(d, "case"));
+        ab_text_field(&t, F(d, "detail"));
         uint64_t n;
         if (ab_report_u64(d, "count", &n) && n > 1)
             ab_text_printf(&t, " (%llu occurrences)", (unsigned long long)n);
@@ -229,11 +241,11 @@ static char *fastpath_rows(const cJSON *doc, size_t *rows)
     {
         uint64_t size = 0, calls;
         ab_report_u64(r, "size", &size);
-        ab_text_printf(&t, "%s\t%s\t%llu\t%s\t", ab_json_str(r, "allocator"),
-                       ab_json_str(r, "op"), (unsigned long long)size, ab_json_str(r, "pattern"));
+        ab_text_printf(&t, "%s\t%s\t%llu\t%s\t", F(r, "allocator"),
+                       F(r, "op"), (unsigned long long)size, F(r, "pattern"));
         if (ab_report_u64(r, "calls", &calls))
             ab_text_printf(&t, "%llu", (unsigned long long)calls);
-        ab_text_printf(&t, "\t%s", ab_json_str(r, "counter"));
+        ab_text_printf(&t, "\t%s", F(r, "counter"));
         const cJSON *in = get(r, "instructions");
         count(&t, in, "p50");
         count(&t, get(r, "branches"), "p50");
@@ -283,8 +295,8 @@ static char *trace_rows(const cJSON *doc, size_t *rows)
         ab_report_u64(f, "calls", &calls);
         ab_report_u64(f, "bytes", &bytes);
         ab_report_u64(f, "nested_calls", &nested);
-        ab_text_printf(&t, "calls\t%s\t%s\t\t\t\t%llu\t%llu\t%llu\t", ab_json_str(f, "function"),
-                       ab_json_str(f, "object"), (unsigned long long)calls,
+        ab_text_printf(&t, "calls\t%s\t%s\t\t\t\t%llu\t%llu\t%llu\t", F(f, "function"),
+                       F(f, "object"), (unsigned long long)calls,
                        (unsigned long long)bytes, (unsigned long long)nested);
         if (ab_report_u64(f, "failed", &failed))
             ab_text_printf(&t, "%llu", (unsigned long long)failed);
@@ -300,7 +312,7 @@ static char *trace_rows(const cJSON *doc, size_t *rows)
                                             {"latency", "latency_histogram_ns"}};
     for (int h = 0; h < 2; h++) {
         cJSON_ArrayForEach(f, funcs)
-            trace_bins(&t, hists[h][0], ab_json_str(f, "function"), ab_json_str(f, "object"),
+            trace_bins(&t, hists[h][0], F(f, "function"), F(f, "object"),
                        get(f, hists[h][1]));
         trace_bins(&t, hists[h][0], "all", "", get(tr, hists[h][1]));
     }

@@ -88,8 +88,9 @@ struct ab_text {
     bool oom;
 };
 void ab_text_printf(struct ab_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* A TSV field: a tab or line break in s would break the record, so each
- * prints as a space. */
+/* A TSV field: \t \n \r and \\ escaped with a backslash (the README's
+ * "TSV files"); truncated to fit len. */
+size_t ab_tsv_escape(char *buf, size_t len, const char *s);
 void ab_text_field(struct ab_text *t, const char *s);
 /* v in fmt (one double conversion), or none where v is not finite (a
  * figure not measured: null in the document). */

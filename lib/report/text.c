@@ -48,10 +48,27 @@ void ab_text_printf(struct ab_text *t, const char *fmt, ...)
     va_end(ap);
 }
 
+size_t ab_tsv_escape(char *buf, size_t len, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 3 < len; s++) {
+        char e = *s == '\t' ? 't' : *s == '\n' ? 'n' : *s == '\r' ? 'r' : *s == '\\' ? '\\' : 0;
+        if (e) {
+            buf[n++] = '\\';
+            buf[n++] = e;
+        } else {
+            buf[n++] = *s;
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
 void ab_text_field(struct ab_text *t, const char *s)
 {
-    for (; *s; s++)
-        ab_text_printf(t, "%c", (*s == '\t' || *s == '\n' || *s == '\r') ? ' ' : *s);
+    char buf[2 * 4096 + 1];
+    ab_tsv_escape(buf, sizeof buf, s);
+    ab_text_printf(t, "%s", buf);
 }
 
 void ab_text_num(struct ab_text *t, const char *fmt, double v, const char *none)
