@@ -183,6 +183,12 @@ static int run_main(int argc, char **argv)
             if (cfg.threads[j] == v)
                 return ab_error(AB_ALLOCBENCH_USAGE, "--threads names %llu twice",
                                 (unsigned long long)v);
+        unsigned room = ab_host_thread_room();
+        if (v > room)
+            return ab_error(AB_ALLOCBENCH_USAGE,
+                            "--threads %llu: this machine lets a process start %u more "
+                            "(threads-max, RLIMIT_NPROC)",
+                            (unsigned long long)v, room);
         cfg.threads[cfg.nthreads++] = (unsigned)v;
     }
     if (variant_arg) {

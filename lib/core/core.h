@@ -243,6 +243,10 @@ void ab_host_thp_mode(char *buf, size_t len);
  * HWLOC_SYNTHETIC or XML).  Made in the orchestrating process, so the
  * trial child never loads hwloc.  AB_OK or a negative errno value. */
 int ab_host_pin_plan(unsigned n, int *pus, bool *bindable);
+/* How many threads one more process may start here: the kernel's
+ * threads-max, and RLIMIT_NPROC where it binds (not for root), less the
+ * tasks this user runs already; UINT_MAX when nothing can be read. */
+unsigned ab_host_thread_room(void);
 
 /* ------------------------------------------------------------------ json.c */
 

@@ -5,9 +5,11 @@
 #include <errno.h>
 #include <hwloc.h>
 #include <limits.h>
-#include <stdlib.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -116,4 +118,34 @@ int ab_host_pin_plan(unsigned n, int *pus, bool *bindable)
     free(sets);
     hwloc_topology_destroy(topo);
     return rc;
+}
+
+unsigned ab_host_thread_room(void)
+{
+    unsigned room = UINT_MAX;
+    char *text = ab_read_file("/proc/sys/kernel/threads-max", 64, NULL);
+    long max = text ? strtol(text, NULL, 10) : 0;
+    free(text);
+    struct rlimit rl;
+    if (geteuid() != 0 && !getrlimit(RLIMIT_NPROC, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+        (max <= 0 || rl.rlim_cur < (rlim_t)max))
+        max = (long)rl.rlim_cur;
+    if (max <= 0)
+        return room;
+    /* The tasks running now (every thread counts against both limits). */
+    long used = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%.20s/task", e->d_name);
+        struct stat st;
+        if (!stat(path, &st) && (geteuid() == 0 || st.st_uid == geteuid()))
+            used += st.st_nlink > 2 ? (long)st.st_nlink - 2 : 1;
+    }
+    if (d)
+        closedir(d);
+    return max > used ? (unsigned)(max - used) : 0;
 }
