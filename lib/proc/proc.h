@@ -177,6 +177,19 @@ int ab_runner_exec(const char *request, const char *preload, double timeout_s,
 int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
                            const char *preload, double timeout_s,
                            struct ab_child_result *out);
+/* What a child gets beyond its request: environment settings ("NAME=VALUE",
+ * NULL-terminated; they replace inherited ones of the same name and come
+ * first in environ) and a hook run in the forked child just before exec,
+ * for what an exec inherits (prctl, memory policy); it may only make
+ * system calls. */
+struct ab_exec_setup {
+    const char *const *env;
+    void (*before_exec)(const void *ctx);
+    const void *ctx;
+};
+int ab_runner_exec_setup(const char *request, const char *preload,
+                         const struct ab_exec_setup *setup, double timeout_s,
+                         struct ab_child_result *out);
 void ab_child_result_free(struct ab_child_result *r);
 /* Kill the child in flight (from a signal handler: async-signal-safe). */
 void ab_runner_abort(void);
