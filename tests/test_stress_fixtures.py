@@ -16,6 +16,7 @@ SMALL = {
     "ab-fix-fini.so": {("ALLOCATOR_SHUTDOWN_LEAK", "shutdown-cleanup")},
     "libab-fix-leak.so": {("ALLOCATOR_SHUTDOWN_LEAK", "shutdown-cleanup")},
     "libab-fix-abort.so": {("ALLOCATOR_EXHAUSTION", "exhaustion")},
+    "libab-fix-late.so": {("ALLOCATOR_EXHAUSTION", "exhaustion")},
     "libab-fix-misalign.so": {(CONTRACT, "local-free"), (CONTRACT, "large-objects")},
     "ab-fix-hooks.so": set(),
 }
@@ -69,6 +70,17 @@ check("forbids hugepages" in by.get(("fix-hugepage", "ALLOCATOR_HUGEPAGE_POLICY"
 check("SIGABRT" in by.get(("libab-fix-abort", "ALLOCATOR_EXHAUSTION"), ""), "abort detail")
 check("after fini" in by.get(("fix-fini", "ALLOCATOR_SHUTDOWN_LEAK"), ""), "fini detail")
 check("page limit 33554432" in by.get(("fix-pages", "ALLOCATOR_PAGE_EXHAUSTION"), ""), "pages detail")
+check("in a thread's first malloc at the limit" in by.get(("libab-fix-late", "ALLOCATOR_EXHAUSTION"), ""),
+      "late detail")
+# The page limit fails where the allocator does not fail closed under it: a
+# backend that maps past it, and one held by RLIMIT_AS that aborts or dies
+# in a late thread's first malloc.
+ex = {c["allocator"]: {k["name"]: k["verdict"] for k in c["checks"]} for c in r["cases"]
+      if c["case"] == "exhaustion"}
+for a in ("fix-pages", "libab-fix-abort", "libab-fix-late"):
+    check(ex[a].get("page-limit") == "failed", f"{a}: page-limit {ex[a]}")
+check(ex["libab-fix-late"]["late-thread"] == "failed", f"late: {ex['libab-fix-late']}")
+check(ex["libab-fix-double"]["late-thread"] == "held", f"double: {ex['libab-fix-double']}")
 # The sound plugin exposes its queue: the remote-free checks hold, not "not applicable".
 hooks = {c["case"]: {k["name"]: k["verdict"] for k in c["checks"]} for c in r["cases"]
          if c["allocator"] == "fix-hooks"}
@@ -81,12 +93,15 @@ check(len(rows) == len(r["diagnostics"]), "diagnostics TSV rows")
 
 # hosted-server: the hooks are opt-in.  The sound plugin applies them as
 # configured, and so do the two that apply them unasked; the inert one
-# accepts them and applies neither.
+# accepts them and applies neither.  A preloaded allocator is bound by the
+# process policy: the one that resets it on its threads is caught.
 thp = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
-p, r, _ = run_profile("hosted-server", ["ab-fix-hooks.so", "ab-fix-hugepage.so", "ab-fix-inert.so"])
+p, r, _ = run_profile("hosted-server", ["ab-fix-hooks.so", "ab-fix-hugepage.so", "ab-fix-inert.so",
+                                        "libab-fix-unbind.so"])
 got = {(d["allocator"], d["code"], d["case"]) for d in r["diagnostics"]}
 want = {("fix-inert", "ALLOCATOR_HUGEPAGE_POLICY", "large-objects"),
-        ("fix-inert", "ALLOCATOR_NUMA_POLICY", "large-objects")}
+        ("fix-inert", "ALLOCATOR_NUMA_POLICY", "large-objects"),
+        ("libab-fix-unbind", "ALLOCATOR_NUMA_POLICY", "large-objects")}
 if "[never]" in thp:
     want.discard(("fix-inert", "ALLOCATOR_HUGEPAGE_POLICY", "large-objects"))
 check(got == want, f"hosted-server: fired {sorted(got)}, expected {sorted(want)}")
@@ -96,7 +111,10 @@ for c in r["cases"]:
         v = {k["name"]: k["verdict"] for k in c["checks"]}
         check(v["hugepages"] == ("skipped" if "[never]" in thp else "held"), f"hooks hugepages {v}")
         check(v["numa"] == "held", f"hooks numa {v}")
-        check(v["numa-placement"] in ("held", "skipped"), f"hooks placement {v}")
+        check(v["numa-placement"] == "held", f"hooks placement {v}")
+unbind = [d["detail"] for d in r["diagnostics"] if d["allocator"] == "libab-fix-unbind"]
+check(unbind and "process policy" in unbind[0] and "under policy default" in unbind[0],
+      f"unbind detail {unbind}")
 
 # A crash and a hang: their cases are reported crashed and timed out, the
 # other allocator in the run is untouched.  A crash in the exhaustion case

@@ -250,7 +250,7 @@ void ab_heap_close(struct ab_heap *h)
 
 void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
 {
-    out->allocated = out->active = out->resident = out->mapped = -1;
+    out->allocated = out->active = out->resident = out->mapped = out->limited = -1;
     switch (h->family) {
     case AB_FAMILY_JEMALLOC: {
         uint64_t epoch = 1;
@@ -275,8 +275,9 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
             out->allocated = (int64_t)alloc;
         if (h->tc_numeric("generic.heap_size", &heap)) {
             out->mapped = (int64_t)heap;
+            /* TCMALLOC_HEAP_LIMIT_MB counts this (page_heap.cc EnsureLimit). */
             if (h->tc_numeric("tcmalloc.pageheap_unmapped_bytes", &unmapped))
-                out->resident = (int64_t)(heap - unmapped);
+                out->resident = out->limited = (int64_t)(heap - unmapped);
         }
         break;
     }
@@ -304,7 +305,7 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
         if (h->plugin->stats(&st))
             return;
         if (st.valid & ALLOCBENCH_STAT_MAPPED)
-            out->mapped = (int64_t)st.mapped_bytes;
+            out->mapped = out->limited = (int64_t)st.mapped_bytes;
         if (st.valid & ALLOCBENCH_STAT_RESIDENT)
             out->resident = (int64_t)st.resident_bytes;
         if (st.valid & ALLOCBENCH_STAT_LIVE)

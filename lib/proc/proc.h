@@ -99,9 +99,11 @@ struct ab_heap {
     void *plugin_handle;
 };
 
-/* Allocator-reported figures in bytes; -1 = not reported. */
+/* Allocator-reported figures in bytes; -1 = not reported.  limited: what
+ * the allocator's own page limit counts (a plugin's mapped bytes,
+ * tcmalloc's heap less what it returned to the system). */
 struct ab_alloc_stats {
-    int64_t allocated, active, resident, mapped;
+    int64_t allocated, active, resident, mapped, limited;
 };
 
 /* Bind the heap for the subject described by (kind, path).  For preloaded and
