@@ -93,15 +93,12 @@ check(len(rows) == len(r["diagnostics"]), "diagnostics TSV rows")
 
 # hosted-server: the hooks are opt-in.  The sound plugin applies them as
 # configured, and so do the two that apply them unasked; the inert one
-# accepts them and applies neither.  A preloaded allocator is bound by the
-# process policy: the one that resets it on its threads is caught.
+# accepts them and applies neither.
 thp = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
-p, r, _ = run_profile("hosted-server", ["ab-fix-hooks.so", "ab-fix-hugepage.so", "ab-fix-inert.so",
-                                        "libab-fix-unbind.so"])
+p, r, _ = run_profile("hosted-server", ["ab-fix-hooks.so", "ab-fix-hugepage.so", "ab-fix-inert.so"])
 got = {(d["allocator"], d["code"], d["case"]) for d in r["diagnostics"]}
 want = {("fix-inert", "ALLOCATOR_HUGEPAGE_POLICY", "large-objects"),
-        ("fix-inert", "ALLOCATOR_NUMA_POLICY", "large-objects"),
-        ("libab-fix-unbind", "ALLOCATOR_NUMA_POLICY", "large-objects")}
+        ("fix-inert", "ALLOCATOR_NUMA_POLICY", "large-objects")}
 if "[never]" in thp:
     want.discard(("fix-inert", "ALLOCATOR_HUGEPAGE_POLICY", "large-objects"))
 check(got == want, f"hosted-server: fired {sorted(got)}, expected {sorted(want)}")
@@ -112,9 +109,22 @@ for c in r["cases"]:
         check(v["hugepages"] == ("skipped" if "[never]" in thp else "held"), f"hooks hugepages {v}")
         check(v["numa"] == "held", f"hooks numa {v}")
         check(v["numa-placement"] == "held", f"hooks placement {v}")
-unbind = [d["detail"] for d in r["diagnostics"] if d["allocator"] == "libab-fix-unbind"]
-check(unbind and "process policy" in unbind[0] and "under policy default" in unbind[0],
-      f"unbind detail {unbind}")
+
+# A 4 KiB-per-thread leaker is caught on hosted-small and hosted-server by
+# the slope, with the bytes it keeps per thread exit in the diagnostic.
+for profile in ("hosted-small", "hosted-server"):
+    out = tmpdir()
+    p = run("stress", "--profile", profile, "--case", "shutdown-cleanup", "--out", out,
+            "--allocator", fixture("libab-fix-leak4k.so"))
+    r = load_report(out)
+    c = r["cases"][0]
+    slope = c["figures"].get("retained_per_exit", {}).get("value")
+    got = [(d["code"], d["detail"]) for d in r["diagnostics"]]
+    check(p.returncode == 1 and len(got) == 1 and got[0][0] == "ALLOCATOR_SHUTDOWN_LEAK",
+          f"leak4k {profile}: {p.returncode} {got}")
+    check(slope is not None and slope >= 4096 and got and f"keeps {slope:.0f} bytes per thread exit" in got[0][1],
+          f"leak4k {profile}: slope {slope}, {got}")
+    check(c["figures"]["thread_exits"]["value"] == 2500, f"leak4k {profile}: {c['figures']}")
 
 # A crash and a hang: their cases are reported crashed and timed out, the
 # other allocator in the run is untouched.  A crash in the exhaustion case

@@ -49,6 +49,17 @@ check(got == {("fix-hooks", "ALLOCATOR_NUMA_POLICY")}, f"missing node: fired {so
 check(any(f"sit elsewhere" in d["detail"] or f"node {missing}" in d["detail"] for d in r["diagnostics"]),
       f"missing node detail {r['diagnostics']}")
 
+# A preloaded allocator is bound by the process policy: one that resets it
+# on its threads is caught, glibc beside it is not.
+out = tmpdir()
+p = run("stress", "--profile", "hosted-server", "--ops", "500", "--case", "large-objects",
+        "--allocator", f"{fixture('libab-fix-unbind.so')},glibc", "--out", out)
+r = load_report(out)
+got = {(d["allocator"], d["code"]) for d in r["diagnostics"]}
+check(got == {("libab-fix-unbind", "ALLOCATOR_NUMA_POLICY")}, f"unbind: fired {sorted(got)}")
+check(all("process policy" in d["detail"] and "under policy default" in d["detail"]
+          for d in r["diagnostics"]), f"unbind detail {r['diagnostics']}")
+
 # The node that exists: bound and placed there, for the plugin and for
 # glibc through the process policy.
 out = tmpdir()

@@ -96,6 +96,10 @@ struct ab_heap {
     struct mallinfo2 (*mallinfo2)(void);     /* glibc only */
     void (*mi_process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
                             size_t *, size_t *);
+    /* The allocator's own call that gives free memory back (ab_heap_release). */
+    int (*malloc_trim)(size_t);              /* glibc */
+    void (*tc_release)(void);                /* MallocExtension_ReleaseFreeMemory */
+    void (*mi_collect)(bool);                /* mimalloc */
     void *plugin_handle;
 };
 
@@ -113,6 +117,12 @@ int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path,
                  size_t errlen);
 void ab_heap_close(struct ab_heap *h);
 void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
+/* Ask the allocator to give back the free memory it holds, through its own
+ * call: glibc malloc_trim(0), jemalloc the calling thread's tcache flush
+ * and a purge of every arena, tcmalloc ReleaseFreeMemory, mimalloc
+ * mi_collect(true) (on the main thread it also reclaims the segments of
+ * exited threads).  False when the allocator has no such call. */
+bool ab_heap_release(const struct ab_heap *h);
 /* Validate a plugin descriptor; fills err and returns -EINVAL when wrong. */
 int ab_plugin_validate(const struct allocbench_plugin *p, char *err, size_t errlen);
 /* True when the shared object at path defines (not merely reaches) sym. */

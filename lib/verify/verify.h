@@ -80,7 +80,7 @@ struct ab_profile {
     uint64_t as_limit;             /* address space headroom at exhaustion */
     uint64_t page_limit;           /* a plugin's page backend limit */
     enum ab_hook_policy hugepages, numa;
-    uint64_t shutdown_tolerance;   /* bytes retained after shutdown cleanup */
+    uint64_t shutdown_slope;       /* bytes kept per thread exit, at most */
     char summary[200];
 };
 
