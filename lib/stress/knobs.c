@@ -44,9 +44,15 @@ struct ab_family_knobs {
 #define NUMA_PROCESS "process policy MPOL_BIND, set before exec"
 
 static const struct ab_family_knobs table[] = {
+    /* hugetlb=1 advises what sysmalloc maps: mmapped chunks of at least
+     * the THP size and the main arena's sbrk, not the heaps of the other
+     * arenas.  A fixed mmap threshold at the THP size (2 MiB on x86-64)
+     * keeps large blocks mmapped: the dynamic one rises after frees and
+     * moves them into those heaps, where the knob never reaches. */
     {AB_FAMILY_GLIBC,
-     .hugepages_on = {{"GLIBC_TUNABLES=glibc.malloc.hugetlb=1"},
-                      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1", NULL},
+     .hugepages_on = {{"GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=2097152"},
+                      "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=2097152",
+                      NULL},
      /* hugetlb=0 means "do not advise", not "forbid". */
      .hugepages_off = {{NULL}, THP_OFF, NULL},
      .numa = {{NULL}, NUMA_PROCESS, NULL},
