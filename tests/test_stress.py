@@ -165,6 +165,18 @@ for profile in ("hosted-small", "hosted-server"):
         line = f"{d['code']} {d['allocator']} {profile} {d['case']} {d['detail']}"
         check(line in p.stdout, f"{profile}: console lacks {line!r}")
 
+# jemalloc#2247's workaround, MALLOC_CONF=tcache:false, in the user's
+# environment: the knobs' MALLOC_CONF goes after it instead of replacing it,
+# and the late thread gets NULL with ENOMEM.
+out = tmpdir()
+p = run("stress", "--profile", "hosted-small", "--allocator", "jemalloc", "--case", "exhaustion",
+        "--out", out, env={"MALLOC_CONF": "tcache:false"})
+r = load_report(out)
+ex = {k["name"]: k for k in r["cases"][0]["checks"]}
+check(p.returncode == 0 and r["diagnostics"] == [], f"tcache:false: {p.returncode} {r['diagnostics']}")
+check(ex["late-thread"]["verdict"] == "held" and ex["page-limit"]["verdict"] == "held",
+      f"tcache:false: {ex['late-thread']} {ex['page-limit']}")
+
 # The plugin ABI's profile bits: bump does not support realtime; its cases are
 # not applicable with the reason, and nothing else is run or reported.
 out = tmpdir()

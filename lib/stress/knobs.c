@@ -136,13 +136,35 @@ static int hook_node(void)
     return max > 0 ? max : 0;
 }
 
+/* Settings that are lists: what the user's environment has stays, ours go
+ * after it and win for the options they name (MALLOC_CONF=tcache:false, a
+ * workaround, survives the hugepage setting). */
+static const struct {
+    const char *name;
+    char sep;
+} lists[] = {{"MALLOC_CONF", ','}, {"GLIBC_TUNABLES", ':'}};
+
 static void add_env(struct ab_policy_plan *pl, const char *fmt, unsigned long long mib)
 {
     if (pl->nenv == AB_PLAN_ENV_MAX)
         return;
+    char *out = pl->env_text[pl->nenv];
+    size_t room = sizeof pl->env_text[0];
     /* Only page-limit settings carry a number (the table's own text). */
-    snprintf(pl->env_text[pl->nenv], sizeof pl->env_text[0], fmt, mib);
-    pl->env[pl->nenv] = pl->env_text[pl->nenv];
+    snprintf(out, room, fmt, mib);
+    char *eq = strchr(out, '=');
+    for (size_t i = 0; eq && i < sizeof lists / sizeof lists[0]; i++) {
+        size_t len = (size_t)(eq - out);
+        const char *have = getenv(lists[i].name);
+        if (strlen(lists[i].name) != len || strncmp(out, lists[i].name, len) || !have || !*have)
+            continue;
+        char ours[sizeof pl->env_text[0]];
+        ab_strlcpy(ours, eq + 1, sizeof ours);
+        int n = snprintf(out, room, "%s=%s%c", lists[i].name, have, lists[i].sep);
+        if (n > 0 && (size_t)n < room)
+            ab_strlcpy(out + n, ours, room - (size_t)n);
+    }
+    pl->env[pl->nenv] = out;
     pl->env[++pl->nenv] = NULL;
 }
 

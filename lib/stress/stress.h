@@ -51,7 +51,7 @@ struct ab_policy_plan {
     enum ab_limit_kind limit_kind;
     char hugepages_how[96], numa_how[96], limit_how[96];
     char hugepages_na[240], numa_na[240];
-    char env_text[AB_PLAN_ENV_MAX][96];
+    char env_text[AB_PLAN_ENV_MAX][256];
     const char *env[AB_PLAN_ENV_MAX + 1];
     unsigned nenv;
 };
