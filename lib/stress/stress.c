@@ -70,7 +70,6 @@ static int configure_plugin(struct ab_stress *s, const struct ab_profile *p,
 static void take_plan(struct ab_stress *s, const struct ab_policy_plan *pl)
 {
     struct ab_hooks *hk = &s->hooks;
-    hk->thp_disabled = pl->thp_disable;
     ab_strlcpy(hk->hugepages_how, pl->hugepages_how, sizeof hk->hugepages_how);
     ab_strlcpy(hk->numa_how, pl->numa_how, sizeof hk->numa_how);
     ab_strlcpy(hk->limit_how, pl->limit_how, sizeof hk->limit_how);
@@ -81,7 +80,6 @@ static void take_plan(struct ab_stress *s, const struct ab_policy_plan *pl)
     hk->hugepages = pl->hugepages;
     ab_strlcpy(hk->hugepages_na, pl->hugepages_na, sizeof hk->hugepages_na);
     hk->numa_node = pl->numa_node;
-    hk->numa_process = pl->numa_process;
     hk->page_limit = pl->page_limit;
     hk->limit_kind = pl->page_limit ? pl->limit_kind : AB_LIMIT_NONE;
 }

@@ -78,7 +78,7 @@ struct ab_profile {
     bool remote_frees;
     uint64_t remote_bound;         /* blocks; 0: the profile promises none */
     uint64_t as_limit;             /* address space headroom at exhaustion */
-    uint64_t page_limit;           /* a plugin's page backend limit */
+    uint64_t page_limit;           /* the page limit at exhaustion */
     enum ab_hook_policy hugepages, numa;
     uint64_t shutdown_slope;       /* bytes kept per thread exit, at most */
     char summary[200];
@@ -122,31 +122,21 @@ struct ab_findings {
     char incomplete_reason[200];
 };
 
-/* Who holds the allocator to its page limit: its own backend (a plugin's
- * configure(), tcmalloc's or mimalloc's option), or the kernel through
- * RLIMIT_AS for an allocator that has no limit of its own. */
+/* Who holds the allocator to its page limit: it, or the kernel (RLIMIT_AS). */
 enum ab_limit_kind { AB_LIMIT_NONE, AB_LIMIT_BACKEND, AB_LIMIT_RLIMIT };
-
-/* The profile's policies as this allocator got them: through a plugin's
- * configure(), or through the allocator's own knobs in the environment
- * and the process settings the parent made before exec
- * (lib/stress/knobs.c).  A policy that was not asked says why. */
+/* The profile's policies as the allocator got them (configure(), knobs.c). */
 struct ab_hooks {
     bool configured;               /* configure() exists and accepted the profile */
     int configure_rc;              /* its answer to the first request */
     bool hugepages;                /* hugepages asked for and accepted */
     int numa_node;                 /* node asked for and accepted; -1 none */
-    bool numa_process;             /* bound by the process policy, not the allocator */
     bool hooks_refused;            /* hooks asked for and refused */
     int hooks_rc;
     uint64_t page_limit;           /* page limit accepted; 0 none */
     enum ab_limit_kind limit_kind;
-    bool thp_disabled;             /* PR_SET_THP_DISABLE set before exec */
     char hugepages_how[96], numa_how[96], limit_how[96]; /* the knob used, in words */
-    /* Why a policy is not asked: not applicable, or skipped where the
-     * machine cannot show it (a node it lacks). */
-    char hugepages_na[240], numa_na[240], limit_na[240];
-    bool numa_skipped;
+    char hugepages_na[240], numa_na[240], limit_na[240]; /* why not asked */
+    bool numa_skipped;             /* numa_na: skipped (a node it lacks), not NA */
 };
 
 /* One case in its child: the allocator, the profile, the budget and the
@@ -229,14 +219,6 @@ void ab_stress_block_checks(struct ab_stress *s);
 int64_t ab_stress_vm_bytes(const struct ab_stress *s);
 int64_t ab_stress_rss_bytes(const struct ab_stress *s);
 
-/* The process's memory from /proc/self/smaps_rollup (a page-table walk,
- * exact, where statm's counters are per-CPU estimates), in bytes; read
- * without allocating.  0, or -errno (-ENODATA: no field found). */
-struct ab_rollup {
-    int64_t rss, anonymous, anon_huge, shared_hugetlb, private_hugetlb;
-};
-int ab_rollup_read(struct ab_rollup *out);
-
 /* The stress cases (stress/cases.h): one file each under stress/. */
 struct ab_stress_case {
     const char *name;
@@ -248,20 +230,18 @@ struct ab_stress_case {
 
 /* --------------------------------------------------------------- exhaust.c */
 
-/* Exhaustion, run in a forked helper so an abort is a finding: under
- * RLIMIT_AS (as_limit bytes above the address space in use) or the page
- * limit in s->hooks (the allocator's own, or RLIMIT_AS), allocate until NULL in several sizes, check ENOMEM, usability
- * and overlap, free part and allocate again, and ask for sizes near
+/* Exhaustion, run in a forked helper so an abort is a finding: under the
+ * page limit in s->hooks, else RLIMIT_AS as_limit bytes above the address
+ * space in use, allocate until NULL in several sizes, check ENOMEM,
+ * usability and overlap, free part and allocate again, ask for sizes near
  * SIZE_MAX, PTRDIFF_MAX and an overflowing calloc.  Adds checks,
  * diagnostics (ALLOCATOR_EXHAUSTION, ALLOCATOR_PAGE_EXHAUSTION, block
  * codes) and figures to s. */
 struct ab_exhaust_config {
     unsigned threads;
-    uint64_t as_limit;             /* 0: no address-space limit; below a page limit */
+    uint64_t as_limit;             /* without a page limit; 0: none */
     unsigned recovery_pct;         /* of each size's blocks, freed before refilling */
-    /* Last, exhaust again and make the first malloc of a thread created
-     * before the limit (check late-thread). */
-    bool late_thread;
+    bool late_thread;              /* last, a new thread's first malloc at the limit */
 };
 int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c);
 
