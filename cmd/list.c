@@ -121,9 +121,9 @@ static int list_profiles(void)
                "%llu bytes\n",
                p->remote_frees ? "allowed" : "forbidden", bound,
                (unsigned long long)p->as_limit, (unsigned long long)p->page_limit);
-        printf("  hugepage hooks %s, NUMA hooks %s; shutdown tolerance %llu bytes\n",
+        printf("  hugepage hooks %s, NUMA hooks %s; shutdown slope %llu bytes per thread exit\n",
                ab_hook_policy_name(p->hugepages), ab_hook_policy_name(p->numa),
-               (unsigned long long)p->shutdown_tolerance);
+               (unsigned long long)p->shutdown_slope);
         printf("  cases:");
         for (size_t c = 0; c < nc; c++)
             if (ab_case_set_has(&p->cases, cases[c]->name))

@@ -95,6 +95,9 @@ for what, text in [("trailing data", json.dumps(trial) + " {}"),
           f"{what}: exit {rc}, {err!r}")
 
 # The other modes' tables: one wrong member each.
+POLICY = {"hugepages": False, "thp_disabled": False, "hugepages_how": "", "hugepages_na": "",
+          "numa_node": -1, "numa_process": False, "numa_how": "", "numa_na": "",
+          "numa_skipped": False, "page_limit": "0", "limit_kind": 0, "limit_how": ""}
 for req, word in [
     ({"mode": "fastpath", "subject": describe["subject"], "counter": "callgrind", "sizes": [16.5],
       "ops": ["malloc"], "patterns": ["pairs"], "fork_sizes": False, "calls": 10, "warmup": 0,
@@ -104,10 +107,13 @@ for req, word in [
       "keep_live": 0}, "ops"),
     ({"mode": "stress", "subject": describe["subject"], "case": "nope", "profiles_file": "x",
       "profiles": "", "profile": "p", "threads": 1, "ops": 1, "duration_s": 0, "seed": "1",
-      "verify": True}, "case"),
+      "verify": True, "policy": POLICY}, "case"),
     ({"mode": "stress", "subject": describe["subject"], "case": "local-free", "profiles_file": "x",
       "profiles": "", "profile": "p", "threads": 1, "ops": -1, "duration_s": 0, "seed": "1",
-      "verify": True}, "ops"),
+      "verify": True, "policy": POLICY}, "ops"),
+    ({"mode": "stress", "subject": describe["subject"], "case": "local-free", "profiles_file": "x",
+      "profiles": "", "profile": "p", "threads": 1, "ops": 1, "duration_s": 0, "seed": "1",
+      "verify": True, "policy": POLICY | {"limit_kind": 9}}, "limit_kind"),
 ]:
     rc, err, reply = child(req)
     check(rc == 2 and word in err and not reply, f"{req['mode']} {word}: exit {rc}, {err!r}")

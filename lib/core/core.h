@@ -211,6 +211,13 @@ int64_t ab_statm_rss_kib(int fd);
 /* Address space (VmSize) and resident set in KiB from the same descriptor;
  * -1 each when unavailable. */
 void ab_statm_read(int fd, int64_t *vm_kib, int64_t *rss_kib);
+/* /proc/self/smaps_rollup in bytes (a page-table walk: exact, where statm's
+ * counters are per-CPU estimates), read without allocating; 0 or -errno
+ * (-ENODATA: no field found). */
+struct ab_rollup {
+    int64_t rss, anonymous, anon_huge, shared_hugetlb, private_hugetlb;
+};
+int ab_rollup_read(struct ab_rollup *out);
 /* Memory for the harness's own bookkeeping (pointer arrays, queues): mmap'd
  * so the allocator under test sees only the workload's requests. */
 void *ab_buf_alloc(size_t bytes);

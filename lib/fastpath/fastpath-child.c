@@ -387,9 +387,9 @@ static const struct ab_field fastpath_fields[] = {
     {"ops", AB_FIELD_ARR, true, 1, AB_FP_OP_COUNT},
     {"patterns", AB_FIELD_ARR, true, 1, AB_FP_PATTERN_COUNT},
     {"fork_sizes", AB_FIELD_BOOL, true, 0, 0},
-    {"calls", AB_FIELD_UINT, true, 1, 1000000},
-    {"warmup", AB_FIELD_UINT, true, 0, 10000000},
-    {"keep_live", AB_FIELD_UINT, true, 0, 100000},
+    {"calls", AB_FIELD_INT, true, 1, 1000000},
+    {"warmup", AB_FIELD_INT, true, 0, 10000000},
+    {"keep_live", AB_FIELD_INT, true, 0, 100000},
 };
 
 static int fastpath_check(const cJSON *req, char *err, size_t len)

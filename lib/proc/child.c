@@ -114,7 +114,7 @@ static bool field_ok(const cJSON *v, const struct ab_field *f)
     case AB_FIELD_STR:
         return cJSON_IsString(v) && strlen(v->valuestring) >= f->lo &&
                strlen(v->valuestring) <= f->hi;
-    case AB_FIELD_UINT:
+    case AB_FIELD_INT:
         return cJSON_IsNumber(v) && isfinite(d) && d == floor(d) && d >= f->lo && d <= f->hi;
     case AB_FIELD_NUM:
         return cJSON_IsNumber(v) && isfinite(d) && d >= f->lo && d <= f->hi;
@@ -151,7 +151,7 @@ int ab_fields_check(const cJSON *o, const char *where, const struct ab_field *f,
             if (!strcmp(p->string, m->string))
                 return snprintf(err, len, "%s has \"%s\" twice", where, m->string), -EINVAL;
         if (!field_ok(m, d)) {
-            if (d->kind == AB_FIELD_UINT || d->kind == AB_FIELD_NUM)
+            if (d->kind == AB_FIELD_INT || d->kind == AB_FIELD_NUM)
                 snprintf(err, len, "%s: \"%s\" must be %s in %.17g..%.17g", where, m->string,
                          kind_name(d->kind), d->lo, d->hi);
             else if (d->kind == AB_FIELD_STR || d->kind == AB_FIELD_ARR)

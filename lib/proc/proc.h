@@ -96,12 +96,18 @@ struct ab_heap {
     struct mallinfo2 (*mallinfo2)(void);     /* glibc only */
     void (*mi_process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
                             size_t *, size_t *);
+    /* The allocator's own call that gives free memory back (ab_heap_release). */
+    int (*malloc_trim)(size_t);              /* glibc */
+    void (*tc_release)(void);                /* MallocExtension_ReleaseFreeMemory */
+    void (*mi_collect)(bool);                /* mimalloc */
     void *plugin_handle;
 };
 
-/* Allocator-reported figures in bytes; -1 = not reported. */
+/* Allocator-reported figures in bytes; -1 = not reported.  limited: what
+ * the allocator's own page limit counts (a plugin's mapped bytes,
+ * tcmalloc's heap less what it returned to the system). */
 struct ab_alloc_stats {
-    int64_t allocated, active, resident, mapped;
+    int64_t allocated, active, resident, mapped, limited;
 };
 
 /* Bind the heap for the subject described by (kind, path).  For preloaded and
@@ -111,6 +117,12 @@ int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path,
                  size_t errlen);
 void ab_heap_close(struct ab_heap *h);
 void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
+/* Ask the allocator to give back the free memory it holds, through its own
+ * call: glibc malloc_trim(0), jemalloc the calling thread's tcache flush
+ * and a purge of every arena, tcmalloc ReleaseFreeMemory, mimalloc
+ * mi_collect(true) (on the main thread it also reclaims the segments of
+ * exited threads).  False when the allocator has no such call. */
+bool ab_heap_release(const struct ab_heap *h);
 /* Validate a plugin descriptor; fills err and returns -EINVAL when wrong. */
 int ab_plugin_validate(const struct allocbench_plugin *p, char *err, size_t errlen);
 /* True when the shared object at path defines (not merely reaches) sym. */
@@ -138,7 +150,7 @@ void *ab_heap_sym(const struct ab_heap *h, const char *name);
  */
 enum ab_field_kind {
     AB_FIELD_STR,                  /* a string (lo..hi: its length) */
-    AB_FIELD_UINT,                 /* an integer in lo..hi */
+    AB_FIELD_INT,                 /* an integer in lo..hi */
     AB_FIELD_NUM,                  /* a finite number in lo..hi */
     AB_FIELD_BOOL,
     AB_FIELD_SEED,                 /* a decimal string, 0..2^64-1 */
@@ -258,6 +270,19 @@ int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
 /* Re-execute this program (nothing preloaded) for a supervisor mode. */
 int ab_runner_exec_supervisor(const char *request, double timeout_s,
                               struct ab_child_result *out);
+/* What a child gets beyond its request: environment settings ("NAME=VALUE",
+ * NULL-terminated; they replace inherited ones of the same name and come
+ * first in environ) and a hook run in the forked child just before exec,
+ * for what an exec inherits (prctl, memory policy); it may only make
+ * system calls. */
+struct ab_exec_setup {
+    const char *const *env;
+    void (*before_exec)(const void *ctx);
+    const void *ctx;
+};
+int ab_runner_exec_setup(const char *request, const char *preload,
+                         const struct ab_exec_setup *setup, double timeout_s,
+                         struct ab_child_result *out);
 void ab_child_result_free(struct ab_child_result *r);
 /* Kill the child in flight (from a signal handler: async-signal-safe). */
 void ab_runner_abort(void);

@@ -127,11 +127,11 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
 
 static const struct ab_field trial_fields[] = {
     {"workload", AB_FIELD_STR, true, 1, 64},
-    {"variant", AB_FIELD_UINT, true, 0, 63},
-    {"threads", AB_FIELD_UINT, true, 1, AB_MAX_THREADS},
-    {"warmup", AB_FIELD_UINT, true, 0, 10000000},
-    {"rounds", AB_FIELD_UINT, true, 1, 100000000},
-    {"repetition", AB_FIELD_UINT, true, 0, 100000},
+    {"variant", AB_FIELD_INT, true, 0, 63},
+    {"threads", AB_FIELD_INT, true, 1, AB_MAX_THREADS},
+    {"warmup", AB_FIELD_INT, true, 0, 10000000},
+    {"rounds", AB_FIELD_INT, true, 1, 100000000},
+    {"repetition", AB_FIELD_INT, true, 0, 100000},
     {"seed", AB_FIELD_SEED, true, 0, 0},
     {"pin", AB_FIELD_OBJ, false, 0, 0},
     {"collect", AB_FIELD_STR, false, 1, 32},

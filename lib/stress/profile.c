@@ -30,7 +30,7 @@ static const struct {
 #define AB_PROFILE_COLUMNS(X)                                                                  \
     X(profile) X(threads) X(ops) X(duration) X(large_ops) X(live) X(sizes) X(large) X(cases)  \
     X(remote_frees) X(remote_bound) X(as_limit) X(page_limit) X(hugepages) X(numa)             \
-    X(shutdown_tolerance) X(summary)
+    X(shutdown_slope) X(summary)
 
 enum column {
 #define AB_COL_ENUM(c) COL_##c,
@@ -196,8 +196,8 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         *(col == COL_hugepages ? &p->hugepages : &p->numa) = h;
         return 0;
     }
-    case COL_shutdown_tolerance:
-        if (ab_parse_u64(v, 0, 1ull << 40, true, &p->shutdown_tolerance))
+    case COL_shutdown_slope:
+        if (ab_parse_u64(v, 0, 1ull << 30, true, &p->shutdown_slope))
             break;
         return 0;
     case COL_summary:
@@ -219,7 +219,7 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         [COL_page_limit] = "bytes in [64k, 1T]",
         [COL_hugepages] = "forbid or opt-in",
         [COL_numa] = "forbid or opt-in",
-        [COL_shutdown_tolerance] = "bytes in [0, 1T]",
+        [COL_shutdown_slope] = "bytes per thread exit in [0, 1G]",
     };
     snprintf(why, n, "'%s' is not %s", v, expect[col] ? expect[col] : "valid");
     return -EINVAL;

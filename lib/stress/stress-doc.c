@@ -56,7 +56,7 @@ static cJSON *profile_json(const struct ab_profile *p)
     cJSON_AddNumberToObject(o, "page_limit", (double)p->page_limit);
     cJSON_AddStringToObject(o, "hugepages", ab_hook_policy_name(p->hugepages));
     cJSON_AddStringToObject(o, "numa", ab_hook_policy_name(p->numa));
-    cJSON_AddNumberToObject(o, "shutdown_tolerance", (double)p->shutdown_tolerance);
+    cJSON_AddNumberToObject(o, "shutdown_slope", (double)p->shutdown_slope);
     cJSON_AddStringToObject(o, "summary", p->summary);
     return o;
 }

@@ -13,7 +13,8 @@
 #include <string.h>
 
 static char *case_request(const struct ab_stress_config *cfg, const struct ab_subject *s,
-                          const struct ab_stress_case *sc, unsigned threads)
+                          const struct ab_stress_case *sc, unsigned threads,
+                          const struct ab_policy_plan *plan)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "stress");
@@ -31,6 +32,7 @@ static char *case_request(const struct ab_stress_config *cfg, const struct ab_su
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
     cJSON_AddStringToObject(req, "seed", seed); /* exactly, as text */
     cJSON_AddBoolToObject(req, "verify", cfg->verify);
+    ab_policy_plan_json(plan, req);
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     return text;
@@ -206,12 +208,19 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
             } else {
                 ab_session_progress(&run->session, "stress %s %s %s", cfg->profile->name,
                                     subj->name, registry[ci]->name);
-                char *req = case_request(cfg, subj, registry[ci], threads);
+                /* The profile's policies through the allocator's own knobs,
+                 * in place before it initialises (knobs.c). */
+                struct ab_policy_plan plan;
+                ab_policy_plan(cfg->profile, subj->family,
+                               !strcmp(registry[ci]->name, "exhaustion"), &plan);
+                char *req = case_request(cfg, subj, registry[ci], threads, &plan);
                 if (!req)
                     return -ENOMEM;
                 struct ab_child_result c;
-                int rc = ab_runner_exec(req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
-                                        cfg->timeout_s, &c);
+                struct ab_exec_setup setup = {plan.env, ab_policy_before_exec, &plan};
+                int rc = ab_runner_exec_setup(req,
+                                              subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
+                                              &setup, cfg->timeout_s, &c);
                 free(req);
                 if (rc)
                     return rc;

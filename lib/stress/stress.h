@@ -39,6 +39,33 @@ const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const cha
 /* Threads the profile asks for on this machine (per CPU resolved). */
 unsigned ab_profile_threads(const struct ab_profile *p);
 
+/* ------------------------------------------------------------ knobs.c */
+
+/* One case child's policies, from the profile and the allocator's family
+ * (the table in knobs.c): what the parent sets before exec, the
+ * environment, and what the child is told (the request's "policy"). */
+#define AB_PLAN_ENV_MAX 6
+struct ab_policy_plan {
+    bool hugepages;                /* opted in through the knob in hugepages_how */
+    bool thp_disable;              /* PR_SET_THP_DISABLE before exec */
+    int numa_node;                 /* to bind; -1 none */
+    bool numa_process;             /* by the process policy (set before exec) */
+    bool numa_skipped;             /* opted in, but this machine cannot (numa_na) */
+    uint64_t page_limit;           /* exhaustion only; 0 none */
+    enum ab_limit_kind limit_kind;
+    char hugepages_how[96], numa_how[96], limit_how[96];
+    char hugepages_na[240], numa_na[240];
+    char env_text[AB_PLAN_ENV_MAX][256];
+    const char *env[AB_PLAN_ENV_MAX + 1];
+    unsigned nenv;
+};
+void ab_policy_plan(const struct ab_profile *p, enum ab_family family, bool exhaustion,
+                    struct ab_policy_plan *out);
+/* For ab_exec_setup.before_exec, ctx the plan. */
+void ab_policy_before_exec(const void *plan);
+void ab_policy_plan_json(const struct ab_policy_plan *pl, struct cJSON *req);
+void ab_policy_plan_read(const struct cJSON *req, struct ab_policy_plan *out);
+
 /* The child mode "stress" (stress.c reads the request into this):
  * configure the plugin for the profile, run the case, build the reply. */
 struct ab_stress_request {
