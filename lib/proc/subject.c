@@ -31,6 +31,7 @@ static const struct ab_named_allocator named[] = {
     {"mimalloc", AB_FAMILY_MIMALLOC, {"libmimalloc.so.2"}, "libmimalloc2.0", NULL},
     {"bump", AB_FAMILY_PLUGIN, {NULL}, "(built with allocbench)", "ab-bump.so"},
     {"bump-fixed", AB_FAMILY_PLUGIN, {NULL}, "(built with allocbench)", "ab-bump-fixed.so"},
+    {"ref", AB_FAMILY_PLUGIN, {NULL}, "(built with allocbench)", "ab-ref.so"},
 };
 
 const struct ab_named_allocator *ab_named_allocators(size_t *count)
