@@ -1,4 +1,4 @@
-/* stats-compare.c — is the candidate faster than the base, and by how much?
+/* compare.c — is the candidate faster than the base, and by how much?
  *
  * Paired (`run`): repetition i of the candidate a and of the base b ran back
  * to back, so they share the machine's state of the moment (clock speed,
@@ -58,7 +58,7 @@
  * Cost: O(n^2 log n) time and n(n+1)/2 doubles for the Walsh averages
  * (m n for the unpaired), bounded by AB_CMP_MAX_PAIRS; exact tables take
  * O(n^3) (signed rank, n <= 50) and O((m + n) m^2 n / 2) (rank sum). */
-#include "stats-compare.h"
+#include "compare.h"
 
 #include <errno.h>
 #include <float.h>

@@ -1,4 +1,4 @@
-/* stats-compare.h — A/B comparison of benchmark timings: paired (Wilcoxon
+/* compare.h — A/B comparison of benchmark timings: paired (Wilcoxon
  * signed-rank, Hodges–Lehmann on log ratios), unpaired (Mann–Whitney U,
  * Hodges–Lehmann shift of log times), a bootstrap cross-check, verdicts.
  *
@@ -10,8 +10,8 @@
  * reach 95 % says so with ci.valid = false and NAN bounds, never a made-up
  * interval.  See the comment at the top of stats-compare.c for the choice
  * of methods, their assumptions and the smallest samples they need. */
-#ifndef AB_STATS_COMPARE_H
-#define AB_STATS_COMPARE_H
+#ifndef AB_CORE_COMPARE_H
+#define AB_CORE_COMPARE_H
 
 #include <stdbool.h>
 #include <stddef.h>
