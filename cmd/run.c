@@ -26,8 +26,12 @@ static const char usage[] =
     "  --variant V[,W...]    the workload's variants to run; default all\n"
     "  --repetitions R       trials per configuration, 1..100000; default 15\n"
     "  --warmup W            unmeasured rounds before measuring, 0..10000000; default 2\n"
-    "  --rounds N            measured rounds per trial, 1..100000000; default: the\n"
-    "                        workload's\n"
+    "  --rounds N            measured rounds per trial, 1..100000000; default:\n"
+    "                        calibrated (--min-time)\n"
+    "  --min-time S          the measured phase of every trial lasts at least S\n"
+    "                        seconds, 0..3600: rounds are scaled from the workload's\n"
+    "                        own in calibration children; default 0.2; 0: the\n"
+    "                        workload's rounds as they are\n"
     "  --seed S              seed of every random choice, 0..2^64-1; default 1\n"
     "  --param KEY=VALUE     a workload parameter (repeatable), checked against its range\n"
     "  --preset quick        the workload's small preset (applied before --param)\n"
@@ -54,13 +58,14 @@ static const char usage[] =
     "is not installed\n";
 
 enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_ROUNDS, OPT_PARAM, OPT_PRESET,
-       OPT_PIN, OPT_COUNTER };
+       OPT_PIN, OPT_COUNTER, OPT_MIN_TIME };
 
 static const struct ab_opt options[] = {
     {"allocator", true, OPT_ALLOCATOR}, {"threads", true, OPT_THREADS},
     {"variant", true, OPT_VARIANT},     {"rounds", true, OPT_ROUNDS},
     {"param", true, OPT_PARAM},         {"preset", true, OPT_PRESET},
     {"pin", false, OPT_PIN},            {"counter", true, OPT_COUNTER},
+    {"min-time", true, OPT_MIN_TIME},
 };
 
 /* What run's own options set. */
@@ -69,7 +74,8 @@ struct run_args {
     const char *assign[MAX_ASSIGN];
     size_t nassign;
     uint64_t rounds;
-    bool pin;
+    double min_time;
+    bool pin, min_time_set;
 };
 
 static int on_option(int id, const char *v, void *ctx)
@@ -95,6 +101,11 @@ static int on_option(int id, const char *v, void *ctx)
         a->preset = v;
         break;
     case OPT_PIN: a->pin = true; break;
+    case OPT_MIN_TIME:
+        if ((rc = ab_parse_double(v, 0, 3600, &a->min_time)))
+            return ab_cmd_bad_number("min-time", v, rc, "[0, 3600] seconds");
+        a->min_time_set = true;
+        break;
     case OPT_COUNTER: {
         /* A backend that counts whole workloads, or none. */
         const struct ab_counter *k = ab_counter_find(v);
@@ -219,6 +230,9 @@ static int run_main(int argc, char **argv)
     cfg.repetitions = (unsigned)reps;
     cfg.warmup = (unsigned)warmup;
     cfg.rounds = rounds ? (unsigned)rounds : cfg.wl->default_rounds;
+    cfg.min_time_s = rounds ? 0 : a.min_time_set ? a.min_time : 0.2;
+    if (rounds && a.min_time_set)
+        return ab_error(AB_ALLOCBENCH_USAGE, "run: --rounds and --min-time exclude each other");
     cfg.seed = seed;
     cfg.timeout_s = timeout;
     cfg.pin = pin;

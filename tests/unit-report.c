@@ -88,9 +88,20 @@ int main(void)
         ab_summarize(NULL, 0, &ag[i].ns_per_op);
         ab_summarize(NULL, 0, &ag[i].ops_per_s);
     }
+    for (int i = 0; i < 4; i++) {
+        ag[i].rounds = 500;
+        ag[i].cv = NAN;
+        ag[i].rusage = (struct ab_rusage_medians){NAN, NAN, NAN, NAN, NAN, NAN};
+    }
+    ag[0].rusage = (struct ab_rusage_medians){0.25, 0.01, 100, 0, 2, 3};
+    /* crashy against glibc: no pair of measured trials, so no verdict. */
+    static struct ab_comparison cmp[1];
+    cmp[0] = (struct ab_comparison){.agg = &ag[2], .base = &ag[0], .pairs = 0,
+                                    .verdict = AB_CMP_NONE};
+    cmp[0].cmp.ratio = cmp[0].cmp.ratio_of_medians = cmp[0].cmp.test.p = NAN;
 
     struct ab_run run = {.cfg = &cfg, .trials = tr, .ntrials = 4, .aggs = ag, .naggs = 4,
-                         .failures = 1};
+                         .comparisons = cmp, .ncomparisons = 1, .failures = 1};
     strcpy(run.session.started_utc, "20260101T000000Z");
 
     cJSON *built = ab_run_doc(&run);
@@ -105,12 +116,17 @@ int main(void)
     const char *want =
         "workload\tallocator\tvariant\tthreads\tops_per_trial\tns_per_op_median\t"
         "ns_per_op_min\tns_per_op_max\tns_per_op_ci95_low\tns_per_op_ci95_high\t"
-        "peak_rss_kib\tns_per_op_mad\tops_per_s_median\ttrials\tmeasured\tstatus\n";
+        "peak_rss_kib\tns_per_op_mad\tops_per_s_median\ttrials\tmeasured\tstatus\trounds\tcv\t"
+        "noisy\tuser_s_median\tsys_s_median\tminor_faults_median\tmajor_faults_median\t"
+        "voluntary_switches_median\tinvoluntary_switches_median\n";
     CHECK(strncmp(tsv, want, strlen(want)) == 0);
     CHECK(strstr(tsv, "bulk-new\tglibc\tloop\t1\t4096\t10.000\t10.000\t10.000\t\t\t300\t0.000\t"
-                      "100000000.000\t1\t1\tok\n") != NULL);
-    CHECK(strstr(tsv, "bulk-new\tglibc\tbulk\t1\t\t\t\t\t\t\t\t\t\t1\t0\tunavailable\n") != NULL);
-    CHECK(strstr(tsv, "bulk-new\tcrashy\tloop\t1\t\t\t\t\t\t\t1234\t\t\t1\t0\tfailed\n") != NULL);
+                      "100000000.000\t1\t1\tok\t500\t\tno\t0.250000\t0.010000\t100.0\t0.0\t2.0\t"
+                      "3.0\n") != NULL);
+    CHECK(strstr(tsv, "bulk-new\tglibc\tbulk\t1\t\t\t\t\t\t\t\t\t\t1\t0\tunavailable\t500\t\tno"
+                      "\t\t\t\t\t\t\n") != NULL);
+    CHECK(strstr(tsv, "bulk-new\tcrashy\tloop\t1\t\t\t\t\t\t\t1234\t\t\t1\t0\tfailed\t500\t\tno"
+                      "\t\t\t\t\t\t\n") != NULL);
     int lines = 0;
     for (char *c = tsv; *c; c++)
         lines += *c == '\n';
@@ -143,7 +159,8 @@ int main(void)
                              "allocation API\n"));
     CHECK(con && strstr(con, "\nALLOCBENCH_TRIAL_CRASHED crashy bulk-new:loop threads=1 "
                              "repetition=0 signal=SIGSEGV\n"));
-    CHECK(con && strstr(con, "\nloop                   1         1.00            -\n"));
+    CHECK(con && strstr(con, "\nloop                   1  crashy       glibc             -  -    "
+                             "                   -  - (under 6 pairs)\n"));
     CHECK(con && strstr(con, "crashy             1          -                       -        "
                              "-          -    1.2 MiB  failed (0/1 measured)\n"));
     free(con);

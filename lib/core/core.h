@@ -240,9 +240,15 @@ struct ab_host {
     unsigned packages, cores, pus, numa_nodes;
     struct ab_cache caches[8];
     unsigned ncaches;
+    char governor[32];             /* cpufreq's, "" where not readable */
+    double cpu_mhz;                /* cpu0 now (cpufreq, else /proc/cpuinfo); NaN */
+    double load_start[3], load_end[3]; /* 1, 5, 15 min; NaN where unread */
+    bool pinned;                   /* the run binds its threads (--pin) */
 };
 
 void ab_host_collect(struct ab_host *h);
+/* The load average now into l[3] (NaN where it cannot be read). */
+void ab_host_load(double l[3]);
 /* The host's THP mode word (always, madvise, never), "" when unknown. */
 void ab_host_thp_mode(char *buf, size_t len);
 /* --pin's plan for n threads: one PU each, spread by hwloc_distrib (cores

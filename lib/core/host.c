@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <hwloc.h>
 #include <limits.h>
+#include <math.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,37 @@ void ab_host_collect(struct ab_host *h)
     cpu_model(h->cpu_model, sizeof h->cpu_model);
     ab_host_thp_mode(h->thp, sizeof h->thp);
     topology(h);
+    char *g = ab_read_file("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor", 256, NULL);
+    if (g) {
+        g[strcspn(g, "\n")] = '\0';
+        ab_strlcpy(h->governor, g, sizeof h->governor);
+        free(g);
+    }
+    h->cpu_mhz = NAN;
+    char *f = ab_read_file("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", 256, NULL);
+    if (f) {
+        h->cpu_mhz = strtod(f, NULL) / 1000.0; /* kHz */
+        free(f);
+    } else if ((f = ab_read_file("/proc/cpuinfo", 1 << 20, NULL))) {
+        const char *m = strstr(f, "cpu MHz");
+        const char *colon = m ? strchr(m, ':') : NULL;
+        if (colon)
+            h->cpu_mhz = strtod(colon + 1, NULL);
+        free(f);
+    }
+    if (!(h->cpu_mhz > 0))
+        h->cpu_mhz = NAN;
+    ab_host_load(h->load_start);
+    h->load_end[0] = h->load_end[1] = h->load_end[2] = NAN;
+}
+
+void ab_host_load(double l[3])
+{
+    l[0] = l[1] = l[2] = NAN;
+    double got[3];
+    int n = getloadavg(got, 3);
+    for (int i = 0; i < n && i < 3; i++)
+        l[i] = got[i];
 }
 
 int ab_host_pin_plan(unsigned n, int *pus, bool *bindable)

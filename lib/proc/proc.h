@@ -209,12 +209,21 @@ enum ab_child_status {
     AB_CHILD_FAILED,    /* exited without a well-formed document */
 };
 
+/* What the kernel accounted to a child process (wait4), its whole life:
+ * start-up and warm-up included. */
+struct ab_rusage {
+    bool valid;
+    double user_s, sys_s;
+    int64_t minor_faults, major_faults, voluntary_switches, involuntary_switches;
+};
+
 struct ab_child_result {
     enum ab_child_status status;
     int signal;          /* CRASHED */
     int exit_code;       /* FAILED */
     double elapsed_s;
     int64_t maxrss_kib;  /* from wait4 */
+    struct ab_rusage rusage;
     struct cJSON *doc;   /* OK: the parsed reply, owned by the caller */
     char stderr_tail[1024];
     /* The reply channel carried something else (why); the status is FAILED. */

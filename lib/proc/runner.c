@@ -99,6 +99,17 @@ void ab_child_result_free(struct ab_child_result *r)
     r->doc = NULL;
 }
 
+static void take_rusage(struct ab_rusage *r, const struct rusage *ru)
+{
+    r->valid = true;
+    r->user_s = (double)ru->ru_utime.tv_sec + (double)ru->ru_utime.tv_usec / 1e6;
+    r->sys_s = (double)ru->ru_stime.tv_sec + (double)ru->ru_stime.tv_usec / 1e6;
+    r->minor_faults = ru->ru_minflt;
+    r->major_faults = ru->ru_majflt;
+    r->voluntary_switches = ru->ru_nvcsw;
+    r->involuntary_switches = ru->ru_nivcsw;
+}
+
 static void tail_append(char *tail, size_t cap, const char *data, size_t n)
 {
     size_t have = strlen(tail);
@@ -418,6 +429,7 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
             if (w == pid) {
                 exited = true;
                 out->maxrss_kib = ru.ru_maxrss;
+                take_rusage(&out->rusage, &ru);
                 if (WIFSIGNALED(st)) {
                     out->status = AB_CHILD_CRASHED;
                     out->signal = WTERMSIG(st);
@@ -439,6 +451,7 @@ static int run_child(const char *exe, const char *const *wrapper, const char *re
         while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR)
             ;
         out->maxrss_kib = ru.ru_maxrss;
+        take_rusage(&out->rusage, &ru);
         if (timed_out) {
             out->status = AB_CHILD_TIMEOUT;
         } else {

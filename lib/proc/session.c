@@ -17,6 +17,7 @@ int ab_session_begin(struct ab_session *s, struct ab_subject *subjects, size_t n
     s->total = total;
     ab_host_collect(&s->host);
     ab_utc_stamp(s->started_utc, sizeof s->started_utc);
+
     for (size_t i = 0; i < n; i++) {
         int rc = ab_subject_describe(&subjects[i], timeout_s);
         if (rc)
@@ -67,6 +68,7 @@ void ab_session_note(struct ab_session *s, const char *fmt, ...)
 
 void ab_session_end(struct ab_session *s)
 {
+    ab_host_load(s->host.load_end);
     if (s->obs && s->obs->progress) {
         struct ab_progress p = {s->done, s->total, NULL};
         s->obs->progress(s->obs->ctx, &p);

@@ -157,33 +157,36 @@ static void run_counted(struct ab_text *t, const cJSON *doc)
     }
 }
 
-/* Several allocators, timed: each one's median against the row's base. */
+/* Several allocators, timed: each against the base, its ratio of ns per op
+ * with the interval and the verdict (report.json's "comparisons"). */
 static void run_relative(struct ab_text *t, const cJSON *doc)
 {
-    const cJSON *subjects = get(get(doc, "context"), "subjects"), *s, *row, *a;
-    const char *first = str(cJSON_GetArrayItem(subjects, 0), "name");
-    ab_text_printf(t, "\nrelative median ns per %s (base 1.00: the first allocator measured "
-                      "in the row; below 1.00 is faster)\n",
+    const cJSON *c;
+    if (!cJSON_GetArraySize(get(doc, "comparisons")))
+        return;
+    ab_text_printf(t, "\nratio of ns per %s to the base's (above 1.00: slower), its 95%% CI "
+                      "over the paired trials, Wilcoxon's p\n",
                    str(get(doc, "run"), "unit"));
-    ab_text_printf(t, "%-16s %7s", "variant", "threads");
-    cJSON_ArrayForEach(s, subjects)
-        ab_text_printf(t, " %12s", str(s, "name"));
-    ab_text_printf(t, "\n");
-    cJSON_ArrayForEach(row, get(doc, "aggregates"))
+    ab_text_printf(t, "%-16s %7s  %-12s %-12s %6s  %-16s %8s  %s\n", "variant", "threads",
+                   "allocator", "base", "ratio", "95% CI", "p", "verdict");
+    cJSON_ArrayForEach(c, get(doc, "comparisons"))
     {
-        if (strcmp(str(row, "allocator"), first))
-            continue;
-        ab_text_printf(t, "%-16s %7lld", str(row, "variant"), num_ll(row, "threads"));
-        cJSON_ArrayForEach(a, get(doc, "aggregates"))
-        {
-            if (strcmp(str(a, "variant"), str(row, "variant")) ||
-                ab_json_int(a, "threads") != ab_json_int(row, "threads"))
-                continue;
-            char cell[32];
-            ab_report_num(cell, sizeof cell, "%.2f", ab_json_num(a, "relative", NAN), "-");
-            ab_text_printf(t, " %12s", cell);
+        char ratio[32], lo[32], hi[32], ci[80], p[32];
+        ab_report_num(ratio, sizeof ratio, "%.2f", ab_json_num(c, "ratio", NAN), "-");
+        double l = ab_json_num(c, "ci95_low", NAN), h = ab_json_num(c, "ci95_high", NAN);
+        if (isfinite(l) && isfinite(h)) {
+            ab_report_num(lo, sizeof lo, "%.2f", l, "-");
+            ab_report_num(hi, sizeof hi, "%.2f", h, "-");
+            snprintf(ci, sizeof ci, "[%s, %s]", lo, hi);
+        } else {
+            snprintf(ci, sizeof ci, "-");
         }
-        ab_text_printf(t, "\n");
+        ab_report_num(p, sizeof p, "%.3g", ab_json_num(c, "p_value", NAN), "-");
+        const char *v = str(c, "verdict");
+        ab_text_printf(t, "%-16s %7lld  %-12s %-12s %6s  %-16s %8s  %s%s\n", str(c, "variant"),
+                       num_ll(c, "threads"), str(c, "allocator"), str(c, "base"), ratio, ci, p,
+                       *v ? v : "- (under 6 pairs)",
+                       cJSON_IsTrue(get(c, "noisy")) ? " (noisy)" : "");
     }
 }
 
@@ -191,6 +194,12 @@ static void run_notes(struct ab_text *t, const cJSON *doc)
 {
     const cJSON *d, *a, *e, *r;
     bool first = true;
+    cJSON_ArrayForEach(a, get(doc, "aggregates"))
+        if (cJSON_IsTrue(get(a, "noisy")))
+            ab_text_printf(t, "%swarning: %s on %s, threads=%lld, is noisy: %s\n",
+                           first ? "\n" : "", str(a, "variant"), str(a, "allocator"),
+                           num_ll(a, "threads"), str(a, "noisy_why")),
+                first = false;
     cJSON_ArrayForEach(d, get(doc, "diagnostics"))
     {
         ab_text_printf(t, "%s%s %s %s:%s threads=%lld repetition=%lld %s\n", first ? "\n" : "",
@@ -222,10 +231,31 @@ static void run_notes(struct ab_text *t, const cJSON *doc)
     }
 }
 
+/* One line on the machine and its state: what the figures below depend on. */
+static void context_line(struct ab_text *t, const cJSON *doc)
+{
+    const cJSON *c = get(doc, "context");
+    char mhz[32], load[32];
+    ab_report_num(mhz, sizeof mhz, "%.0f MHz", ab_json_num(c, "cpu_mhz", NAN), "MHz unknown");
+    const cJSON *ls = get(get(c, "load_average"), "start");
+    ab_report_num(load, sizeof load, "%.2f", cJSON_IsArray(ls) && cJSON_IsNumber(ls->child)
+                                                 ? ls->child->valuedouble
+                                                 : NAN,
+                  "-");
+    const char *gov = str(c, "cpu_governor");
+    ab_text_printf(t, "context: %s, %lld CPUs, %s, governor %s, THP %s, load %s, %s, "
+                      "allocbench %s\n",
+                   str(c, "hostname"), num_ll(get(c, "topology"), "pus"), mhz,
+                   *gov ? gov : "-", *str(c, "thp") ? str(c, "thp") : "-", load,
+                   cJSON_IsTrue(get(c, "pinned")) ? "pinned" : "not pinned",
+                   str(get(c, "allocbench"), "version"));
+}
+
 static char *run_console(const cJSON *doc)
 {
     struct ab_text t = {0};
     const cJSON *rc = get(doc, "run"), *a;
+    context_line(&t, doc);
     ab_text_printf(&t, "%s: ns per %s per thread (median of %lld trials, 95%% CI of the median), "
                        "throughput of all threads, peak RSS\n",
                    str(rc, "workload"), str(rc, "unit"), num_ll(rc, "repetitions"));

@@ -69,7 +69,9 @@ static char *run_benchmarks(const cJSON *doc, size_t *rows)
     ab_text_printf(&t, "workload\tallocator\tvariant\tthreads\tops_per_trial\tns_per_op_median\t"
                        "ns_per_op_min\tns_per_op_max\tns_per_op_ci95_low\tns_per_op_ci95_high\t"
                        "peak_rss_kib\tns_per_op_mad\tops_per_s_median\ttrials\tmeasured\t"
-                       "status\n");
+                       "status\trounds\tcv\tnoisy\tuser_s_median\tsys_s_median\t"
+                       "minor_faults_median\tmajor_faults_median\tvoluntary_switches_median\t"
+                       "involuntary_switches_median\n");
     const cJSON *a;
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
     {
@@ -88,8 +90,19 @@ static char *run_benchmarks(const cJSON *doc, size_t *rows)
         count(&t, a, "peak_rss_kib");
         num(&t, ns, "mad", "%.3f");
         num(&t, get(a, "ops_per_s"), "median", "%.3f");
-        ab_text_printf(&t, "\t%lld\t%lld\t%s\n", (long long)ab_json_int(a, "trials"),
+        ab_text_printf(&t, "\t%lld\t%lld\t%s", (long long)ab_json_int(a, "trials"),
                        (long long)ab_json_int(a, "measured"), F(a, "status"));
+        count(&t, a, "rounds");
+        num(&t, a, "cv", "%.4f");
+        ab_text_printf(&t, "\t%s", cJSON_IsTrue(get(a, "noisy")) ? "yes" : "no");
+        const cJSON *ru = get(a, "rusage");
+        num(&t, ru, "user_s", "%.6f");
+        num(&t, ru, "sys_s", "%.6f");
+        num(&t, ru, "minor_faults", "%.1f");
+        num(&t, ru, "major_faults", "%.1f");
+        num(&t, ru, "voluntary_switches", "%.1f");
+        num(&t, ru, "involuntary_switches", "%.1f");
+        ab_text_printf(&t, "\n");
         (*rows)++;
     }
     return ab_text_finish(&t);

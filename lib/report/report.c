@@ -6,6 +6,7 @@
 #include "format-list.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <string.h>
 
 #define AB_FORMAT_DECL(name) extern const struct ab_format ab_format_##name;
@@ -68,6 +69,22 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     ab_json_add_str(c, "kernel", h->kernel);
     ab_json_add_str(c, "glibc", h->glibc);
     ab_json_add_str(c, "thp", h->thp);
+    ab_json_add_str(c, "cpu_governor", h->governor);
+    ab_json_add_num(c, "cpu_mhz", h->cpu_mhz);
+    cJSON_AddBoolToObject(c, "pinned", h->pinned);
+    cJSON *la = cJSON_AddObjectToObject(c, "load_average");
+    const double *ls[2] = {h->load_start, h->load_end};
+    const char *lk[2] = {"start", "end"};
+    for (int k = 0; k < 2; k++) {
+        if (!isfinite(ls[k][0])) {
+            cJSON_AddNullToObject(la, lk[k]);
+            continue;
+        }
+        cJSON *arr = cJSON_AddArrayToObject(la, lk[k]);
+        for (int i = 0; i < 3; i++)
+            cJSON_AddItemToArray(arr, isfinite(ls[k][i]) ? cJSON_CreateNumber(ls[k][i])
+                                                         : cJSON_CreateNull());
+    }
     cJSON *t = cJSON_AddObjectToObject(c, "topology");
     ab_json_add_int(t, "packages", h->packages ? (int64_t)h->packages : -1);
     ab_json_add_int(t, "cores", h->cores ? (int64_t)h->cores : -1);

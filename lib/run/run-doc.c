@@ -43,6 +43,58 @@ static cJSON *sample_json(const struct ab_sample *s)
     return o;
 }
 
+static cJSON *rusage_json(const struct ab_rusage *r)
+{
+    if (!r->valid)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "user_s", r->user_s);
+    cJSON_AddNumberToObject(o, "sys_s", r->sys_s);
+    ab_json_add_int(o, "minor_faults", r->minor_faults);
+    ab_json_add_int(o, "major_faults", r->major_faults);
+    ab_json_add_int(o, "voluntary_switches", r->voluntary_switches);
+    ab_json_add_int(o, "involuntary_switches", r->involuntary_switches);
+    return o;
+}
+
+static cJSON *rusage_medians_json(const struct ab_rusage_medians *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    ab_json_add_num(o, "user_s", m->user_s);
+    ab_json_add_num(o, "sys_s", m->sys_s);
+    ab_json_add_num(o, "minor_faults", m->minor_faults);
+    ab_json_add_num(o, "major_faults", m->major_faults);
+    ab_json_add_num(o, "voluntary_switches", m->voluntary_switches);
+    ab_json_add_num(o, "involuntary_switches", m->involuntary_switches);
+    return o;
+}
+
+static cJSON *comparison_json(const struct ab_run *run, const struct ab_comparison *c)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "workload", cfg->wl->name);
+    cJSON_AddStringToObject(o, "variant", cfg->wl->variants[c->agg->variant]);
+    cJSON_AddNumberToObject(o, "threads", c->agg->threads);
+    cJSON_AddStringToObject(o, "base", cfg->subjects[c->base->subject].name);
+    cJSON_AddStringToObject(o, "allocator", cfg->subjects[c->agg->subject].name);
+    cJSON_AddNumberToObject(o, "pairs", (double)c->pairs);
+    ab_json_add_num(o, "ratio", c->cmp.ratio);
+    ab_json_add_num(o, "ratio_of_medians", c->cmp.ratio_of_medians);
+    bool ci = c->cmp.ci.valid;
+    ab_json_add_num(o, "ci95_low", ci ? c->cmp.ci.low : NAN);
+    ab_json_add_num(o, "ci95_high", ci ? c->cmp.ci.high : NAN);
+    ab_json_add_num(o, "ci_coverage", ci ? c->cmp.ci.coverage : NAN);
+    ab_json_add_num(o, "p_value", c->pairs >= 2 ? c->cmp.test.p : NAN);
+    ab_json_add_str(o, "verdict", ab_cmp_verdict_name(c->verdict));
+    ab_json_add_str(o, "why_no_verdict",
+                    c->verdict != AB_CMP_NONE ? NULL
+                    : c->pairs < 6 ? "fewer than 6 pairs of measured trials: no 95 % interval"
+                                   : "no interval");
+    cJSON_AddBoolToObject(o, "noisy", c->agg->noisy || c->base->noisy);
+    return o;
+}
+
 static cJSON *context_json(const struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -103,7 +155,12 @@ cJSON *ab_run_doc(const struct ab_run *run)
         cJSON_AddItemToArray(thr, cJSON_CreateNumber(cfg->threads[i]));
     cJSON_AddNumberToObject(rc, "repetitions", cfg->repetitions);
     cJSON_AddNumberToObject(rc, "warmup", cfg->warmup);
-    cJSON_AddNumberToObject(rc, "rounds", cfg->rounds);
+    if (cfg->min_time_s > 0 && !cfg->counter)
+        cJSON_AddNullToObject(rc, "rounds"); /* calibrated: see aggregates[].rounds */
+    else
+        cJSON_AddNumberToObject(rc, "rounds", cfg->rounds);
+    ab_json_add_num(rc, "min_time_s", cfg->min_time_s > 0 && !cfg->counter ? cfg->min_time_s
+                                                                           : NAN);
     ab_json_add_u64(rc, "seed", cfg->seed);
     cJSON_AddNumberToObject(rc, "timeout_s", cfg->timeout_s);
     cJSON_AddBoolToObject(rc, "pin", cfg->pin);
@@ -127,9 +184,15 @@ cJSON *ab_run_doc(const struct ab_run *run)
             cJSON_AddNumberToObject(o, "ops", (double)r->ops);
         else
             cJSON_AddNullToObject(o, "ops");
+        if (r->rounds)
+            cJSON_AddNumberToObject(o, "rounds", r->rounds);
+        else
+            cJSON_AddNullToObject(o, "rounds");
         ab_json_add_num(o, "ns", ok ? r->ns : NAN);
         ab_json_add_num(o, "ns_per_op", ok ? r->ns_per_op : NAN);
         ab_json_add_num(o, "ops_per_s", ok ? r->ops_per_s : NAN);
+        cJSON_AddBoolToObject(o, "noisy", ok && r->noisy);
+        cJSON_AddItemToObject(o, "rusage", rusage_json(&r->rusage));
         ab_json_add_int(o, "rss_start_kib", r->rss_start_kib);
         ab_json_add_int(o, "rss_before_kib", r->rss_before_kib);
         ab_json_add_int(o, "rss_after_kib", r->rss_after_kib);
@@ -190,8 +253,14 @@ cJSON *ab_run_doc(const struct ab_run *run)
             cJSON_AddNumberToObject(o, "ops_per_trial", (double)a->ops_per_trial);
         else
             cJSON_AddNullToObject(o, "ops_per_trial");
+        cJSON_AddNumberToObject(o, "rounds", a->rounds);
+        cJSON_AddNumberToObject(o, "calibration_children", a->calibration_children);
         cJSON_AddItemToObject(o, "ns_per_op", summary_json(&a->ns_per_op));
         cJSON_AddItemToObject(o, "ops_per_s", summary_json(&a->ops_per_s));
+        ab_json_add_num(o, "cv", a->cv);
+        cJSON_AddBoolToObject(o, "noisy", a->noisy);
+        ab_json_add_str(o, "noisy_why", a->noisy_why);
+        cJSON_AddItemToObject(o, "rusage", rusage_medians_json(&a->rusage));
         ab_json_add_int(o, "peak_rss_kib", a->peak_rss_kib);
         cJSON *am = cJSON_AddObjectToObject(o, "metrics");
         for (unsigned k = 0; k < a->nmetrics; k++) {
@@ -209,6 +278,9 @@ cJSON *ab_run_doc(const struct ab_run *run)
         ab_json_add_str(o, "relative_base", base ? cfg->subjects[base->subject].name : NULL);
         cJSON_AddItemToArray(aggs, o);
     }
+    cJSON *cmps = cJSON_AddArrayToObject(doc, "comparisons");
+    for (size_t i = 0; i < run->ncomparisons; i++)
+        cJSON_AddItemToArray(cmps, comparison_json(run, &run->comparisons[i]));
     cJSON_AddItemToObject(doc, "diagnostics", diags);
     return doc;
 }
