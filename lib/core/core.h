@@ -279,17 +279,15 @@ void ab_json_add_num(struct cJSON *o, const char *k, double v);
 void ab_json_add_int(struct cJSON *o, const char *k, int64_t v);
 void ab_json_add_str(struct cJSON *o, const char *k, const char *v);
 void ab_json_add_u64(struct cJSON *o, const char *k, uint64_t v);
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s[0] does not
- * start one (a stray byte, an overlong form, a surrogate, past U+10FFFF). */
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 (a stray byte, an
+ * overlong form, a surrogate, past U+10FFFF). */
 size_t ab_utf8_seq(const unsigned char *s);
 /* The first member name an object of doc holds twice (cJSON keeps both and
  * finds the first: a reader must refuse such a document), or NULL. */
 const char *ab_json_duplicate(const struct cJSON *doc);
-/* Make every string of a document valid UTF-8, the way report.json keeps
- * paths (which are bytes): in a string that is not, each byte that starts
- * no valid sequence becomes U+FFFD, and a member "<name>_hex" beside it
- * holds the original bytes in hex, so nothing is lost.  Returns the count
- * of strings changed. */
+/* Every string of doc made valid UTF-8 (paths are bytes): each stray byte
+ * becomes U+FFFD and a member "<name>_hex" beside the string holds its
+ * original bytes in hex.  Returns the count of strings changed. */
 size_t ab_json_utf8_fix(struct cJSON *doc);
 bool ab_json_utf8_fix_needed(const struct cJSON *doc);
 

@@ -215,25 +215,6 @@ int ab_child_request(const char *text, const struct ab_child_mode *const *modes,
     return 0;
 }
 
-/* The mode "describe": what the allocator says of itself. */
-static cJSON *describe(const cJSON *req, struct ab_heap *heap)
-{
-    (void)req;
-    cJSON *d = ab_child_reply();
-    cJSON_AddStringToObject(d, "family", ab_family_name(heap->family));
-    cJSON_AddStringToObject(d, "version", heap->version);
-    cJSON_AddStringToObject(d, "malloc_from", heap->malloc_from);
-    cJSON_AddBoolToObject(d, "bulk", heap->alloc_bulk != NULL);
-    return d;
-}
-
-const struct ab_child_mode ab_mode_describe = {
-    .fields = NULL,
-    .nfields = 0,
-    .name = "describe",
-    .binds_heap = true,
-    .run = describe,
-};
 
 int ab_child_main(const char *request, const struct ab_child_mode *const *modes, size_t nmodes)
 {

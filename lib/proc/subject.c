@@ -428,6 +428,26 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
     return AB_OK;
 }
 
+/* The mode "describe": what the allocator says of itself. */
+static cJSON *describe(const cJSON *req, struct ab_heap *heap)
+{
+    (void)req;
+    cJSON *d = ab_child_reply();
+    cJSON_AddStringToObject(d, "family", ab_family_name(heap->family));
+    cJSON_AddStringToObject(d, "version", heap->version);
+    cJSON_AddStringToObject(d, "malloc_from", heap->malloc_from);
+    cJSON_AddBoolToObject(d, "bulk", heap->alloc_bulk != NULL);
+    return d;
+}
+
+const struct ab_child_mode ab_mode_describe = {
+    .fields = NULL,
+    .nfields = 0,
+    .name = "describe",
+    .binds_heap = true,
+    .run = describe,
+};
+
 int ab_subject_describe(struct ab_subject *s, double timeout_s)
 {
     cJSON *req = cJSON_CreateObject();

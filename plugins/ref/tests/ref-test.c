@@ -5,7 +5,7 @@
  * and starts from an unconfigured plugin.
  *
  *   cd plugins/ref && cc -std=c11 -O1 -g -D_GNU_SOURCE -I../../include -I. \
- *      tests/ref-test.c alloc.c central.c heap.c page.c ref.c stats.c \
+ *      tests/ref-test.c alloc.c central.c heap.c page.c plugin.c ref.c stats.c \
  *      -lpthread -lnuma [-fsanitize=thread]
  *   ./a.out [test...]       exit 0 all passed, 1 a check failed
  */
