@@ -182,15 +182,15 @@ static int fastpath_main(int argc, char **argv)
         return rc;
     ab_cmd_catch_signals();
     static struct ab_fp_run run;
-    rc = ab_fastpath_execute(&cfg, &run);
+    rc = ab_fp_execute(&cfg, &run);
     if (rc) {
-        ab_fastpath_free(&run);
+        ab_fp_free(&run);
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
     }
     static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv", NULL};
-    rc = ab_cmd_report(ab_fastpath_doc(&run), cfg.out_dir, format, where);
+    rc = ab_cmd_report(ab_fp_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
-    ab_fastpath_free(&run);
+    ab_fp_free(&run);
     return status;
 }
 

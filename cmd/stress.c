@@ -185,7 +185,7 @@ static int stress_main(int argc, char **argv)
                                         "allocator-diagnostics-report.tsv", "report.json", NULL};
     rc = ab_cmd_report(ab_stress_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
-    ab_stress_run_free(&run);
+    ab_stress_free(&run);
     ab_profiles_free(&profiles);
     return status;
 }

@@ -118,12 +118,12 @@ static int trace_main(int argc, char **argv)
 
     cfg.obs = ab_cmd_observer();
     if (ab_trace_execute(&cfg, &res, err, sizeof err, &code)) {
-        ab_trace_result_free(&res);
+        ab_trace_free(&res);
         return ab_error(code, "%s", err);
     }
     static const char *const where[] = {"report.json", "allocator-trace-report.tsv", NULL};
     rc = ab_cmd_report(ab_trace_doc(&res), cfg.out_dir, format, where);
-    ab_trace_result_free(&res);
+    ab_trace_free(&res);
     return rc;
 }
 

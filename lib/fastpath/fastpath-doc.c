@@ -37,7 +37,7 @@ static cJSON *dist_json(const struct ab_fp_dist *d, bool measured)
     return o;
 }
 
-cJSON *ab_fastpath_doc(const struct ab_fp_run *run)
+cJSON *ab_fp_doc(const struct ab_fp_run *run)
 {
     const struct ab_fp_config *cfg = run->cfg;
     cJSON *doc = cJSON_CreateObject();

@@ -490,7 +490,7 @@ static int count_child(const struct ab_fp_config *cfg, struct ab_fp_run *run, st
     return 0;
 }
 
-int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
+int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
 {
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
@@ -580,7 +580,7 @@ fail:
     return -EIO;
 }
 
-void ab_fastpath_free(struct ab_fp_run *run)
+void ab_fp_free(struct ab_fp_run *run)
 {
     for (size_t i = 0; i < run->nrows; i++) {
         free(run->rows[i].rep_p50);

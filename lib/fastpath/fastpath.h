@@ -79,8 +79,8 @@ struct ab_fp_run {
     unsigned failures;              /* rows not measured, or disagreeing */
 };
 
-int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);
-void ab_fastpath_free(struct ab_fp_run *run);
+int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);
+void ab_fp_free(struct ab_fp_run *run);
 /* The distribution of a histogram (value[i] seen count[i] times, in any
  * order, repeats allowed): nearest-rank percentiles, mean.  Statistics are
  * computed here; reporters only format. */
@@ -93,7 +93,7 @@ void ab_fp_dist_free(struct ab_fp_dist *d);
 /* The count's report document (report.json; "command": "fastpath"), which
  * every format renders and check and budgets read back; NULL when out of
  * memory.  The caller deletes it. */
-struct cJSON *ab_fastpath_doc(const struct ab_fp_run *run);
+struct cJSON *ab_fp_doc(const struct ab_fp_run *run);
 
 /* ---------------------------------------------------------------- budget.c */
 

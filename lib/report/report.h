@@ -6,7 +6,7 @@
  *
  * Every report file and every --format output is rendered from the report
  * document alone: the cJSON tree report.json holds, built by an engine
- * (ab_run_doc, ab_stress_doc, ab_fastpath_doc, ab_trace_doc), its top-level
+ * (ab_run_doc, ab_stress_doc, ab_fp_doc, ab_trace_doc), its top-level
  * "command" saying whose it is.  Never from an engine's structs, so that a
  * document read back, or several joined, renders the same files again.
  */

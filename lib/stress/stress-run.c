@@ -235,7 +235,7 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
     return 0;
 }
 
-void ab_stress_run_free(struct ab_stress_run *run)
+void ab_stress_free(struct ab_stress_run *run)
 {
     free(run->records);
     run->records = NULL;

@@ -127,7 +127,7 @@ struct ab_stress_run {
 };
 
 int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run);
-void ab_stress_run_free(struct ab_stress_run *run);
+void ab_stress_free(struct ab_stress_run *run);
 
 /* ------------------------------------------------------------ stress-doc.c */
 

@@ -135,7 +135,7 @@ int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen,
  * above. */
 int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *res, char *err,
                      size_t errlen, enum ab_code *code);
-void ab_trace_result_free(struct ab_trace_result *res);
+void ab_trace_free(struct ab_trace_result *res);
 /* The bounds of log2 bin k. */
 void ab_trace_bin_bounds(unsigned k, uint64_t *low, uint64_t *high);
 

@@ -51,7 +51,7 @@ static int run(struct ab_stress *s)
     return rc;
 }
 
-const struct ab_stress_case ab_case_cross_thread = {
+const struct ab_stress_case ab_case_cross_thread_allocation = {
     .name = "cross-thread-allocation",
     .summary = "blocks allocated on one thread are written on the next, freed by the owner",
     .timed = true,
