@@ -7,6 +7,7 @@
  */
 #include "proc.h"
 
+#include <cJSON.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
@@ -350,4 +351,14 @@ bool ab_heap_release(const struct ab_heap *h)
         break;
     }
     return false;
+}
+
+cJSON *ab_alloc_stats_json(const struct ab_alloc_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    ab_json_add_int(o, "allocated", s->allocated);
+    ab_json_add_int(o, "active", s->active);
+    ab_json_add_int(o, "resident", s->resident);
+    ab_json_add_int(o, "mapped", s->mapped);
+    return o;
 }

@@ -118,6 +118,8 @@ int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path,
                  size_t errlen);
 void ab_heap_close(struct ab_heap *h);
 void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
+/* The figures as report.json and the child's reply hold them (null: -1). */
+struct cJSON *ab_alloc_stats_json(const struct ab_alloc_stats *s);
 /* Ask the allocator to give back the free memory it holds, through its own
  * call: glibc malloc_trim(0), jemalloc the calling thread's tcache flush
  * and a purge of every arena, tcmalloc ReleaseFreeMemory, mimalloc

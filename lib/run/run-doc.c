@@ -22,16 +22,6 @@ static cJSON *summary_json(const struct ab_summary *s)
     return o;
 }
 
-static cJSON *stats_json(const struct ab_alloc_stats *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    ab_json_add_int(o, "allocated", s->allocated);
-    ab_json_add_int(o, "active", s->active);
-    ab_json_add_int(o, "resident", s->resident);
-    ab_json_add_int(o, "mapped", s->mapped);
-    return o;
-}
-
 static cJSON *sample_json(const struct ab_sample *s)
 {
     cJSON *o = cJSON_CreateObject();
@@ -43,18 +33,20 @@ static cJSON *sample_json(const struct ab_sample *s)
     return o;
 }
 
+static cJSON *rusage_medians_json(const struct ab_rusage_medians *m);
+
+/* A trial's rusage: its counts are exact integers, written as such. */
 static cJSON *rusage_json(const struct ab_rusage *r)
 {
     if (!r->valid)
         return cJSON_CreateNull();
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "user_s", r->user_s);
-    cJSON_AddNumberToObject(o, "sys_s", r->sys_s);
-    ab_json_add_int(o, "minor_faults", r->minor_faults);
-    ab_json_add_int(o, "major_faults", r->major_faults);
-    ab_json_add_int(o, "voluntary_switches", r->voluntary_switches);
-    ab_json_add_int(o, "involuntary_switches", r->involuntary_switches);
-    return o;
+    struct ab_rusage_medians m = {r->user_s,
+                                  r->sys_s,
+                                  (double)r->minor_faults,
+                                  (double)r->major_faults,
+                                  (double)r->voluntary_switches,
+                                  (double)r->involuntary_switches};
+    return rusage_medians_json(&m);
 }
 
 static cJSON *rusage_medians_json(const struct ab_rusage_medians *m)
@@ -197,8 +189,8 @@ cJSON *ab_run_doc(const struct ab_run *run)
         ab_json_add_int(o, "rss_before_kib", r->rss_before_kib);
         ab_json_add_int(o, "rss_after_kib", r->rss_after_kib);
         ab_json_add_int(o, "peak_rss_kib", r->peak_rss_kib);
-        cJSON_AddItemToObject(o, "allocator_before", stats_json(&r->stats_before));
-        cJSON_AddItemToObject(o, "allocator_after", stats_json(&r->stats_after));
+        cJSON_AddItemToObject(o, "allocator_before", ab_alloc_stats_json(&r->stats_before));
+        cJSON_AddItemToObject(o, "allocator_after", ab_alloc_stats_json(&r->stats_after));
         cJSON *m = cJSON_AddObjectToObject(o, "metrics");
         for (unsigned k = 0; k < r->nmetrics; k++) {
             cJSON *mv = cJSON_AddObjectToObject(m, r->metrics[k].name);

@@ -10,16 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *stats_json(const struct ab_alloc_stats *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    ab_json_add_int(o, "allocated", s->allocated);
-    ab_json_add_int(o, "active", s->active);
-    ab_json_add_int(o, "resident", s->resident);
-    ab_json_add_int(o, "mapped", s->mapped);
-    return o;
-}
-
 static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
 {
     const struct ab_workload *wl = ab_workload_find(ab_json_str(req, "workload"));
@@ -83,8 +73,8 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
     ab_json_add_int(d, "rss_start_kib", t.rss_start_kib);
     ab_json_add_int(d, "rss_before_kib", t.rss_before_kib);
     ab_json_add_int(d, "rss_after_kib", t.rss_after_kib);
-    cJSON_AddItemToObject(d, "allocator_before", stats_json(&t.stats_before));
-    cJSON_AddItemToObject(d, "allocator_after", stats_json(&t.stats_after));
+    cJSON_AddItemToObject(d, "allocator_before", ab_alloc_stats_json(&t.stats_before));
+    cJSON_AddItemToObject(d, "allocator_after", ab_alloc_stats_json(&t.stats_after));
     cJSON *m = cJSON_AddArrayToObject(d, "metrics");
     for (unsigned i = 0; i < t.nmetrics; i++) {
         cJSON *o = cJSON_CreateObject();
