@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "modes.h"
 #include "proc.h"
+#include "report.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return AB_EXIT_USAGE;
     }
+    ab_report_set_command_line(argc, argv);
     const char *c = argv[1];
     if (!strcmp(c, "-h") || !strcmp(c, "--help")) {
         usage(stdout);

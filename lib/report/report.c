@@ -54,6 +54,41 @@ bool ab_report_file_known(const char *name)
     return false;
 }
 
+static char command_line[8192];
+
+void ab_report_set_command_line(int argc, char **argv)
+{
+    size_t n = 0;
+    command_line[0] = '\0';
+    for (int i = 0; i < argc && n + 4 < sizeof command_line; i++) {
+        const char *w = argv[i];
+        bool plain = *w != '\0';
+        for (const char *c = w; *c && plain; c++)
+            plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                           "-_=+,./:@%", *c) != NULL;
+        if (i && n + 1 < sizeof command_line)
+            command_line[n++] = ' ';
+        if (!plain && n + 1 < sizeof command_line)
+            command_line[n++] = '\'';
+        for (const char *c = w; *c && n + 5 < sizeof command_line; c++) {
+            if (*c == '\'' && !plain) { /* ' closes, \' is the quote, ' reopens */
+                memcpy(command_line + n, "'\\''", 4);
+                n += 4;
+            } else {
+                command_line[n++] = *c;
+            }
+        }
+        if (!plain && n + 1 < sizeof command_line)
+            command_line[n++] = '\'';
+    }
+    command_line[n] = '\0';
+}
+
+const char *ab_report_command_line(void)
+{
+    return command_line;
+}
+
 cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
                               const char *counter, const char *counter_version,
                               const struct ab_subject *subjects, size_t nsubjects)
@@ -64,6 +99,7 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     ab_json_add_str(ab, "git_revision", ab_git_revision);
     cJSON_AddStringToObject(ab, "build_type", ab_build_type);
     cJSON_AddStringToObject(c, "started_utc", started_utc);
+    ab_json_add_str(c, "command_line", command_line);
     ab_json_add_str(c, "hostname", h->hostname);
     ab_json_add_str(c, "cpu_model", h->cpu_model);
     ab_json_add_str(c, "kernel", h->kernel);

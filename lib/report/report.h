@@ -118,6 +118,10 @@ void ab_report_log2_bounds(const struct cJSON *bin, uint64_t *low, uint64_t *hig
 /* The context block every report.json carries: allocbench, the host, the
  * counter backend (and its version, or NULL) and, when subjects is not
  * NULL, the allocators.  Built by the engines' document builders. */
+/* The command line this process was started with (argv, each word quoted
+ * for a POSIX shell where it needs it), recorded in every context block. */
+void ab_report_set_command_line(int argc, char **argv);
+const char *ab_report_command_line(void);
 struct cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
                                      const char *counter, const char *counter_version,
                                      const struct ab_subject *subjects, size_t nsubjects);
