@@ -135,6 +135,11 @@ int ab_self_exe(char *buf, size_t len);
 void ab_strlcpy(char *dst, const char *src, size_t cap);
 /* Whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *ab_read_file(const char *path, size_t max, size_t *len_out);
+/* A report read back: arg is the file, or the folder holding report.json
+ * (path gets which).  Its text (malloc'd, *len bytes), or NULL with errno
+ * set and "PATH: cannot be read: why" in err. */
+char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, char *err,
+                     size_t errlen);
 /* UTC time as YYYYMMDDTHHMMSSZ. */
 void ab_utc_stamp(char *buf, size_t len);
 
@@ -279,6 +284,10 @@ size_t ab_utf8_seq(const unsigned char *s);
 /* The first member name an object of doc holds twice (cJSON keeps both and
  * finds the first: a reader must refuse such a document), or NULL. */
 const char *ab_json_duplicate(const struct cJSON *doc);
+/* len bytes of text as one whole document, read strictly: NULL when it is
+ * not JSON, has data after the document or holds a member twice, with
+ * which in why. */
+struct cJSON *ab_json_parse_strict(const char *text, size_t len, char *why, size_t whylen);
 /* Make every string of a document valid UTF-8, the way report.json keeps
  * paths (which are bytes): in a string that is not, each byte that starts
  * no valid sequence becomes U+FFFD, and a member "<name>_hex" beside it
