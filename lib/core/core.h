@@ -75,7 +75,10 @@ enum {
     X(ALLOCBENCH_BUDGET_NOTHING_CHECKED, 1, "no report row was checked")             \
     X(ALLOCBENCH_BUDGET_VERSION, 0, "the budget was set on another allocator version")   \
     X(ALLOCBENCH_SUBJECT_CHANNEL, 1, "the allocator wrote to the reply channel")           \
-    X(ALLOCBENCH_SUBJECT_LEFTOVER, 1, "a process the allocator started outlived the trial")
+    X(ALLOCBENCH_SUBJECT_LEFTOVER, 1, "a process the allocator started outlived the trial") \
+    X(ALLOCBENCH_COMPARE_SLOWER, 1, "HEAD is slower than BASE beyond the threshold")      \
+    X(ALLOCBENCH_COMPARE_COUNT, 1, "a fast-path count of HEAD rose beyond the threshold") \
+    X(ALLOCBENCH_COMPARE_MISMATCH, 2, "the two reports cannot be compared")
 
 enum ab_code {
 #define AB_CODE_ENUM(name, status, summary) AB_##name,
