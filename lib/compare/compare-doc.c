@@ -151,7 +151,8 @@ int ab_compare_doc(const cJSON *base, const cJSON *head, const struct ab_compare
     j.about = cJSON_AddObjectToObject(doc, "compare");
     cJSON_AddStringToObject(j.about, "of", bc);
     cJSON_AddNumberToObject(j.about, "threshold_pct", j.pct);
-    cJSON *ba = side_json(base, opts->base_path, rows), *ha = side_json(head, opts->head_path, rows);
+    cJSON *ba = side_json(base, opts->base_path, rows);
+    cJSON *ha = side_json(head, opts->head_path, rows);
     j.by_position = cJSON_GetArraySize(get(ba, "allocators")) == 1 &&
                     cJSON_GetArraySize(get(ha, "allocators")) == 1;
     const char *bn = j.by_position ? cJSON_GetArrayItem(get(ba, "allocators"), 0)->valuestring : "";

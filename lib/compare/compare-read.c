@@ -34,8 +34,8 @@ static int bad(char *why, size_t len, const char *fmt, ...)
 /* An integer in [lo, hi]. */
 static bool int_in(const cJSON *v, double lo, double hi)
 {
-    return cJSON_IsNumber(v) && isfinite(v->valuedouble) && v->valuedouble == floor(v->valuedouble) &&
-           v->valuedouble >= lo && v->valuedouble <= hi;
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+           v->valuedouble == floor(v->valuedouble) && v->valuedouble >= lo && v->valuedouble <= hi;
 }
 
 /* A time: null, or finite and above 0 (a sample ab_cmp_unpaired takes). */
@@ -83,12 +83,10 @@ static int check_run(const cJSON *doc, char *why, size_t len)
     const cJSON *ver = get(doc, "schema_version"), *ctx = get(doc, "context");
     const cJSON *rc = get(doc, "run"), *trials = get(doc, "trials"), *aggs = get(doc, "aggregates");
     if (!cJSON_IsNumber(ver) || ver->valuedouble != AB_SCHEMA_VERSION)
-        return bad(why, len, "a run report of schema version %g, this allocbench "
-                      "reads %d", cJSON_IsNumber(ver) ? ver->valuedouble : -1.0,
-                      AB_SCHEMA_VERSION);
+        return bad(why, len, "a run report of schema version %g, this allocbench reads %d",
+                   cJSON_IsNumber(ver) ? ver->valuedouble : -1.0, AB_SCHEMA_VERSION);
     if (!cJSON_IsObject(ctx) || !cJSON_IsString(get(ctx, "counter")))
-        return bad(why, len, "\"context\" (with its \"counter\") is missing or "
-                      "malformed");
+        return bad(why, len, "\"context\" (with its \"counter\") is missing or malformed");
     if (!cJSON_IsObject(rc))
         return bad(why, len, "\"run\" is missing or malformed");
     static const char *const run_strings[] = {"workload", "unit"};
@@ -107,7 +105,7 @@ static int check_run(const cJSON *doc, char *why, size_t len)
             return bad(why, len, "run.params.%.64s is malformed", p->string);
     if (!cJSON_IsArray(trials) || !cJSON_IsArray(aggs))
         return bad(why, len, "\"%s\" is missing or not an array",
-                      cJSON_IsArray(trials) ? "aggregates" : "trials");
+                   cJSON_IsArray(trials) ? "aggregates" : "trials");
 
     /* Timed (no counter): a measured trial has its time. */
     bool timed = !strcmp(ab_json_str(ctx, "counter"), "none");
@@ -122,14 +120,13 @@ static int check_run(const cJSON *doc, char *why, size_t len)
                       !int_in(get(ns, "n"), 0, 1e9)))
             what = "ns_per_op";
         if (what)
-            return bad(why, len, "aggregates[%d]: %s is missing or malformed", i,
-                          what);
+            return bad(why, len, "aggregates[%d]: %s is missing or malformed", i, what);
         int j = 0;
         for (b = aggs->child; b != a; b = b->next, j++)
             if (same_config(a, b))
-                return bad(why, len, "aggregates[%d] and [%d] are one configuration "
-                              "(%.64s, %.64s, %g threads)", j, i, ab_json_str(a, "variant"),
-                              ab_json_str(a, "allocator"), ab_json_num(a, "threads", 0));
+                return bad(why, len, "aggregates[%d] and [%d] are one configuration (%.64s, "
+                           "%.64s, %g threads)", j, i, ab_json_str(a, "variant"),
+                           ab_json_str(a, "allocator"), ab_json_num(a, "threads", 0));
         i++;
     }
     i = 0;
@@ -148,9 +145,9 @@ static int check_run(const cJSON *doc, char *why, size_t len)
         cJSON_ArrayForEach(a, aggs)
             found = found || same_config(t, a);
         if (!found)
-            return bad(why, len, "trials[%d] (%.64s, %.64s, %g threads) is in no "
-                          "aggregate", i, ab_json_str(t, "variant"), ab_json_str(t, "allocator"),
-                          ab_json_num(t, "threads", 0));
+            return bad(why, len, "trials[%d] (%.64s, %.64s, %g threads) is in no aggregate", i,
+                       ab_json_str(t, "variant"), ab_json_str(t, "allocator"),
+                       ab_json_num(t, "threads", 0));
         i++;
     }
     return 0;

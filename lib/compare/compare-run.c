@@ -77,9 +77,10 @@ static int differences(struct ab_compare_job *j)
     if (!cJSON_Compare(get(br, "seed"), get(hr, "seed"), true))
         ab_compare_note(j, "BASE and HEAD ran with different seeds: the random choices of "
                            "their workloads differ");
-    if (ab_json_bool(br, "pin") != ab_json_bool(hr, "pin"))
-        ab_compare_note(j, "%s ran with --pin, %s without", ab_json_bool(br, "pin") ? "BASE" : "HEAD",
-                        ab_json_bool(br, "pin") ? "HEAD" : "BASE");
+    bool pinned = ab_json_bool(br, "pin");
+    if (pinned != ab_json_bool(hr, "pin"))
+        ab_compare_note(j, "%s ran with --pin, %s without", pinned ? "BASE" : "HEAD",
+                        pinned ? "HEAD" : "BASE");
     if (strcmp(bc, "none"))
         ab_compare_note(j, "counted with %s: times taken under a counter are not reported, so "
                            "no row has a verdict", bc);

@@ -155,7 +155,8 @@ char *ab_console_compare(const cJSON *doc)
     first = true;
     cJSON_ArrayForEach(n, get(doc, "notes"))
     {
-        ab_text_printf(&t, "%snote: %s\n", first ? "\n" : "", cJSON_IsString(n) ? n->valuestring : "");
+        ab_text_printf(&t, "%snote: %s\n", first ? "\n" : "",
+                       cJSON_IsString(n) ? n->valuestring : "");
         first = false;
     }
     cJSON_ArrayForEach(r, get(doc, "rows"))

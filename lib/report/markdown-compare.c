@@ -95,7 +95,8 @@ static void fp_cell(struct ab_text *t, const cJSON *fig, const char *fmt)
 {
     char b[32], h[32], d[32];
     double delta = ab_json_num(fig, "delta", NAN);
-    ab_text_printf(t, " %s → %s", ab_report_num(b, sizeof b, fmt, ab_json_num(fig, "base", NAN), "-"),
+    ab_text_printf(t, " %s → %s",
+                   ab_report_num(b, sizeof b, fmt, ab_json_num(fig, "base", NAN), "-"),
                    ab_report_num(h, sizeof h, fmt, ab_json_num(fig, "head", NAN), "-"));
     if (delta == 0)
         ab_text_printf(t, " (0)");
@@ -183,7 +184,8 @@ char *ab_markdown_compare(const cJSON *doc)
     }
     double fails = ab_json_num(doc, "failures", 0);
     if (fails > 0) {
-        ab_text_printf(&t, "\n**%.0f %s the gate:**\n\n", fails, fails == 1 ? "row fails" : "rows fail");
+        ab_text_printf(&t, "\n**%.0f %s the gate:**\n\n", fails,
+                       fails == 1 ? "row fails" : "rows fail");
         cJSON_ArrayForEach(m, get(doc, "diagnostics"))
             ab_text_printf(&t, "    %s %s\n", ab_json_str(m, "code"), ab_json_str(m, "detail"));
     } else {
