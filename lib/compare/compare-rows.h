@@ -1,7 +1,7 @@
 /*
  * compare-rows.h — inside lib/compare: what the document builder
  * (compare-doc.c) hands the row builders of each kind of report
- * (compare-run.c, compare-fastpath.c), and what they share.
+ * (compare-run.c, compare-fastpath.c), and what both call (compare-job.c).
  */
 #ifndef AB_COMPARE_ROWS_H
 #define AB_COMPARE_ROWS_H
