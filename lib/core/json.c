@@ -196,3 +196,22 @@ const char *ab_json_duplicate(const cJSON *o)
     }
     return NULL;
 }
+
+cJSON *ab_json_parse_strict(const char *text, size_t len, char *why, size_t whylen)
+{
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    bool trailing = false;
+    for (const char *p = end; doc && p && p < text + len; p++)
+        if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
+            trailing = true;
+    const char *dup = doc && !trailing ? ab_json_duplicate(doc) : NULL;
+    if (doc && !trailing && !dup)
+        return doc;
+    if (dup)
+        snprintf(why, whylen, "an object holds \"%.64s\" twice", dup);
+    else
+        snprintf(why, whylen, trailing ? "not JSON (data after the document)" : "not JSON");
+    cJSON_Delete(doc);
+    return NULL;
+}

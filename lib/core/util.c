@@ -325,6 +325,24 @@ char *ab_read_file(const char *path, size_t max, size_t *len_out)
     return buf;
 }
 
+char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, char *err,
+                     size_t errlen)
+{
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(path, pathlen, "%s/report.json", arg);
+    else
+        ab_strlcpy(path, arg, pathlen);
+    errno = 0;
+    char *text = ab_read_file(path, 1u << 30, len);
+    if (!text) {
+        int e = errno ? errno : EIO;
+        snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(e));
+        errno = e;
+    }
+    return text;
+}
+
 void ab_utc_stamp(char *buf, size_t len)
 {
     time_t now = time(NULL);

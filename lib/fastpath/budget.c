@@ -25,7 +25,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum { COL_ALLOCATOR, COL_OP, COL_SIZE, COL_PATTERN, COL_COUNTER, COL_VERSION, COL_MAX_INS,
        COL_MAX_BR, COL_MAX_SHARE, COL_COUNT };
@@ -387,18 +386,10 @@ int ab_fp_report_read(const char *arg, cJSON **out, char *err, size_t errlen)
 {
     *out = NULL;
     char path[PATH_MAX];
-    struct stat st;
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(path, sizeof path, "%s/report.json", arg);
-    else
-        ab_strlcpy(path, arg, sizeof path);
     size_t len;
-    char *text = ab_read_file(path, 1u << 30, &len);
-    if (!text) {
-        int e = errno ? errno : EIO;
-        snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(e));
-        return -e;
-    }
+    char *text = ab_report_text(arg, path, sizeof path, &len, err, errlen);
+    if (!text)
+        return -errno;
     int rc = ab_fp_report_parse(path, text, len, out, err, errlen);
     free(text);
     return rc;
@@ -408,25 +399,15 @@ int ab_fp_report_parse(const char *path, const char *text, size_t len, cJSON **o
                        size_t errlen)
 {
     *out = NULL;
-    const char *end = NULL;
-    cJSON *doc = cJSON_ParseWithLengthOpts(text, len, &end, false);
-    bool trailing = false;
-    for (const char *p = end; doc && p && p < text + len; p++)
-        if (*p != ' ' && *p != '\n' && *p != '\t' && *p != '\r')
-            trailing = true;
-    if (!doc || trailing) {
-        cJSON_Delete(doc);
-        return reject(err, errlen, path, trailing ? "not JSON (data after the document)"
-                                                  : "not JSON");
-    }
+    char why[128];
+    cJSON *doc = ab_json_parse_strict(text, len, why, sizeof why);
+    if (!doc)
+        return reject(err, errlen, path, "%s", why);
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(doc, "schema");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(doc, "schema_version");
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
-    const char *dup = ab_json_duplicate(doc);
     int rc = 0;
-    if (dup) {
-        rc = reject(err, errlen, path, "an object holds \"%.64s\" twice", dup);
-    } else if (!cJSON_IsObject(doc) || !cJSON_IsString(schema) ||
+    if (!cJSON_IsObject(doc) || !cJSON_IsString(schema) ||
         strcmp(schema->valuestring, AB_FP_SCHEMA)) {
         const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(doc, "command");
         rc = reject(err, errlen, path, "not a fast-path report (schema %s%s%s, expected %s)",

@@ -572,6 +572,7 @@ static const struct {
     {"stress", stress_console},
     {"fastpath", fastpath_console},
     {"trace", trace_console},
+    {"compare", ab_console_compare},
 };
 
 static char *print(const cJSON *doc)
@@ -583,7 +584,7 @@ static char *print(const cJSON *doc)
     return NULL;
 }
 
-static const char *const commands[] = {"run", "stress", "fastpath", "trace", NULL};
+static const char *const commands[] = {"run", "stress", "fastpath", "trace", "compare", NULL};
 
 const struct ab_format ab_format_console = {
     .name = "console",

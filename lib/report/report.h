@@ -57,6 +57,12 @@ bool ab_format_prints(const struct ab_format *f, const char *command);
 /* Whether some format writes a file of this name. */
 bool ab_report_file_known(const char *name);
 
+/* The compare document ("command": "compare") as the console's table
+ * (console-compare.c) and as Markdown for a pull request
+ * (markdown-compare.c): malloc'd text, NULL when out of memory. */
+char *ab_console_compare(const struct cJSON *doc);
+char *ab_markdown_compare(const struct cJSON *doc);
+
 /* ------------------------------------------------------------ report sets */
 
 /*
