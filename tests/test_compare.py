@@ -1,5 +1,5 @@
 """`allocbench compare` on run reports.  Verdicts are asserted only where
-the effect is far beyond noise: glibc against libab-slow.so (glibc with a
+the effect is far beyond noise: glibc against libab-timed-slow.so (glibc with a
 fixed busy-wait in malloc, tens of times its cost) is `slower` and exits 1,
 the other way round `faster`; a report against itself is `same` with ratio
 1 and exits 0; two runs of glibc are compared without asserting their
@@ -16,7 +16,7 @@ import re
 
 from abtest import *
 
-SLOW = fixture("libab-slow.so")
+SLOW = fixture("libab-timed-slow.so")
 COMMON = ["--param", "n=256", "--rounds", "20", "--timeout", "20"]
 d = tmpdir()
 
@@ -62,7 +62,7 @@ glibc2 = measure("glibc2", "glibc", "loop,array", 8)
 slow = measure("slow", SLOW, "loop", 8)
 few = measure("few", "glibc", "loop", 3)
 
-# --- far beyond noise: glibc -> libab-slow is slower and fails ---------------
+# --- far beyond noise: glibc -> libab-timed-slow is slower and fails ---------------
 p, doc = doc_of(glibc, slow)
 rows = doc["rows"]
 check(p.returncode == 1, f"glibc -> slow: exit {p.returncode}, expected 1: {p.stderr}")
@@ -71,7 +71,7 @@ check(doc.get("command") == "compare" and doc["compare"]["of"] == "run" and
       f"glibc -> slow: document head {doc.get('compare')}")
 check(len(rows) == 1 and rows[0]["variant"] == "loop" and rows[0]["verdict"] == "slower" and
       rows[0]["fails"] and rows[0]["ratio"] > 1 and rows[0]["ci95_low"] > 1.05 and
-      rows[0]["base"]["allocator"] == "glibc" and rows[0]["head"]["allocator"] == "libab-slow" and
+      rows[0]["base"]["allocator"] == "glibc" and rows[0]["head"]["allocator"] == "libab-timed-slow" and
       rows[0]["base"]["n"] == 8 and rows[0]["head"]["n"] == 8 and rows[0]["p"] < 0.01 and
       rows[0]["p_exact"] is True and rows[0]["reason"] is None,
       f"glibc -> slow: rows {rows}")
@@ -84,13 +84,13 @@ check(rows[0]["base"]["median"] == load_report(glibc)["aggregates"][0]["ns_per_o
 p = compare(glibc, slow)
 lines = [l for l in p.stdout.splitlines() if l.startswith("ALLOCBENCH_COMPARE_SLOWER ")]
 check(p.returncode == 1 and len(lines) == 1 and
-      lines[0].startswith("ALLOCBENCH_COMPARE_SLOWER bulk-new:loop threads=1 glibc -> libab-slow "
+      lines[0].startswith("ALLOCBENCH_COMPARE_SLOWER bulk-new:loop threads=1 glibc -> libab-timed-slow "
                           "ratio=") and lines[0].endswith(" above 1.050") and
       "only in BASE: variant=array threads=1 allocator=glibc" in p.stdout and p.stderr == "",
       f"console: exit {p.returncode}\n{p.stdout}{p.stderr}")
 p = compare(glibc, slow, "--format", "markdown")
 check(p.returncode == 1 and "| variant | threads | allocator |" in p.stdout and
-      re.search(r"^\| loop \| 1 \| glibc → libab-slow \| 8 / 8 \|.*\| \*\*slower: fails\*\* ",
+      re.search(r"^\| loop \| 1 \| glibc → libab-timed-slow \| 8 / 8 \|.*\| \*\*slower: fails\*\* ",
                 p.stdout, re.M) and "ALLOCBENCH_COMPARE_SLOWER" in p.stdout,
       f"markdown: exit {p.returncode}\n{p.stdout}")
 # The other way round: faster, and nothing fails.
@@ -126,7 +126,7 @@ p, doc = doc_of(write("merged.json", merged), glibc)
 check(doc["compare"]["matched_by"] == "name" and
       [(r["variant"], r["base"]["allocator"], r["head"]["allocator"]) for r in doc["rows"]] ==
       [("loop", "glibc", "glibc"), ("array", "glibc", "glibc")] and
-      doc["only_base"] == [{"variant": "loop", "threads": 1, "allocator": "libab-slow"}],
+      doc["only_base"] == [{"variant": "loop", "threads": 1, "allocator": "libab-timed-slow"}],
       f"match by name: rows {doc['rows']}, only_base {doc['only_base']}")
 
 # --- the gate's arithmetic on times set by hand -------------------------------
