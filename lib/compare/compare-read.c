@@ -95,7 +95,8 @@ static int check_run(const cJSON *doc, char *why, size_t len)
             return bad(why, len, "run.%s is missing or malformed", run_strings[i]);
     static const char *const run_counts[] = {"repetitions", "warmup", "rounds"};
     for (size_t i = 0; i < 3; i++)
-        if (!int_in(get(rc, run_counts[i]), i == 1 ? 0 : 1, 1e9))
+        if (!int_in(get(rc, run_counts[i]), i == 1 ? 0 : 1, 1e9) &&
+            !(i == 2 && cJSON_IsNull(get(rc, "rounds")))) /* null: calibrated */
             return bad(why, len, "run.%s is missing or malformed", run_counts[i]);
     const cJSON *params = get(rc, "params"), *p;
     if (!cJSON_IsObject(params))
