@@ -279,4 +279,15 @@ for args, words in (([glibc], ["which two reports"]),
                     ([glibc, glibc, "--threshold", "ten"], ["--threshold ten"]),
                     ([glibc, glibc, "--format", "tsv"], ["console, json or markdown"])):
     one_line_error(compare(*args), f"usage {args[1:]}", words + ["ALLOCBENCH_USAGE"])
+# Calibrated reports (run.rounds null, each configuration's own rounds):
+# compared, not refused.
+cal = []
+for alloc in ("glibc", SLOW):
+    d = tmpdir()
+    p = run("run", "bulk-new", "--variant", "loop", "--param", "n=256", "--repetitions", "6",
+            "--min-time", "0.01", "--allocator", alloc, "--out", d)
+    check(p.returncode == 0, f"calibrated run: exit {p.returncode} {p.stderr[-200:]}")
+    cal.append(d)
+p = run("compare", *cal)
+check(p.returncode == 1 and "slower" in p.stdout, f"calibrated reports: exit {p.returncode} {p.stdout[-300:]} {p.stderr!r}")
 done()
