@@ -94,6 +94,9 @@ int ab_write_file_atomic(const char *path, const char *data, size_t len);
 int ab_pending_add(const char *path, bool dir);
 void ab_pending_drop(int slot);
 void ab_pending_remove(void);
+/* rel (a path relative to the executable's folder, "" for none) made whole
+ * into buf: 0 when it names something that exists, else -ENOENT. */
+int ab_beside_self(const char *rel, char *buf, size_t len);
 /* The folder holding the running executable (from /proc/self/exe). */
 int ab_self_dir(char *buf, size_t len);
 int ab_self_exe(char *buf, size_t len);

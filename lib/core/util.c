@@ -372,3 +372,13 @@ void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng)
         a[j] = tmp;
     }
 }
+
+int ab_beside_self(const char *rel, char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    if (!rel || !*rel || ab_self_dir(dir, sizeof dir))
+        return -ENOENT;
+    if (snprintf(buf, len, "%s/%s", dir, rel) >= (int)len)
+        return -ENAMETOOLONG;
+    return access(buf, F_OK) == 0 ? 0 : -ENOENT;
+}

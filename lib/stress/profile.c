@@ -408,6 +408,8 @@ int ab_profiles_locate(const char *given, char *path, size_t len, char *err, siz
         if (access(path, R_OK) == 0)
             return 0;
     }
+    if (!ab_beside_self(AB_PROFILES_FROM_BIN, path, len) && access(path, R_OK) == 0)
+        return 0;
     snprintf(path, len, "%s", AB_PROFILES_INSTALL_PATH);
     if (access(path, R_OK) == 0)
         return 0;
