@@ -187,7 +187,8 @@ static int fastpath_main(int argc, char **argv)
         ab_fp_free(&run);
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
     }
-    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv", NULL};
+    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv",
+                                        "benchmark.json", NULL};
     rc = ab_cmd_report(ab_fp_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_fp_free(&run);

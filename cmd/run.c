@@ -255,7 +255,7 @@ static int run_main(int argc, char **argv)
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the run failed: %s", strerror(-rc));
     static const char *const where[] = {"report.json", "allocator-fast-path-benchmarks.tsv",
-                                        NULL};
+                                        "benchmark.json", NULL};
     rc = ab_cmd_report(ab_run_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_run_free(&run);

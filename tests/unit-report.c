@@ -164,6 +164,37 @@ int main(void)
     CHECK(con && strstr(con, "crashy             1          -                       -        "
                              "-          -    1.2 MiB  failed (0/1 measured)\n"));
     free(con);
+
+    /* benchmark.json: the measured trial alone (one trial: no aggregates),
+     * its CPU time from the trial's rusage where it has one, strings made
+     * valid UTF-8. */
+    cJSON *gb_doc = cJSON_Duplicate(built, true);
+    cJSON *ru = cJSON_AddObjectToObject(cJSON_GetArrayItem(get(gb_doc, "trials"), 0), "rusage");
+    cJSON_AddNumberToObject(ru, "user_s", 0.001);
+    cJSON_AddNumberToObject(ru, "sys_s", 0.0005);
+    cJSON_ReplaceItemInObject((cJSON *)get(gb_doc, "context"), "hostname",
+                              cJSON_CreateString("h\xffx"));
+    char *gb_text = ab_format_find("gbench")->print(gb_doc);
+    cJSON *gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    const cJSON *gbs = get(gb, "benchmarks"), *b0 = cJSON_GetArrayItem(gbs, 0);
+    CHECK(cJSON_GetArraySize(gbs) == 1);
+    CHECK(!strcmp(ab_json_str(b0, "name"), "bulk-new/loop/glibc/threads:1") &&
+          !strcmp(ab_json_str(b0, "run_type"), "iteration") &&
+          !strcmp(ab_json_str(b0, "time_unit"), "ns"));
+    CHECK(ab_json_num(b0, "iterations", 0) == 4096 && ab_json_num(b0, "real_time", 0) == 10);
+    CHECK_NEAR(ab_json_num(b0, "cpu_time", 0), 1.5e6 / 4096);
+    CHECK(!strcmp(ab_json_str(get(gb, "context"), "date"), "2026-01-01T00:00:00+00:00"));
+    CHECK(!strcmp(ab_json_str(get(gb, "context"), "host_name"), "h\xef\xbf\xbdx"));
+    cJSON_Delete(gb);
+    free(gb_text);
+    /* Without rusage, cpu_time is the trial's ns per op. */
+    gb_text = ab_format_find("gbench")->print(built);
+    gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    CHECK(ab_json_num(cJSON_GetArrayItem(get(gb, "benchmarks"), 0), "cpu_time", 0) == 10);
+    cJSON_Delete(gb);
+    free(gb_text);
+    cJSON_Delete(gb_doc);
+
     cJSON *doc = cJSON_Parse(json);
     free(json);
     cJSON_Delete(built);
