@@ -79,6 +79,13 @@ static void md_num(struct ab_text *t, const char *fmt, double v)
     md_cell(t, ab_report_num(buf, sizeof buf, fmt, v, "-"));
 }
 
+/* A workload's figure, whatever its scale: whole units from 1000 up, four
+ * significant digits below. */
+static void md_figure(struct ab_text *t, double v)
+{
+    md_num(t, isfinite(v) && fabs(v) >= 1000 ? "%.0f" : "%.4g", v);
+}
+
 /* A count (an exact integer), `-` where null. */
 static void md_count(struct ab_text *t, const cJSON *o, const char *k)
 {
@@ -189,7 +196,7 @@ static void run_metrics(struct ab_text *t, const cJSON *doc)
         md_cellf(t, "%lld", (long long)ab_json_int(a, "threads"));
         for (size_t i = 0; i < n; i++) {
             m = get(get(a, "metrics"), names[i]->string);
-            md_num(t, "%.6g", ab_json_num(m, "n", 0) > 0 ? ab_json_num(m, "median", NAN) : NAN);
+            md_figure(t, ab_json_num(m, "n", 0) > 0 ? ab_json_num(m, "median", NAN) : NAN);
         }
         ab_text_printf(t, "\n");
     }
