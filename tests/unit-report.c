@@ -174,6 +174,13 @@ int main(void)
     cJSON_AddNumberToObject(ru, "sys_s", 0.0005);
     cJSON_ReplaceItemInObject((cJSON *)get(gb_doc, "context"), "hostname",
                               cJSON_CreateString("h\xffx"));
+    cJSON_AddStringToObject((cJSON *)get(gb_doc, "context"), "cpu_governor", "powersave");
+    cJSON_AddNumberToObject((cJSON *)get(gb_doc, "context"), "cpu_mhz", 2399.6);
+    cJSON *la = cJSON_AddObjectToObject((cJSON *)get(gb_doc, "context"), "load_average");
+    cJSON *la_start = cJSON_AddArrayToObject(la, "start");
+    cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.5));
+    cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.25));
+    cJSON_AddItemToArray(la_start, cJSON_CreateNull());
     char *gb_text = ab_format_find("gbench")->print(gb_doc);
     cJSON *gb = gb_text ? cJSON_Parse(gb_text) : NULL;
     const cJSON *gbs = get(gb, "benchmarks"), *b0 = cJSON_GetArrayItem(gbs, 0);
@@ -185,12 +192,20 @@ int main(void)
     CHECK_NEAR(ab_json_num(b0, "cpu_time", 0), 1.5e6 / 4096);
     CHECK(!strcmp(ab_json_str(get(gb, "context"), "date"), "2026-01-01T00:00:00+00:00"));
     CHECK(!strcmp(ab_json_str(get(gb, "context"), "host_name"), "h\xef\xbf\xbdx"));
+    CHECK(cJSON_IsTrue(get(get(gb, "context"), "cpu_scaling_enabled")));
+    CHECK(ab_json_num(get(gb, "context"), "mhz_per_cpu", 0) == 2400);
+    const cJSON *load = get(get(gb, "context"), "load_avg");
+    CHECK(cJSON_GetArraySize(load) == 2 && cJSON_GetArrayItem(load, 0)->valuedouble == 0.5 &&
+          cJSON_GetArrayItem(load, 1)->valuedouble == 0.25);
     cJSON_Delete(gb);
     free(gb_text);
-    /* Without rusage, cpu_time is the trial's ns per op. */
+    /* Without rusage, cpu_time is the trial's ns per op; without the
+     * figures, no member for them. */
     gb_text = ab_format_find("gbench")->print(built);
     gb = gb_text ? cJSON_Parse(gb_text) : NULL;
     CHECK(ab_json_num(cJSON_GetArrayItem(get(gb, "benchmarks"), 0), "cpu_time", 0) == 10);
+    CHECK(!get(get(gb, "context"), "cpu_scaling_enabled") &&
+          !get(get(gb, "context"), "mhz_per_cpu"));
     cJSON_Delete(gb);
     free(gb_text);
     cJSON_Delete(gb_doc);

@@ -123,6 +123,12 @@ static cJSON *context(const cJSON *doc)
     double mhz = ab_json_num(c, "cpu_mhz", NAN);
     if (isfinite(mhz) && mhz > 0)
         cJSON_AddNumberToObject(o, "mhz_per_cpu", round(mhz));
+    /* google-benchmark's own test: scaling is on unless the governor is
+     * "performance". */
+    const cJSON *governor = get(c, "cpu_governor");
+    if (cJSON_IsString(governor) && *governor->valuestring)
+        cJSON_AddBoolToObject(o, "cpu_scaling_enabled",
+                              strcmp(governor->valuestring, "performance") != 0);
     add_caches(o, get(c, "topology"));
     add_load(o, c);
     /* google-benchmark knows release and debug builds; meson's optimized
