@@ -169,18 +169,31 @@ int main(void)
      * its CPU time from the trial's rusage where it has one, strings made
      * valid UTF-8. */
     cJSON *gb_doc = cJSON_Duplicate(built, true);
-    cJSON *ru = cJSON_AddObjectToObject(cJSON_GetArrayItem(get(gb_doc, "trials"), 0), "rusage");
+    cJSON *gb_ctx = (cJSON *)get(gb_doc, "context");
+    cJSON *t0_gb = cJSON_GetArrayItem(get(gb_doc, "trials"), 0);
+    cJSON *ru = cJSON_CreateObject();
     cJSON_AddNumberToObject(ru, "user_s", 0.001);
     cJSON_AddNumberToObject(ru, "sys_s", 0.0005);
-    cJSON_ReplaceItemInObject((cJSON *)get(gb_doc, "context"), "hostname",
-                              cJSON_CreateString("h\xffx"));
-    cJSON_AddStringToObject((cJSON *)get(gb_doc, "context"), "cpu_governor", "powersave");
-    cJSON_AddNumberToObject((cJSON *)get(gb_doc, "context"), "cpu_mhz", 2399.6);
-    cJSON *la = cJSON_AddObjectToObject((cJSON *)get(gb_doc, "context"), "load_average");
-    cJSON *la_start = cJSON_AddArrayToObject(la, "start");
+    cJSON *la = cJSON_CreateObject(), *la_start = cJSON_AddArrayToObject(la, "start");
     cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.5));
     cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.25));
     cJSON_AddItemToArray(la_start, cJSON_CreateNull());
+    /* Set, replacing what the document may hold already. */
+    const struct {
+        cJSON *obj;
+        const char *key;
+        cJSON *value;
+    } sets[] = {
+        {t0_gb, "rusage", ru},
+        {gb_ctx, "hostname", cJSON_CreateString("h\xffx")},
+        {gb_ctx, "cpu_governor", cJSON_CreateString("powersave")},
+        {gb_ctx, "cpu_mhz", cJSON_CreateNumber(2399.6)},
+        {gb_ctx, "load_average", la},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(sets[i].obj, sets[i].key);
+        cJSON_AddItemToObject(sets[i].obj, sets[i].key, sets[i].value);
+    }
     char *gb_text = ab_format_find("gbench")->print(gb_doc);
     cJSON *gb = gb_text ? cJSON_Parse(gb_text) : NULL;
     const cJSON *gbs = get(gb, "benchmarks"), *b0 = cJSON_GetArrayItem(gbs, 0);
@@ -199,11 +212,17 @@ int main(void)
           cJSON_GetArrayItem(load, 1)->valuedouble == 0.25);
     cJSON_Delete(gb);
     free(gb_text);
-    /* Without rusage, cpu_time is the trial's ns per op; without the
-     * figures, no member for them. */
-    gb_text = ab_format_find("gbench")->print(built);
+    /* Without rusage (null), cpu_time is the trial's ns per op; without
+     * the figures, no member for them. */
+    cJSON_DeleteItemFromObjectCaseSensitive(t0_gb, "rusage");
+    cJSON_AddNullToObject(t0_gb, "rusage");
+    gb_text = ab_format_find("gbench")->print(gb_doc);
     gb = gb_text ? cJSON_Parse(gb_text) : NULL;
     CHECK(ab_json_num(cJSON_GetArrayItem(get(gb, "benchmarks"), 0), "cpu_time", 0) == 10);
+    cJSON_Delete(gb);
+    free(gb_text);
+    gb_text = ab_format_find("gbench")->print(built);
+    gb = gb_text ? cJSON_Parse(gb_text) : NULL;
     CHECK(!get(get(gb, "context"), "cpu_scaling_enabled") &&
           !get(get(gb, "context"), "mhz_per_cpu"));
     cJSON_Delete(gb);
