@@ -116,6 +116,41 @@ def run_problems(text, rep):
     return out
 
 
+COMPARISONS = ["variant", "threads", "allocator", "base", "ratio", "95 % CI", "p", "verdict"]
+
+
+def comparisons_problems(text, rep):
+    """The ratio table: report.json's comparisons[], where it has them; no
+    such table where it has none."""
+    found, out = tables(text)
+    got = [rows for header, rows in found if header == COMPARISONS]
+    cmps = rep.get("comparisons") or []
+    if not cmps:
+        return out + (["a ratio table without comparisons"] if got else [])
+    if len(got) != 1:
+        return out + [f"{len(got)} ratio tables"]
+    if len(got[0]) != len(cmps):
+        out.append(f"{len(got[0])} ratio rows for {len(cmps)} comparisons")
+    for row, k in zip(got[0], cmps):
+        c = dict(zip(COMPARISONS, row))
+        ci = c["95 % CI"].split(" to ")
+        verdict = (k["verdict"] or "-") + (" (noisy)" if k.get("noisy") else "")
+        checks = [
+            ("variant", c["variant"] == k["variant"]), ("threads", c["threads"] == str(k["threads"])),
+            ("allocator", c["allocator"] == k["allocator"]), ("base", c["base"] == k["base"]),
+            ("ratio", num(c["ratio"], k["ratio"], 3)),
+            ("95 % CI", c["95 % CI"] == "-" if k["ci95_low"] is None else
+             len(ci) == 2 and num(ci[0], k["ci95_low"], 3) and num(ci[1], k["ci95_high"], 3)),
+            ("p", c["p"] == "-" if k["p_value"] is None else
+             abs(float(c["p"]) - k["p_value"]) <= 5e-3 * k["p_value"] + 1e-12),
+            ("verdict", c["verdict"] == verdict),
+        ]
+        for col, ok in checks:
+            if not ok:
+                out.append(f"ratio {k['variant']} {k['allocator']}: {col} {c[col]!r}, report.json {k}")
+    return out
+
+
 def fastpath_problems(text, rep):
     found, out = tables(text)
     if not found:
@@ -206,6 +241,12 @@ rep = load_report(out)
 for x in run_problems(p.stdout, rep):
     check(False, f"run --format markdown: {x}")
 check("lib\\|ab\\*cr\\_ash" in p.stdout, "run: the allocator's name is not escaped")
+for x in comparisons_problems(p.stdout, rep):
+    check(False, f"run --format markdown: {x}")
+broken = copy.deepcopy(rep)
+broken["comparisons"] = [{"variant": "loop", "threads": 1, "allocator": "x", "base": "glibc", "ratio": 1.0,
+                          "ci95_low": None, "ci95_high": None, "p_value": None, "verdict": None}]
+must_fire(comparisons_problems, p.stdout, broken, "a comparison the table lacks")
 check("reports:" not in p.stdout, "run: a reports footer in the markdown")
 check(any(a["status"] == "unavailable" for a in rep["aggregates"]) and
       any(a["status"] == "ok" for a in rep["aggregates"]), "run: not a measured and an unavailable row")

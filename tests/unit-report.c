@@ -229,6 +229,42 @@ int main(void)
     free(gb_text);
     cJSON_Delete(gb_doc);
 
+    /* --format markdown: the ratio table and the noisy note where the
+     * document has them (comparisons[], aggregates[].noisy). */
+    cJSON *md_doc = cJSON_Duplicate(built, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(md_doc, "comparisons");
+    cJSON *cmp = cJSON_CreateObject();
+    cJSON_AddStringToObject(cmp, "variant", "loop");
+    cJSON_AddNumberToObject(cmp, "threads", 1);
+    cJSON_AddStringToObject(cmp, "allocator", "cr|ashy");
+    cJSON_AddStringToObject(cmp, "base", "glibc");
+    cJSON_AddNumberToObject(cmp, "ratio", 1.25);
+    cJSON_AddNumberToObject(cmp, "ci95_low", 1.1);
+    cJSON_AddNumberToObject(cmp, "ci95_high", 1.4);
+    cJSON_AddNumberToObject(cmp, "p_value", 0.0123);
+    cJSON_AddStringToObject(cmp, "verdict", "slower");
+    cJSON_AddTrueToObject(cmp, "noisy");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(md_doc, "comparisons"), cmp);
+    cJSON *a0_md = cJSON_GetArrayItem(get(md_doc, "aggregates"), 0);
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy");
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy_why");
+    cJSON_AddTrueToObject(a0_md, "noisy");
+    cJSON_AddStringToObject(a0_md, "noisy_why", "cv 7 % over 5 %");
+    char *md = ab_format_find("markdown")->print(md_doc);
+    CHECK(md && strstr(md, "\n| variant | threads | allocator | base | ratio | 95 % CI | p | "
+                           "verdict |\n|---|---:|---|---|---:|---:|---:|---|\n| loop | 1 | "
+                           "cr\\|ashy | glibc | 1.250 | 1.100 to 1.400 | 0.0123 | slower "
+                           "(noisy) |\n"));
+    CHECK(md && strstr(md, "\n- noisy: loop on glibc, threads=1: cv 7 % over 5 %\n"));
+    free(md);
+    /* Without them, neither. */
+    cJSON_DeleteItemFromObjectCaseSensitive(md_doc, "comparisons");
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy");
+    md = ab_format_find("markdown")->print(md_doc);
+    CHECK(md && !strstr(md, "| ratio |") && !strstr(md, "noisy"));
+    free(md);
+    cJSON_Delete(md_doc);
+
     cJSON *doc = cJSON_Parse(json);
     free(json);
     cJSON_Delete(built);

@@ -228,11 +228,60 @@ static void run_counted(struct ab_text *t, const cJSON *doc)
     }
 }
 
-/* What was not measured, and why: diagnostics and unavailable variants. */
+/* Where the document has them ("comparisons"): each allocator's ratio to
+ * its row's base over the paired repetitions, with its interval, p and
+ * verdict. */
+static void run_comparisons(struct ab_text *t, const cJSON *doc)
+{
+    const cJSON *c;
+    if (!cJSON_GetArraySize(get(doc, "comparisons")))
+        return;
+    ab_text_printf(t, "\nratio of ns per ");
+    md_text(t, str(get(doc, "run"), "unit"));
+    ab_text_printf(t, " to the base's (above 1: slower), its 95 %% CI over the paired trials, "
+                      "Wilcoxon's p\n");
+    static const char *const cols[] = {"variant", ">threads", "allocator", "base", ">ratio",
+                                       ">95 % CI", ">p", "verdict"};
+    md_head(t, cols, sizeof cols / sizeof cols[0]);
+    cJSON_ArrayForEach(c, get(doc, "comparisons"))
+    {
+        ab_text_printf(t, "|");
+        md_cell(t, str(c, "variant"));
+        md_cellf(t, "%lld", (long long)ab_json_int(c, "threads"));
+        md_cell(t, str(c, "allocator"));
+        md_cell(t, str(c, "base"));
+        md_num(t, "%.3f", ab_json_num(c, "ratio", NAN));
+        double lo = ab_json_num(c, "ci95_low", NAN), hi = ab_json_num(c, "ci95_high", NAN);
+        if (isfinite(lo) && isfinite(hi))
+            md_cellf(t, "%.3f to %.3f", lo, hi);
+        else
+            md_cell(t, "-");
+        md_num(t, "%.3g", ab_json_num(c, "p_value", NAN));
+        const char *v = str(c, "verdict");
+        md_cellf(t, "%s%s", *v ? v : "-", cJSON_IsTrue(get(c, "noisy")) ? " (noisy)" : "");
+        ab_text_printf(t, "\n");
+    }
+}
+
+/* What was not measured, or not well, and why: noisy configurations,
+ * diagnostics and unavailable variants. */
 static void run_notes(struct ab_text *t, const cJSON *doc)
 {
     const cJSON *d, *a, *e, *r;
     bool first = true;
+    cJSON_ArrayForEach(a, get(doc, "aggregates"))
+    {
+        if (!cJSON_IsTrue(get(a, "noisy")))
+            continue;
+        ab_text_printf(t, "%s- noisy: ", first ? "\n" : "");
+        md_text(t, str(a, "variant"));
+        ab_text_printf(t, " on ");
+        md_text(t, str(a, "allocator"));
+        ab_text_printf(t, ", threads=%lld: ", (long long)ab_json_int(a, "threads"));
+        md_text(t, str(a, "noisy_why"));
+        ab_text_printf(t, "\n");
+        first = false;
+    }
     cJSON_ArrayForEach(d, get(doc, "diagnostics"))
     {
         ab_text_printf(t, "%s- ", first ? "\n" : "");
@@ -315,6 +364,7 @@ static char *run_markdown(const cJSON *doc)
             md_cellf(&t, "%s (%lld/%lld measured)", str(a, "status"), measured, trials);
         ab_text_printf(&t, "\n");
     }
+    run_comparisons(&t, doc);
     run_metrics(&t, doc);
     if (strcmp(str(get(doc, "context"), "counter"), "none"))
         run_counted(&t, doc);
