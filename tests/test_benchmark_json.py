@@ -31,6 +31,8 @@ def context_problems(gb, rep):
     date = f"{su[0:4]}-{su[4:6]}-{su[6:8]}T{su[9:11]}:{su[11:13]}:{su[13:15]}+00:00"
     if ctx.get("date") != date:
         out.append(f"date {ctx.get('date')!r}, expected {date!r}")
+    if "command_line" in rc and ctx.get("allocbench_command_line") != rc["command_line"]:
+        out.append(f"allocbench_command_line {ctx.get('allocbench_command_line')!r}, report.json {rc['command_line']!r}")
     caches = [(c["level"], c["size"]) for c in ctx.get("caches", [])]
     want = [(c["level"], c["size_bytes"]) for c in rc["topology"]["caches"]]
     if caches != want:
@@ -174,6 +176,7 @@ must_fire(run_problems, gb, rep, "cv in percent, not a fraction", lambda g: muta
 must_fire(run_problems, gb, rep, "a stddev of 0", lambda g: mutate_aggregate(g, "stddev", "real_time", 0))
 must_fire(run_problems, gb, rep, "no time_unit", lambda g: g["benchmarks"][0].pop("time_unit"))
 must_fire(run_problems, gb, rep, "no host_name", lambda g: g["context"].pop("host_name"))
+must_fire(run_problems, gb, rep, "another command line", lambda g: g["context"].update(allocbench_command_line="x"))
 must_fire(run_problems, gb, rep, "aggregates first", lambda g: g["benchmarks"].insert(0, g["benchmarks"].pop(3)))
 
 # cpu_time is the trial's rusage per op where the trial has one: a

@@ -143,6 +143,8 @@ static cJSON *context(const cJSON *doc)
     if (cJSON_IsString(get(ab, "git_revision")))
         add_str(o, "allocbench_git_revision", ab_json_str(ab, "git_revision"));
     add_str(o, "allocbench_command", ab_json_str(doc, "command"));
+    if (cJSON_IsString(get(c, "command_line")))
+        add_str(o, "allocbench_command_line", ab_json_str(c, "command_line"));
     static const char *const keys[] = {"cpu_model", "kernel", "glibc", "thp", "counter",
                                        "counter_version"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
