@@ -47,7 +47,9 @@ static const char usage[] =
     AB_COUNTERS(HELP_COUNTER) ")\n"
     "                        or one of them (see: allocbench list counters)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
-    "  --format F            what stdout shows: console (default), json or tsv\n"
+    "  --format F            what stdout shows: console (default), json, tsv,\n"
+    "                        markdown (tables for a pull request) or gbench\n"
+    "                        (benchmark.json)\n"
     "  --timeout SECONDS     per child, 0.1..86400; default 600\n"
     "\n"
     "files written to DIR: allocator-fast-path-report.tsv, report.json\n"
@@ -187,7 +189,8 @@ static int fastpath_main(int argc, char **argv)
         ab_fp_free(&run);
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
     }
-    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv", NULL};
+    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv",
+                                        "benchmark.json", NULL};
     rc = ab_cmd_report(ab_fp_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_fp_free(&run);

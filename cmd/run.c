@@ -36,8 +36,9 @@ static const char usage[] =
     "  --param KEY=VALUE     a workload parameter (repeatable), checked against its range\n"
     "  --preset quick        the workload's small preset (applied before --param)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
-    "  --format F            what stdout shows: console (default), json or tsv;\n"
-    "                        the files are always written\n"
+    "  --format F            what stdout shows: console (default), json, tsv,\n"
+    "                        markdown (tables for a pull request) or gbench\n"
+    "                        (benchmark.json); the files are always written\n"
     "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
     "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
     "  --pin                 bind each thread to a PU of its own (hwloc, else\n"
@@ -255,7 +256,7 @@ static int run_main(int argc, char **argv)
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the run failed: %s", strerror(-rc));
     static const char *const where[] = {"report.json", "allocator-fast-path-benchmarks.tsv",
-                                        NULL};
+                                        "benchmark.json", NULL};
     rc = ab_cmd_report(ab_run_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_run_free(&run);

@@ -172,6 +172,9 @@ void ab_summarize(const double *x, size_t n, struct ab_summary *out);
  * 0.95; returns false when even (1, n) falls short. */
 bool ab_median_ci_ranks(size_t n, size_t *j, size_t *k);
 double ab_median_sorted(const double *sorted, size_t n);
+/* The sample standard deviation of x[0..n) (n - 1 in the denominator, as
+ * google-benchmark's stddev aggregate): 0 for one value, NaN for none. */
+double ab_stddev(const double *x, size_t n);
 
 /* --------------------------------------------------------------- measure.c */
 
