@@ -646,8 +646,8 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                         if (!cal_rounds[ci]) {
                             cal_rounds[ci] = cfg->rounds;
                             if (cfg->min_time_s > 0 && !cfg->counter) {
-                                ab_session_progress(&run->session,
-                                                    "%s %s %s t=%u: calibrating rounds",
+                                ab_session_working(&run->session,
+                                                   "%s %s %s t=%u: calibrating rounds",
                                                     cfg->wl->name, cfg->wl->variants[v],
                                                     subj->name, r->threads);
                                 rc = calibrate(cfg, subj, v, r->threads, &cal_rounds[ci],
