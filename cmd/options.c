@@ -110,11 +110,19 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
     int id;
     while ((id = getopt_long(argc, argv, shortopts, table, NULL)) != -1) {
         if (id == '?' || id == ':') {
-            if (optopt)
+            /* optopt: a long option without its value sets its id; a short
+             * option (every one is unknown) its character, and optind
+             * stays on a -xyz cluster until its last. */
+            const char *arg = argv[optind - 1];
+            bool long_opt = !strncmp(arg, "--", 2);
+            if (optopt >= 256 || (optopt && optopt <= NCOMMON && long_opt))
                 return ab_error(AB_ALLOCBENCH_USAGE, "%s: option '%s' needs a value",
-                                cmd->name, argv[optind - 1]);
+                                cmd->name, arg);
+            if (optopt)
+                return ab_error(AB_ALLOCBENCH_USAGE, "%s: unknown option '-%c' (see: "
+                                "allocbench help %s)", cmd->name, optopt, cmd->name);
             return ab_error(AB_ALLOCBENCH_USAGE, "%s: unknown option '%s' (see: allocbench "
-                            "help %s)", cmd->name, argv[optind - 1], cmd->name);
+                            "help %s)", cmd->name, arg, cmd->name);
         }
         if (id == OPT_HELP) {
             fputs(cmd->usage, stdout);
