@@ -350,12 +350,30 @@ static bool count_ok(const cJSON *v)
                                v->valuedouble == floor(v->valuedouble));
 }
 
+/* A string that travels into a budget file and the gate's lines: under
+ * max bytes, no tab or line break (no control character), no space where
+ * a name is meant (the budget file refuses them). */
+static bool text_ok(const cJSON *v, size_t max, bool name)
+{
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= max)
+        return false;
+    for (const unsigned char *c = (const unsigned char *)v->valuestring; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || (name && *c == ' '))
+            return false;
+    return !name || (v->valuestring[0] && strcmp(v->valuestring, "*"));
+}
+
 static const char *check_row(const cJSON *row)
 {
     static const char *const strings[] = {"allocator", "op", "pattern", "status", "counter"};
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(row, strings[i])))
             return strings[i];
+    /* The sizes of struct ab_budget's allocator, counter and version. */
+    if (!text_ok(cJSON_GetObjectItemCaseSensitive(row, "allocator"), AB_NAME_MAX, true))
+        return "allocator";
+    if (!text_ok(cJSON_GetObjectItemCaseSensitive(row, "counter"), 32, true))
+        return "counter";
     if (ab_fp_op_parse(ab_json_str(row, "op")) < 0)
         return "op";
     if (ab_fp_pattern_parse(ab_json_str(row, "pattern")) < 0)
@@ -378,7 +396,7 @@ static const char *check_row(const cJSON *row)
     if (!cJSON_IsNull(ag) && !cJSON_IsBool(ag))
         return "repetitions_agree";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
-    if (!cJSON_IsNull(v) && !cJSON_IsString(v))
+    if (!cJSON_IsNull(v) && !text_ok(v, 128, false))
         return "allocator_version";
     return NULL;
 }
@@ -720,16 +738,18 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
             unsigned long long size = (unsigned long long)ab_json_num(row, "size", 0);
             if (!strcmp(st, "unavailable"))
                 continue;
-            if (strcmp(st, "ok") ||
+            struct made r = {row, fig(row, "instructions"), fig(row, "branches"),
+                             ab_json_num(row, "slow_path_share", NAN)};
+            /* What the gate counts as not measured cannot set a budget. */
+            if (strcmp(st, "ok") || isnan(r.ins) ||
                 !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "repetitions_agree"))) {
                 snprintf(err, errlen, "%s %s size=%llu pattern=%s was not measured cleanly "
                          "(%s%s%s): a budget is only set from an agreeing count",
-                         a, op, size, pat, st, *ab_json_str(row, "reason") ? ": " : "",
-                         ab_json_str(row, "reason"));
+                         a, op, size, pat, strcmp(st, "ok") || !isnan(r.ins) ? st
+                                                                              : "no instructions",
+                         *ab_json_str(row, "reason") ? ": " : "", ab_json_str(row, "reason"));
                 goto out;
             }
-            struct made r = {row, fig(row, "instructions"), fig(row, "branches"),
-                             ab_json_num(row, "slow_path_share", NAN)};
             struct ab_budget key = {.op = (enum ab_fp_op)ab_fp_op_parse(op),
                                     .pattern = (enum ab_fp_pattern)ab_fp_pattern_parse(pat),
                                     .size = size};
