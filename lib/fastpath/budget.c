@@ -760,13 +760,17 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
                     break;
             if (k < n) {
                 const struct made *o = &m[k];
-                bool same_counts = o->ins == r.ins && (o->br == r.br || (isnan(o->br) &&
-                                                                          isnan(r.br)));
+                /* Every figure a ceiling is set from, or the budget holds
+                 * one report and fails the other. */
+                bool same_counts = o->ins == r.ins &&
+                                   (o->br == r.br || (isnan(o->br) && isnan(r.br))) &&
+                                   (o->share == r.share || (isnan(o->share) && isnan(r.share)));
                 if (!same_counts || strcmp(ab_json_str(o->row, "counter"),
                                            ab_json_str(row, "counter"))) {
-                    snprintf(err, errlen, "%s %s size=%llu pattern=%s is %g/%g (%s) in one "
-                             "report and %g/%g (%s) in another", a, op, size, pat, o->ins,
-                             o->br, ab_json_str(o->row, "counter"), r.ins, r.br,
+                    snprintf(err, errlen, "%s %s size=%llu pattern=%s is %g/%g, slow share %g "
+                             "(%s) in one report and %g/%g, slow share %g (%s) in another", a,
+                             op, size, pat, o->ins, o->br, o->share,
+                             ab_json_str(o->row, "counter"), r.ins, r.br, r.share,
                              ab_json_str(row, "counter"));
                     goto out;
                 }
