@@ -36,6 +36,12 @@ static const char *const col_names[COL_COUNT] = {
 static const bool col_required[COL_COUNT] = {true, true, true, false, false, false,
                                              true, true, false};
 
+/* A count in a report is at most COUNT_MAX; a ceiling may be one raised by
+ * the largest headroom `budgets` takes (1000 percent), so that a file it
+ * writes is one this parser reads. */
+#define COUNT_MAX 1e15
+#define CEILING_MAX (COUNT_MAX * 11)
+
 static int bad(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static int bad(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
@@ -179,10 +185,10 @@ static int parse_row(struct ab_budgets *out, char **f, const int *col, unsigned 
                        sizeof b->version - 1);
         ab_strlcpy(b->version, v, sizeof b->version);
     }
-    if (ceiling(f[col[COL_MAX_INS]], 1e12, &b->max_instructions))
+    if (ceiling(f[col[COL_MAX_INS]], CEILING_MAX, &b->max_instructions))
         return bad(err, errlen, path, lineno, "max_instructions '%s': a count >= 0 or empty",
                    f[col[COL_MAX_INS]]);
-    if (ceiling(f[col[COL_MAX_BR]], 1e12, &b->max_branches))
+    if (ceiling(f[col[COL_MAX_BR]], CEILING_MAX, &b->max_branches))
         return bad(err, errlen, path, lineno, "max_branches '%s': a count >= 0 or empty",
                    f[col[COL_MAX_BR]]);
     b->max_slow_path_share = NAN;
@@ -342,11 +348,11 @@ static int reject(char *err, size_t errlen, const char *path, const char *fmt, .
     return -EPROTO;
 }
 
-/* A count in a report: null, or an integer in [0, 1e15]. */
+/* A count in a report: null, or an integer in [0, COUNT_MAX]. */
 static bool count_ok(const cJSON *v)
 {
     return cJSON_IsNull(v) || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-                               v->valuedouble >= 0 && v->valuedouble <= 1e15 &&
+                               v->valuedouble >= 0 && v->valuedouble <= COUNT_MAX &&
                                v->valuedouble == floor(v->valuedouble));
 }
 
