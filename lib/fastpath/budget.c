@@ -807,11 +807,12 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
         if (!isnan(m[i].br))
             fmt(br, sizeof br, with_headroom(m[i].br, headroom_pct, false));
         if (!isnan(m[i].share)) {
-            /* Printed short, never below the share itself. */
+            /* Printed short, never below the share itself: where six
+             * digits round down, all of them (%.17g reads back exactly). */
             double x = with_headroom(m[i].share, headroom_pct, true);
             snprintf(sh, sizeof sh, "%.6g", x);
             if (strtod(sh, NULL) < x)
-                snprintf(sh, sizeof sh, "%.6g", x * (1 + 1e-6) > 1 ? 1 : x * (1 + 1e-6));
+                snprintf(sh, sizeof sh, "%.17g", x);
         }
         fprintf(f, "%s\t%s\t%llu\t%s\t%s\t%s\t%s\t%s\t%s\n", ab_json_str(row, "allocator"),
                 ab_json_str(row, "op"), (unsigned long long)ab_json_num(row, "size", 0),
