@@ -356,17 +356,16 @@ static bool count_ok(const cJSON *v)
                                v->valuedouble == floor(v->valuedouble));
 }
 
-/* A string that travels into a budget file and the gate's lines: under
- * max bytes, no tab or line break (no control character), no space where
- * a name is meant (the budget file refuses them). */
-static bool text_ok(const cJSON *v, size_t max, bool name)
+/* Under max bytes; with name, no space, tab, line break or other control
+ * character either (what a name in the budget file may not hold). */
+static bool text_ok(const char *s, size_t max, bool name)
 {
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= max)
+    if (strlen(s) >= max)
         return false;
-    for (const unsigned char *c = (const unsigned char *)v->valuestring; *c; c++)
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
         if (*c < 0x20 || *c == 0x7f || (name && *c == ' '))
             return false;
-    return !name || (v->valuestring[0] && strcmp(v->valuestring, "*"));
+    return true;
 }
 
 static const char *check_row(const cJSON *row)
@@ -375,10 +374,12 @@ static const char *check_row(const cJSON *row)
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(row, strings[i])))
             return strings[i];
-    /* The sizes of struct ab_budget's allocator, counter and version. */
-    if (!text_ok(cJSON_GetObjectItemCaseSensitive(row, "allocator"), AB_NAME_MAX, true))
+    /* No longer than a subject's name, or than struct ab_budget keeps the
+     * counter and the version; * is the budget file's, never a name. */
+    const char *a = ab_json_str(row, "allocator"), *counter = ab_json_str(row, "counter");
+    if (!*a || strlen(a) >= AB_NAME_MAX || !strcmp(a, "*"))
         return "allocator";
-    if (!text_ok(cJSON_GetObjectItemCaseSensitive(row, "counter"), 32, true))
+    if (!*counter || !text_ok(counter, 32, true))
         return "counter";
     if (ab_fp_op_parse(ab_json_str(row, "op")) < 0)
         return "op";
@@ -402,7 +403,7 @@ static const char *check_row(const cJSON *row)
     if (!cJSON_IsNull(ag) && !cJSON_IsBool(ag))
         return "repetitions_agree";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
-    if (!cJSON_IsNull(v) && !text_ok(v, 128, false))
+    if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && strlen(v->valuestring) < 128))
         return "allocator_version";
     return NULL;
 }
@@ -754,6 +755,15 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
                          a, op, size, pat, strcmp(st, "ok") || !isnan(r.ins) ? st
                                                                               : "no instructions",
                          *ab_json_str(row, "reason") ? ": " : "", ab_json_str(row, "reason"));
+                goto out;
+            }
+            /* What the budget file cannot hold is refused, not written. */
+            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
+            if (!text_ok(a, AB_NAME_MAX, true) ||
+                (cJSON_IsString(ver) && !text_ok(ver->valuestring, 128, false))) {
+                snprintf(err, errlen, "%s %s size=%llu pattern=%s: a budget file cannot name "
+                         "this allocator or its version (a space, tab or line break in it)",
+                         a, op, size, pat);
                 goto out;
             }
             struct ab_budget key = {.op = (enum ab_fp_op)ab_fp_op_parse(op),
