@@ -34,18 +34,17 @@ int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4],
     return AB_EXIT_OK;
 }
 
-int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n)
+int ab_cmd_allocators(const char *arg, struct ab_cmd_allocators *out)
 {
-    static char items[AB_CMD_MAX_SUBJECTS][AB_NAME_MAX * 4];
+    return ab_cmd_list("allocator", arg, out->item, AB_CMD_MAX_SUBJECTS, &out->n);
+}
+
+int ab_cmd_subjects(const struct ab_cmd_allocators *a, struct ab_subject *subjects, size_t *n)
+{
     char err[1024];
-    if (max > AB_CMD_MAX_SUBJECTS)
-        max = AB_CMD_MAX_SUBJECTS;
-    int count, rc;
-    if ((rc = ab_cmd_list("allocator", arg, items, (int)max, &count)))
-        return rc;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < a->n; i++) {
         enum ab_code code;
-        if (ab_subject_resolve(items[i], &subjects[i], err, sizeof err, &code))
+        if (ab_subject_resolve(a->item[i], &subjects[i], err, sizeof err, &code))
             return ab_error(code, "%s", err);
         for (int j = 0; j < i; j++) {
             if (!strcmp(subjects[j].name, subjects[i].name))
@@ -58,7 +57,7 @@ int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, si
                                 subjects[i].path, subjects[j].spec, subjects[i].spec);
         }
     }
-    *n = (size_t)count;
+    *n = (size_t)a->n;
     return AB_EXIT_OK;
 }
 

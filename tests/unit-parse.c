@@ -41,6 +41,10 @@ int main(void)
     CHECK(ab_parse_double("0", 0.1, 10, &d) == -ERANGE);
     CHECK(ab_parse_double("nan", 0.1, 10, &d) == -EINVAL);
     CHECK(ab_parse_double("1s", 0.1, 10, &d) == -EINVAL);
+    CHECK(ab_parse_double("0x4", 0.1, 10, &d) == -EINVAL);
+    CHECK(ab_parse_double(" 1", 0.1, 10, &d) == -EINVAL);
+    CHECK(ab_parse_double("1e300", 0.1, 10, &d) == -ERANGE);
+    CHECK(ab_parse_double("2.5e0", 0.1, 10, &d) == 0 && d == 2.5);
 
     int64_t i;
     CHECK(ab_parse_i64("-5", -10, 10, &i) == 0 && i == -5);

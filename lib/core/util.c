@@ -75,7 +75,8 @@ int ab_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 int ab_parse_double(const char *s, double min, double max, double *out)
 {
-    if (!s || !*s || isspace((unsigned char)*s))
+    /* Decimal only: strtod would also take hex floats (0x10 seconds). */
+    if (!s || !*s || s[strspn(s, "0123456789+-.eE")])
         return -EINVAL;
     errno = 0;
     char *end;
