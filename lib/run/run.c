@@ -191,6 +191,14 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         ab_strlcpy(r->reason, cJSON_IsString(why) ? why->valuestring : "", sizeof r->reason);
         return;
     }
+    static const char *const counts[] = {"ops", "wall_ns", "thread_ns"};
+    char why[128];
+    if (ab_reply_counts(d, counts, 3, why, sizeof why)) {
+        r->status = AB_TRIAL_FAILED;
+        ab_strlcpy(r->reason, why, sizeof r->reason);
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", why);
+        return;
+    }
     r->status = AB_TRIAL_OK;
     int64_t ops = int_or_null(d, "ops");
     int64_t wall = int_or_null(d, "wall_ns");
