@@ -47,7 +47,16 @@ int ab_cmd_dispatch(int argc, char **argv, struct ab_dispatch *d)
         return AB_EXIT_OK;
     }
     const char *c = argv[1];
-    if (!strcmp(c, "-h") || !strcmp(c, "--help") || (!strcmp(c, "help") && argc < 3)) {
+    bool top = !strcmp(c, "-h") || !strcmp(c, "--help") || !strcmp(c, "-V") ||
+               !strcmp(c, "--version");
+    bool help = !strcmp(c, "help");
+    /* Nothing may follow what takes no argument: a stray word is a
+     * mistake, never ignored. */
+    if ((top && argc > 2) || (help && argc > 3))
+        return ab_error(AB_ALLOCBENCH_USAGE, "%s: unexpected argument '%s' (see: allocbench "
+                                             "--help)",
+                        c, argv[top ? 2 : 3]);
+    if (!strcmp(c, "-h") || !strcmp(c, "--help") || (help && argc < 3)) {
         d->what = AB_DISPATCH_HELP;
         return AB_EXIT_OK;
     }
@@ -55,7 +64,6 @@ int ab_cmd_dispatch(int argc, char **argv, struct ab_dispatch *d)
         d->what = AB_DISPATCH_VERSION;
         return AB_EXIT_OK;
     }
-    bool help = !strcmp(c, "help");
     const char *name = help ? argv[2] : c;
     const struct ab_command *cmd = find(name);
     if (!cmd)

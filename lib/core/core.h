@@ -78,8 +78,8 @@ int ab_parse_double(const char *s, double min, double max, double *out);
  * Returns the count, or -EINVAL for an empty item, -E2BIG for too many. */
 int ab_split_list(const char *s, char items[][AB_NAME_MAX * 4], int max);
 int ab_mkdir_p(const char *path);
-/* The report folder: out (--out), or results/runs/<UTC stamp>/ when NULL,
- * copied into dir and created. */
+/* The report folder: out (--out), or a new results/runs/<UTC stamp>[-N]/
+ * (never one that exists) when NULL, copied into dir and created. */
 int ab_out_dir_prepare(const char *out, char *dir, size_t len);
 /* The report folder, created and tried: a probe file written and removed
  * in it before any trial, so that a place that cannot take the reports

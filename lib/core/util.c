@@ -142,12 +142,25 @@ int ab_out_dir_prepare(const char *out, char *dir, size_t len)
         if (strlen(out) >= len)
             return -ENAMETOOLONG;
         ab_strlcpy(dir, out, len);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(dir, len, "results/runs/%s", stamp);
+        return ab_mkdir_p(dir);
     }
-    return ab_mkdir_p(dir);
+    /* The default is a folder of its own: the time, and a suffix when a
+     * run of the same second made that one (mkdir decides, so two runs
+     * never share one). */
+    char stamp[32];
+    ab_utc_stamp(stamp, sizeof stamp);
+    int rc = ab_mkdir_p("results/runs");
+    for (unsigned k = 1; !rc && k < 1000; k++) {
+        if (k == 1)
+            snprintf(dir, len, "results/runs/%s", stamp);
+        else
+            snprintf(dir, len, "results/runs/%s-%u", stamp, k);
+        if (!mkdir(dir, 0777))
+            return 0;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return rc ? rc : -EEXIST;
 }
 
 static int write_atomic(const char *tmp, const char *path, const char *data, size_t len);
