@@ -4,7 +4,7 @@
  * --help), with the same names, ranges and messages in every command, and
  * positional arguments counted.
  */
-#include "proc.h"
+#include "report.h"
 #include "cmd.h"
 
 #include <errno.h>
@@ -26,16 +26,37 @@ static bool wanted(unsigned which, int id)
     return id == OPT_HELP || (which & (1u << (id - 1)));
 }
 
+/* --format: a registered format that prints this command's report. */
+static int format_value(const char *cmd, const char *v, struct ab_common *c)
+{
+    const struct ab_format *f = ab_format_find(v);
+    if (f && ab_format_prints(f, cmd)) {
+        c->format = v;
+        return AB_EXIT_OK;
+    }
+    /* "expected a, b or c": the formats that would do, in the list's order. */
+    char names[256] = "";
+    size_t n, k = 0, last = 0;
+    const struct ab_format *const *all = ab_formats(&n);
+    for (size_t i = 0; i < n; i++)
+        if (ab_format_prints(all[i], cmd))
+            last = i;
+    for (size_t i = 0; i < n; i++) {
+        if (!ab_format_prints(all[i], cmd))
+            continue;
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", !k ? "" : i == last ? " or " : ", ",
+                 all[i]->name);
+        k++;
+    }
+    return ab_error(AB_ALLOCBENCH_USAGE, "--format %s: expected %s", v, names);
+}
+
 static int common_value(const char *cmd, int id, const char *v, struct ab_common *c)
 {
     int rc = 0;
     switch (id) {
-    case OPT_FORMAT:
-        if (strcmp(v, "console") && strcmp(v, "json") && strcmp(v, "tsv"))
-            return ab_error(AB_ALLOCBENCH_USAGE, "--format %s: expected console, json or tsv",
-                            v);
-        c->format = v;
-        return AB_EXIT_OK;
+    case OPT_FORMAT: return format_value(cmd, v, c);
     case OPT_OUT: c->out = v; return AB_EXIT_OK;
     case OPT_SEED:
         if ((rc = ab_parse_u64(v, 0, UINT64_MAX, false, &c->seed)))
@@ -80,18 +101,28 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
     table[n] = (struct option){NULL, 0, NULL, 0};
     pos->n = 0;
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: glibc then starts afresh (the ordering "+" asks for, the
+     * rest of a cluster like -xyz left from an earlier parse). */
+    optind = 0;
     /* "+": options stop at the first positional argument only where the
      * command takes a command line of its own (trace -- CMD). */
     const char *shortopts = pos->rest ? "+" : "";
     int id;
     while ((id = getopt_long(argc, argv, shortopts, table, NULL)) != -1) {
         if (id == '?' || id == ':') {
-            if (optopt)
+            /* optopt: a long option without its value sets its id; a short
+             * option (every one is unknown) its character, and optind
+             * stays on a -xyz cluster until its last. */
+            const char *arg = argv[optind - 1];
+            bool long_opt = !strncmp(arg, "--", 2);
+            if (optopt >= 256 || (optopt && optopt <= NCOMMON && long_opt))
                 return ab_error(AB_ALLOCBENCH_USAGE, "%s: option '%s' needs a value",
-                                cmd->name, argv[optind - 1]);
+                                cmd->name, arg);
+            if (optopt)
+                return ab_error(AB_ALLOCBENCH_USAGE, "%s: unknown option '-%c' (see: "
+                                "allocbench help %s)", cmd->name, optopt, cmd->name);
             return ab_error(AB_ALLOCBENCH_USAGE, "%s: unknown option '%s' (see: allocbench "
-                            "help %s)", cmd->name, argv[optind - 1], cmd->name);
+                            "help %s)", cmd->name, arg, cmd->name);
         }
         if (id == OPT_HELP) {
             fputs(cmd->usage, stdout);
@@ -101,6 +132,10 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
         if (rc != AB_EXIT_OK)
             return rc;
     }
+    /* v NULL: they stay where getopt moved them, at the end of argv. */
+    bool in_place = !pos->v && !pos->rest;
+    if (in_place)
+        pos->v = (const char **)argv + optind;
     for (int i = optind; i < argc; i++) {
         if (pos->rest) {
             /* Everything from here on is the command line to run. */
@@ -111,7 +146,9 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
         if (pos->n == pos->max)
             return ab_error(AB_ALLOCBENCH_USAGE, "%s: unexpected argument '%s'", cmd->name,
                             argv[i]);
-        pos->v[pos->n++] = argv[i];
+        if (!in_place)
+            pos->v[pos->n] = argv[i];
+        pos->n++;
     }
     if (pos->n < pos->min)
         return ab_error(AB_ALLOCBENCH_USAGE, "%s: %s", cmd->name, pos->missing);

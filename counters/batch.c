@@ -4,8 +4,12 @@
  * post), and the histograms counts travel in.
  */
 #include "counter.h"
+#include "counter-list.h"
 
 #include <cJSON.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,3 +138,56 @@ cJSON *ab_fp_hist_json(uint64_t *v, size_t n)
     return h;
 }
 
+/* ------------------------------------------------------ supervised batch */
+
+static int announce(const struct ab_fp_marker *m)
+{
+    ssize_t w;
+    do
+        w = write(AB_FP_MARKER_FD, m, sizeof *m);
+    while (w < 0 && errno == EINTR);
+    if (w != (ssize_t)sizeof *m)
+        return -ENOTCONN; /* not under the tracer: never raise SIGTRAP then */
+    raise(SIGTRAP);
+    return 0;
+}
+
+int ab_fp_batch_supervised(struct ab_fp_batch *b)
+{
+    struct ab_fp_marker m = {AB_FP_MARKER_MAGIC, (uint64_t)(uintptr_t)ab_fp_batch_fn(b), b->n,
+                             b->index, 1};
+    int rc = announce(&m);
+    if (rc)
+        return rc;
+    ab_fp_batch_run(b);
+    m.begin = 0;
+    return announce(&m);
+}
+
+/* ptrace's part in the child: the supervised batch (its tracer is
+ * counter-ptrace.c, which needs capstone; this needs nothing). */
+const struct ab_counter_child ab_counter_child_ptrace = {
+    .name = "ptrace",
+    .batch = ab_fp_batch_supervised,
+};
+
+/* ---------------------------------------------------- the child registry */
+
+#define AB_COUNTER_CHILD_DECL(name) extern const struct ab_counter_child ab_counter_child_##name;
+AB_COUNTERS(AB_COUNTER_CHILD_DECL)
+#undef AB_COUNTER_CHILD_DECL
+
+/* The children's parts: the trial child references only these. */
+static const struct ab_counter_child *const child_registry[] = {
+#define AB_COUNTER_CHILD_PTR(name) &ab_counter_child_##name,
+    AB_COUNTERS(AB_COUNTER_CHILD_PTR)
+#undef AB_COUNTER_CHILD_PTR
+};
+
+const struct ab_counter_child *ab_counter_child_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof child_registry / sizeof child_registry[0]; i++)
+        if (!strcmp(child_registry[i]->name, name))
+            return child_registry[i];
+    return NULL;
+}

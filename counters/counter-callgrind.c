@@ -415,18 +415,24 @@ static int callgrind_workload(const char *request, const char *preload, double t
     return 0;
 }
 
+const struct ab_counter_child ab_counter_child_callgrind = {
+    .name = "callgrind",
+    .batch = callgrind_batch,
+    .collect = callgrind_collect,
+};
+
 const struct ab_counter ab_counter_callgrind = {
     .name = "callgrind",
     .summary = "exact per-call counts under valgrind (instructions, conditional branches)",
     .sizes_in_one_child = true,
     .probe = callgrind_probe,
     .spawn = callgrind_spawn,
-    .batch = callgrind_batch,
     .workload = callgrind_workload,
-    .collect = callgrind_collect,
 };
 
 #else /* AB_HAVE_CALLGRIND_H */
+
+const struct ab_counter_child ab_counter_child_callgrind = {.name = "callgrind"};
 
 const struct ab_counter ab_counter_callgrind = {
     .name = "callgrind",

@@ -248,10 +248,14 @@ static int pmu_spawn(const char *request, const char *preload, double timeout_s,
     return ab_runner_exec(request, preload, timeout_s, out);
 }
 
+const struct ab_counter_child ab_counter_child_pmu = {
+    .name = "pmu",
+    .batch = pmu_batch,
+};
+
 const struct ab_counter ab_counter_pmu = {
     .name = "pmu",
     .summary = "hardware counters (perf_event_open, rdpmc), harness calibrated out",
     .probe = pmu_probe,
     .spawn = pmu_spawn,
-    .batch = pmu_batch,
 };

@@ -10,7 +10,8 @@
  * the runner's process group: a timeout kills the pair.
  *
  * Per batch the measuring child writes a marker (the function's address and
- * the number of calls) on descriptor 4 and stops itself with SIGTRAP.  The
+ * the number of calls) on descriptor 4 and stops itself with SIGTRAP (the
+ * supervised batch of batch.c, the child part of this backend).  The
  * tracer then sets a hardware execute breakpoint on the function (DR0 and
  * DR7 through PTRACE_POKEUSER), so the loop between calls runs natively.
  * Inside a call (count_call) it stops the child once per basic block rather
@@ -51,42 +52,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { MARKER_FD = 4, REPLY_FD = 3 };
-
-#define MARKER_MAGIC 0x6162667061747268ull /* "abfpatrh" */
-
-struct marker {
-    uint64_t magic;
-    uint64_t fn;
-    uint64_t n;
-    uint32_t index;
-    uint32_t begin; /* 1: arm for this batch, 0: the batch is over */
-};
-
-/* ------------------------------------------------------ measuring child */
-
-static int announce(const struct marker *m)
-{
-    ssize_t w;
-    do
-        w = write(MARKER_FD, m, sizeof *m);
-    while (w < 0 && errno == EINTR);
-    if (w != (ssize_t)sizeof *m)
-        return -ENOTCONN; /* not under the tracer: never raise SIGTRAP then */
-    raise(SIGTRAP);
-    return 0;
-}
-
-static int ptrace_batch(struct ab_fp_batch *b)
-{
-    struct marker m = {MARKER_MAGIC, (uint64_t)(uintptr_t)ab_fp_batch_fn(b), b->n, b->index, 1};
-    int rc = announce(&m);
-    if (rc)
-        return rc;
-    ab_fp_batch_run(b);
-    m.begin = 0;
-    return announce(&m);
-}
+enum { REPLY_FD = 3 };
 
 /* ---------------------------------------------------------------- tracer */
 
@@ -645,18 +611,21 @@ static cJSON *error_doc(enum ab_code code, const char *fmt, ...)
     return ab_child_error(code, msg);
 }
 
-static pid_t start_child(const char *inner, const char *preload, int reply_w, int marker_w)
+static pid_t start_child(const char *inner, const char *preload, int reply_w, int marker_w,
+                         const char *nonce, double limit_s)
 {
     char exe[PATH_MAX];
-    if (ab_self_exe(exe, sizeof exe))
+    if (ab_trial_exe(exe, sizeof exe))
         return -1;
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    ab_child_tether(limit_s);
+    setenv(AB_REPLY_NONCE_ENV, nonce, 1);
     if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
         _exit(126);
     dup2(reply_w, REPLY_FD);
-    dup2(marker_w, MARKER_FD);
+    dup2(marker_w, AB_FP_MARKER_FD);
     syscall(SYS_close_range, 5u, ~0u, 0u);
     if (preload && *preload)
         setenv("LD_PRELOAD", preload, 1);
@@ -668,10 +637,10 @@ static pid_t start_child(const char *inner, const char *preload, int reply_w, in
 }
 
 /* A marker: arm for a new batch (its counts start here) or end one. */
-static int on_marker(struct tracer *t, const struct marker *m, struct counts **all,
+static int on_marker(struct tracer *t, const struct ab_fp_marker *m, struct counts **all,
                      size_t *nall, struct counts **cur)
 {
-    if (m->magic != MARKER_MAGIC)
+    if (m->magic != AB_FP_MARKER_MAGIC)
         return -EPROTO;
     if (!m->begin) {
         if (*cur)
@@ -725,8 +694,10 @@ static cJSON *ptrace_supervise(const cJSON *req)
         CPU_SET(cpu, &set);
         sched_setaffinity(0, sizeof set, &set); /* inherited by the child */
     }
+    char nonce[17];
+    ab_reply_nonce_new(nonce);
     t.pid = start_child(inner->valuestring, cJSON_IsString(pre) ? pre->valuestring : NULL,
-                        rp[1], mp[1]);
+                        rp[1], mp[1], nonce, ab_json_num(req, "limit_s", 0));
     close(rp[1]);
     close(mp[1]);
     struct counts *all = NULL, *cur = NULL;
@@ -796,7 +767,7 @@ static cJSON *ptrace_supervise(const cJSON *req)
             ptrace(PTRACE_CONT, t.pid, NULL, NULL);
             continue;
         }
-        struct marker m;
+        struct ab_fp_marker m;
         ssize_t got = read(mp[0], &m, sizeof m);
         if (got == (ssize_t)sizeof m) {
             if ((rc = on_marker(&t, &m, &all, &nall, &cur))) {
@@ -840,10 +811,10 @@ done:;
     close(rp[0]);
     close(mp[0]);
     cJSON *doc = NULL;
-    if (!err && buf) {
-        buf[len] = '\0';
-        doc = cJSON_Parse(buf);
-    }
+    char channel[256] = "";
+    if (!err && buf && WIFEXITED(st) && !WEXITSTATUS(st) &&
+        ab_reply_parse(buf, len, nonce, &doc, channel, sizeof channel))
+        err = error_doc(AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", channel);
     free(buf);
     if (!err && !doc) {
         if (WIFSIGNALED(st))
@@ -953,17 +924,20 @@ static int ptrace_probe(char *version, size_t vlen, char *why, size_t wlen)
 static int ptrace_spawn(const char *request, const char *preload, double timeout_s,
                         struct ab_child_result *out)
 {
+    if (preload && !(preload = ab_preload_path(preload)))
+        return errno ? -errno : -ENOMEM;
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "supervise");
     cJSON_AddStringToObject(req, "counter", "ptrace");
     if (preload)
         cJSON_AddStringToObject(req, "preload", preload);
     cJSON_AddStringToObject(req, "inner", request);
+    cJSON_AddNumberToObject(req, "limit_s", timeout_s);
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     if (!text)
         return -ENOMEM;
-    int rc = ab_runner_exec(text, NULL, timeout_s, out);
+    int rc = ab_runner_exec_supervisor(text, timeout_s, out);
     free(text);
     return rc;
 }
@@ -973,7 +947,6 @@ const struct ab_counter ab_counter_ptrace = {
     .summary = "exact per-call counts: hardware breakpoints, single steps, capstone",
     .probe = ptrace_probe,
     .spawn = ptrace_spawn,
-    .batch = ptrace_batch,
     .supervise = ptrace_supervise,
 };
 

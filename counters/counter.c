@@ -17,6 +17,7 @@ static const struct ab_counter *const registry[] = {
 #undef AB_COUNTER_PTR
 };
 
+
 const struct ab_counter *const *ab_counters(size_t *count)
 {
     *count = sizeof registry / sizeof registry[0];
@@ -88,8 +89,26 @@ static cJSON *supervise(const cJSON *req, struct ab_heap *heap)
     return c->supervise(req);
 }
 
+static const struct ab_field supervise_fields[] = {
+    {"counter", AB_FIELD_STR, true, 1, 32},
+    {"preload", AB_FIELD_STR, false, 1, PATH_MAX - 1},
+    {"inner", AB_FIELD_STR, true, 2, 1 << 20},
+    {"limit_s", AB_FIELD_NUM, true, 0, 86400},
+};
+
+static int supervise_check(const cJSON *req, char *err, size_t len)
+{
+    const struct ab_counter *c = ab_counter_find(ab_json_str(req, "counter"));
+    if (!c || !c->supervise)
+        return snprintf(err, len, "the supervise request names no supervising counter"),
+               -EINVAL;
+    return 0;
+}
+
 const struct ab_child_mode ab_mode_supervise = {
     .name = "supervise",
     .binds_heap = false,
+    AB_FIELDS(supervise_fields),
+    .check = supervise_check,
     .run = supervise,
 };

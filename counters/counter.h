@@ -37,8 +37,6 @@ struct ab_counter {
      * hand back its reply with every batch's counts in it. */
     int (*spawn)(const char *request, const char *preload, double timeout_s,
                  struct ab_child_result *out);
-    /* In the measuring child: make the batch's calls, counted. */
-    int (*batch)(struct ab_fp_batch *b);
     /* In the orchestrating process, for backends that count a whole
      * workload (`run --counter`): run one trial child whose request asks
      * for collection around its measured phase, and hand back the totals
@@ -46,14 +44,39 @@ struct ab_counter {
      * not counted).  NULL if the backend cannot. */
     int (*workload)(const char *request, const char *preload, double timeout_s,
                     struct ab_child_result *out, double totals[3]);
-    /* In that trial child: switch collection on or off for the calling
-     * thread (the trial reaches it through its hook, never by name). */
-    void (*collect)(void);
     /* In a supervising child (re-executed allocbench, nothing preloaded),
      * for backends that watch the measuring child from outside: start it,
      * count, and return the reply (the `supervise` request).  NULL if none. */
     struct cJSON *(*supervise)(const struct cJSON *req);
 };
+
+/* A backend's part in the trial child (allocbench-trial, which links
+ * nothing a parent-side part needs: no capstone, no valgrind tool). */
+struct ab_counter_child {
+    const char *name;
+    /* In the measuring child: make the batch's calls, counted; NULL when
+     * this build lacks the backend. */
+    int (*batch)(struct ab_fp_batch *b);
+    /* In a trial child counted whole: switch collection on or off for the
+     * calling thread (the trial reaches it through its hook, never by
+     * name).  NULL: none. */
+    void (*collect)(void);
+};
+const struct ab_counter_child *ab_counter_child_find(const char *name);
+
+/* The child part of a backend that watches the measuring child from
+ * outside (ptrace): per batch a marker on descriptor AB_FP_MARKER_FD, then
+ * SIGTRAP, the calls, and a closing marker.  -ENOTCONN outside a tracer. */
+#define AB_FP_MARKER_FD 4
+#define AB_FP_MARKER_MAGIC 0x6162667061747268ull /* "abfpatrh" */
+struct ab_fp_marker {
+    uint64_t magic;
+    uint64_t fn;
+    uint64_t n;
+    uint32_t index;
+    uint32_t begin; /* 1: arm for this batch, 0: the batch is over */
+};
+int ab_fp_batch_supervised(struct ab_fp_batch *b);
 
 /* The child mode "supervise", for backends with a supervise function. */
 extern const struct ab_child_mode ab_mode_supervise;

@@ -14,6 +14,7 @@ static int run(struct ab_stress *s)
         .threads = 1,
         .as_limit = s->prof->as_limit,
         .recovery_pct = 50,
+        .late_thread = true,
     };
     return ab_exhaust_run(s, &c);
 }

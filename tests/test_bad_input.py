@@ -2,7 +2,9 @@
 names the problem, and writes no report; a good input in the same shape does
 not fire."""
 import os
+import shutil
 import stat
+import subprocess
 
 from abtest import *
 
@@ -27,6 +29,16 @@ cases = [
     ("unknown parameter", ["run", "bulk-new", "--param", "bogus=1"], 2, ["bogus", "ALLOCBENCH_BAD_PARAM"]),
     ("parameter not a number", ["run", "bulk-new", "--param", "size=lots"], 2, ["size", "ALLOCBENCH_BAD_PARAM"]),
     ("threads out of range", ["run", "bulk-new", "--threads", "0"], 2, ["--threads", "ALLOCBENCH_USAGE"]),
+    ("threads twice", ["run", "bulk-new", "--threads", "2,1,2"], 2, ["--threads names 2 twice"]),
+    ("a stray word after help", ["help", "run", "extra"], 2, ["unexpected argument 'extra'"]),
+    ("a stray word after --version", ["--version", "extra"], 2, ["unexpected argument 'extra'"]),
+    ("a stray word after --help", ["--help", "extra"], 2, ["unexpected argument 'extra'"]),
+    ("threads twice, spelled apart", ["run", "bulk-new", "--threads", "1,01"], 2, ["--threads names 1 twice"]),
+    ("threads with an empty item", ["run", "bulk-new", "--threads", "1,,2"], 2, ["--threads", "empty item"]),
+    ("variant twice", ["run", "bulk-new", "--variant", "loop,array,loop"], 2, ["--variant names loop twice"]),
+    ("one library named twice", ["run", "bulk-new", "--allocator", "glibc,/lib/x86_64-linux-gnu/libc.so.6"], 2, ["twice"]),
+    ("sizes with an empty item", ["fastpath", "--sizes", "16,,32"], 2, ["--sizes", "empty item"]),
+    ("cases with an empty item", ["stress", "--profile", "hosted-small", "--case", "local-free,"], 2, ["--case", "empty item"]),
     ("repetitions not a number", ["run", "bulk-new", "--repetitions", "ten"], 2, ["--repetitions", "ALLOCBENCH_USAGE"]),
     ("timeout out of range", ["run", "bulk-new", "--timeout", "0"], 2, ["--timeout", "ALLOCBENCH_USAGE"]),
     ("unknown variant", ["run", "bulk-new", "--variant", "nope"], 2, ["nope", "ALLOCBENCH_USAGE"]),
@@ -54,6 +66,33 @@ for what, args, code, words in cases:
         check(w in p.stderr, f"{what}: '{w}' missing from {p.stderr.strip()!r}")
     check(p.stdout == "", f"{what}: wrote to stdout: {p.stdout[:200]!r}")
 check(not os.path.exists(os.path.join(out, "never", "report.json")), "a refused run left a report")
+
+# More threads than a process may start here (RLIMIT_NPROC of 30, as an
+# unprivileged user): refused before any trial, naming the limit.
+if os.geteuid() == 0 and shutil.which("setpriv") and shutil.which("prlimit"):
+    cmd = ["prlimit", "--nproc=30:30", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+           AB, "run", "bulk-new", "--variant", "loop", "--out", os.path.join("/tmp", "ab-never")]
+    p = subprocess.run(cmd + ["--threads", "100"], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 2 and "RLIMIT_NPROC" in p.stderr and len(p.stderr.splitlines()) == 1,
+          f"threads past RLIMIT_NPROC: exit {p.returncode}, {p.stderr!r}")
+    p = subprocess.run(cmd[:1] + ["--nproc=300:300"] + cmd[2:] + ["--threads", "4", "--repetitions", "1",
+                       "--rounds", "1"], capture_output=True, text=True, timeout=120, cwd="/tmp")
+    check(p.returncode in (0, 2) and "RLIMIT_NPROC" not in p.stderr,
+          f"threads within RLIMIT_NPROC: exit {p.returncode}, {p.stderr!r}")
+else:
+    print("note: not root, or no setpriv/prlimit: the RLIMIT_NPROC case is left out")
+
+# The default --out is a folder of its own: runs within one second never
+# share one (three at once here).
+cwd = tmpdir()
+procs = [subprocess.Popen([AB, "run", "bulk-new", "--variant", "loop", "--rounds", "1",
+                           "--repetitions", "1", "--param", "n=64"], cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(3)]
+codes = [p.wait(timeout=120) for p in procs]
+made = os.listdir(os.path.join(cwd, "results", "runs"))
+check(codes == [0, 0, 0] and len(made) == 3 and
+      all(os.path.exists(os.path.join(cwd, "results", "runs", m, "report.json")) for m in made),
+      f"three runs at once: exits {codes}, folders {made}")
 
 # The same shapes, valid: none of them fires.
 good = tmpdir()

@@ -1,5 +1,5 @@
-"""The gate on the measurement itself: glibc, jemalloc, tcmalloc, mimalloc
-and the bump plugin must hold against the checked-in budgets
+"""The gate on the measurement itself: glibc, jemalloc, tcmalloc, mimalloc,
+the bump plugin and the ref plugin must hold against the checked-in budgets
 (results/budgets/size-classes.tsv, written by `allocbench budgets` from the
 counts measured on the development machine with the default protocol), with
 every report row budgeted and every budget row matched.  The pairs rows (the
@@ -21,9 +21,9 @@ counters = run("list", "counters").stdout
 for c in ("ptrace", "callgrind"):
     if not any(l.split()[:2] == [c, "yes"] for l in counters.splitlines()):
         skip(f"the {c} counter is not usable here (capstone and valgrind come from scripts/setup)")
-names = [a for a in ("glibc", "jemalloc", "tcmalloc", "mimalloc", "bump") if a in installed()]
-if len(names) < 5:
-    skip(f"the budgets are for glibc, jemalloc, tcmalloc, mimalloc and bump; installed: {names}")
+names = [a for a in ("glibc", "jemalloc", "tcmalloc", "mimalloc", "bump", "ref") if a in installed()]
+if len(names) < 6:
+    skip(f"the budgets are for glibc, jemalloc, tcmalloc, mimalloc, bump and ref; installed: {names}")
 budgets = os.path.join(SOURCE, "results", "budgets", "size-classes.tsv")
 pairs, batch = tmpdir(), tmpdir()
 for out, pattern, counter in ((pairs, "pairs", "ptrace"), (batch, "batch", "callgrind")):

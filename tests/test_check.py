@@ -127,6 +127,52 @@ check(p.returncode == 2 and "schema version 99" in p.stderr, f"another schema ve
 notjson = budgets("{ not json", "r.json")
 p = gate(good, report=notjson)
 check(p.returncode == 2 and "not JSON" in p.stderr, f"not JSON: {p.returncode} {p.stderr!r}")
+# Each malformed value of a report: exit 2, one line naming it, no verdict.
+text = json.dumps(doc | {"schema_version": 2})
+
+
+def mutated(where, value):
+    m = json.loads(text)
+    o = m["rows"][0]
+    for k in where[:-1]:
+        o = o[k]
+    o[where[-1]] = value
+    return json.dumps(m)
+
+
+for what, report_text, word in [
+    ("trailing data", text + " {}", "data after the document"),
+    ("a duplicate member", text.replace('"rows":', '"rows": [], "rows":', 1), "twice"),
+    ("a negative size", mutated(["size"], -16), "size"),
+    ("a fractional size", mutated(["size"], 16.5), "size"),
+    ("a size of 1e300", mutated(["size"], 1e300), "size"),
+    ("a size of 2^31", mutated(["size"], 2 ** 31), "size"),
+    ("an op 'bogus'", mutated(["op"], "bogus"), "op"),
+    ("a pattern 'bogus'", mutated(["pattern"], "bogus"), "pattern"),
+    ("a negative p50", mutated(["instructions", "p50"], -1), "instructions"),
+    ("a fractional p50", mutated(["instructions", "p50"], 41.5), "instructions"),
+    ("a p50 of 1e300", mutated(["branches", "p50"], 1e300), "branches"),
+    ("a p50 as text", mutated(["instructions", "p50"], "41"), "instructions"),
+    ("a slow share over 1", mutated(["slow_path_share"], 1.5), "slow_path_share"),
+    ("an allocator as a number", mutated(["allocator"], 7), "allocator"),
+    ("NaN", text.replace('"size": 16', '"size": NaN', 1), "not JSON"),
+    ("Infinity", text.replace('"size": 16', '"size": Infinity', 1), "not JSON"),
+]:
+    p = gate(good, report=budgets(report_text, "m.json"))
+    check(p.returncode == 2 and len(p.stderr.splitlines()) == 1 and word in p.stderr
+          and p.stdout == "", f"report with {what}: exit {p.returncode}, {p.stderr!r}")
+
+# Budget matching is linear (hashed): 80,000 rows for other allocators,
+# each reported unmatched (the gate fails safe), and the report's rows held
+# by the two wildcard rows after them.
+big = [HEADER]
+for i in range(80000):
+    big.append(f"fx{i}\tmalloc\t16\t10\t5\n")
+big.append("*\tmalloc\t*\t1000\t500\n*\tfree\t*\t1000\t500\n")
+p = gate("".join(big))
+check(p.returncode == 1 and "80002 budget rows" in p.stderr and "8 held" in p.stderr
+      and "80000 budget rows unmatched" in p.stderr and p.stdout.count("fx") == 80000,
+      f"80,000 budget rows: exit {p.returncode} {p.stdout[-300:]!r} {p.stderr!r}")
 # A bad report after a good one: still no verdict at all.
 p = run("check", "--budgets", budgets(good), rep, notjson)
 check(p.returncode == 2 and p.stdout == "", f"good then bad: {p.returncode} {p.stdout!r}")

@@ -16,6 +16,7 @@ SMALL = {
     "ab-fix-fini.so": {("ALLOCATOR_SHUTDOWN_LEAK", "shutdown-cleanup")},
     "libab-fix-leak.so": {("ALLOCATOR_SHUTDOWN_LEAK", "shutdown-cleanup")},
     "libab-fix-abort.so": {("ALLOCATOR_EXHAUSTION", "exhaustion")},
+    "libab-fix-late.so": {("ALLOCATOR_EXHAUSTION", "exhaustion")},
     "libab-fix-misalign.so": {(CONTRACT, "local-free"), (CONTRACT, "large-objects")},
     "ab-fix-hooks.so": set(),
 }
@@ -69,6 +70,17 @@ check("forbids hugepages" in by.get(("fix-hugepage", "ALLOCATOR_HUGEPAGE_POLICY"
 check("SIGABRT" in by.get(("libab-fix-abort", "ALLOCATOR_EXHAUSTION"), ""), "abort detail")
 check("after fini" in by.get(("fix-fini", "ALLOCATOR_SHUTDOWN_LEAK"), ""), "fini detail")
 check("page limit 33554432" in by.get(("fix-pages", "ALLOCATOR_PAGE_EXHAUSTION"), ""), "pages detail")
+check("in a thread's first malloc at the limit" in by.get(("libab-fix-late", "ALLOCATOR_EXHAUSTION"), ""),
+      "late detail")
+# The page limit fails where the allocator does not fail closed under it: a
+# backend that maps past it, and one held by RLIMIT_AS that aborts or dies
+# in a late thread's first malloc.
+ex = {c["allocator"]: {k["name"]: k["verdict"] for k in c["checks"]} for c in r["cases"]
+      if c["case"] == "exhaustion"}
+for a in ("fix-pages", "libab-fix-abort", "libab-fix-late"):
+    check(ex[a].get("page-limit") == "failed", f"{a}: page-limit {ex[a]}")
+check(ex["libab-fix-late"]["late-thread"] == "failed", f"late: {ex['libab-fix-late']}")
+check(ex["libab-fix-double"]["late-thread"] == "held", f"double: {ex['libab-fix-double']}")
 # The sound plugin exposes its queue: the remote-free checks hold, not "not applicable".
 hooks = {c["case"]: {k["name"]: k["verdict"] for k in c["checks"]} for c in r["cases"]
          if c["allocator"] == "fix-hooks"}
@@ -96,7 +108,23 @@ for c in r["cases"]:
         v = {k["name"]: k["verdict"] for k in c["checks"]}
         check(v["hugepages"] == ("skipped" if "[never]" in thp else "held"), f"hooks hugepages {v}")
         check(v["numa"] == "held", f"hooks numa {v}")
-        check(v["numa-placement"] in ("held", "skipped"), f"hooks placement {v}")
+        check(v["numa-placement"] == "held", f"hooks placement {v}")
+
+# A 4 KiB-per-thread leaker is caught on hosted-small and hosted-server by
+# the slope, with the bytes it keeps per thread exit in the diagnostic.
+for profile in ("hosted-small", "hosted-server"):
+    out = tmpdir()
+    p = run("stress", "--profile", profile, "--case", "shutdown-cleanup", "--out", out,
+            "--allocator", fixture("libab-fix-leak4k.so"))
+    r = load_report(out)
+    c = r["cases"][0]
+    slope = c["figures"].get("retained_per_exit", {}).get("value")
+    got = [(d["code"], d["detail"]) for d in r["diagnostics"]]
+    check(p.returncode == 1 and len(got) == 1 and got[0][0] == "ALLOCATOR_SHUTDOWN_LEAK",
+          f"leak4k {profile}: {p.returncode} {got}")
+    check(slope is not None and slope >= 4096 and got and f"keeps {slope:.0f} bytes per thread exit" in got[0][1],
+          f"leak4k {profile}: slope {slope}, {got}")
+    check(c["figures"]["thread_exits"]["value"] == 2500, f"leak4k {profile}: {c['figures']}")
 
 # A crash and a hang: their cases are reported crashed and timed out, the
 # other allocator in the run is untouched.  A crash in the exhaustion case

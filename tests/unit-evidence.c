@@ -1,10 +1,12 @@
 /* The evidence files of the workload catalogue: remote-free rows come from
  * aggregates with a remote_frees metric (pending_at_end only where it was
  * reported), page-backend rows from trial samples (empty where a figure was
- * not reported), and neither has rows for a run without them. */
+ * not reported), and neither is written for a run without rows for it. */
 #include "run.h"
 #include "check.h"
+#include "report-files.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,23 @@ static const struct ab_workload wl = {.name = "w", .summary = "s", .seed = "", .
                                       .variants = variants, .params = params, .nparams = 1,
                                       .quick = "n=1", .default_rounds = 1, .run = noop};
 
+/* A file of the run's report set, NULL when the set has no such file. */
+static char *evidence(const struct ab_run *run, const char *name)
+{
+    cJSON *doc = ab_run_doc(run);
+    char *text = report_file(doc, name);
+    cJSON_Delete(doc);
+    return text;
+}
+
+static int lines(const char *text)
+{
+    int n = 0;
+    for (; *text; text++)
+        n += *text == '\n';
+    return n;
+}
+
 int main(void)
 {
     static struct ab_subject subj[2];
@@ -32,11 +51,9 @@ int main(void)
     static struct ab_run run;
     run.cfg = &cfg;
 
-    size_t rows;
-    char *text = ab_report_remote_free_tsv(&run, &rows);
-    CHECK(rows == 0 && text && !strcmp(text, "workload\tallocator\tthreads\tremote_frees\t"
-                                             "ns_per_remote_free\tpending_at_end\tvariant\t"
-                                             "trials\n"));
+    /* No rows: no file. */
+    char *text = evidence(&run, "allocator-remote-free-report.tsv");
+    CHECK(text == NULL);
     free(text);
 
     static struct ab_aggregate aggs[2];
@@ -60,14 +77,18 @@ int main(void)
     strcpy(aggs[1].metrics[1].name, "ns_per_remote_free");
     ab_summarize(v, 0, &aggs[1].metrics[1].s);
     aggs[1].nmetrics = 2;
-    text = ab_report_remote_free_tsv(&run, &rows);
-    CHECK(rows == 2);
+    text = evidence(&run, "allocator-remote-free-report.tsv");
+    CHECK(text && !strncmp(text, "workload\tallocator\tthreads\tremote_frees\t"
+                                 "ns_per_remote_free\tpending_at_end\tvariant\ttrials\n",
+                           strlen("workload\tallocator\tthreads\tremote_frees\t"
+                                  "ns_per_remote_free\tpending_at_end\tvariant\ttrials\n")));
     CHECK(text && strstr(text, "\nw\tplug\t2\t4096\t12.500\t7\tv\t3\n"));
     CHECK(text && strstr(text, "\nw\tglibc\t1\t10\t\t\tv\t2\n"));
+    CHECK(text && lines(text) == 3);
     free(text);
 
-    text = ab_report_page_backend_tsv(&run, &rows);
-    CHECK(rows == 0 && text && !strchr(strchr(text, '\n') + 1, '\n'));
+    text = evidence(&run, "allocator-page-backend-report.tsv");
+    CHECK(text == NULL);
     free(text);
     static struct ab_trial_record tr[1];
     struct ab_sample s[2] = {{"fill-0", 4096, 8192, 12288, -1}, {"release", 0, 4096, -1, -1}};
@@ -76,10 +97,11 @@ int main(void)
     tr[0].nsamples = 2;
     run.trials = tr;
     run.ntrials = 1;
-    text = ab_report_page_backend_tsv(&run, &rows);
-    CHECK(rows == 2);
+    text = evidence(&run, "allocator-page-backend-report.tsv");
+    CHECK(text && !strncmp(text, "workload\tallocator\tphase\t", 24));
     CHECK(text && strstr(text, "\nw\tglibc\tfill-0\t4096\t8192\t12288\t\tv\t1\t4\n"));
     CHECK(text && strstr(text, "\nw\tglibc\trelease\t0\t4096\t\t\tv\t1\t4\n"));
+    CHECK(text && lines(text) == 3);
     free(text);
     return check_done();
 }

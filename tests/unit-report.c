@@ -3,6 +3,7 @@
  * null (JSON) or empty (TSV), never 0. */
 #include "run.h"
 #include "check.h"
+#include "report-files.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -87,37 +88,186 @@ int main(void)
         ab_summarize(NULL, 0, &ag[i].ns_per_op);
         ab_summarize(NULL, 0, &ag[i].ops_per_s);
     }
+    for (int i = 0; i < 4; i++) {
+        ag[i].rounds = 500;
+        ag[i].cv = NAN;
+        ag[i].rusage = (struct ab_rusage_medians){NAN, NAN, NAN, NAN, NAN, NAN};
+    }
+    ag[0].rusage = (struct ab_rusage_medians){0.25, 0.01, 100, 0, 2, 3};
+    /* crashy against glibc: no pair of measured trials, so no verdict. */
+    static struct ab_comparison cmp[1];
+    cmp[0] = (struct ab_comparison){.agg = &ag[2], .base = &ag[0], .pairs = 0,
+                                    .verdict = AB_CMP_NONE};
+    cmp[0].cmp.ratio = cmp[0].cmp.ratio_of_medians = cmp[0].cmp.test.p = NAN;
 
     struct ab_run run = {.cfg = &cfg, .trials = tr, .ntrials = 4, .aggs = ag, .naggs = 4,
-                         .failures = 1};
+                         .comparisons = cmp, .ncomparisons = 1, .failures = 1};
     strcpy(run.session.started_utc, "20260101T000000Z");
 
-    /* TSV: exact header, one row per aggregate, empty where not measured. */
-    char *tsv = ab_report_benchmarks_tsv(&run);
+    cJSON *built = ab_run_doc(&run);
+    CHECK(built != NULL);
+    /* TSV: exact header, one row per aggregate, empty where not measured;
+     * --format tsv prints the same file. */
+    char *tsv = report_file(built, "allocator-fast-path-benchmarks.tsv");
+    char *printed = ab_format_find("tsv")->print(built);
+    CHECK(tsv && printed && !strcmp(tsv, printed));
+    free(printed);
     CHECK(tsv != NULL);
     const char *want =
         "workload\tallocator\tvariant\tthreads\tops_per_trial\tns_per_op_median\t"
         "ns_per_op_min\tns_per_op_max\tns_per_op_ci95_low\tns_per_op_ci95_high\t"
-        "peak_rss_kib\tns_per_op_mad\tops_per_s_median\ttrials\tmeasured\tstatus\n";
+        "peak_rss_kib\tns_per_op_mad\tops_per_s_median\ttrials\tmeasured\tstatus\trounds\tcv\t"
+        "noisy\tuser_s_median\tsys_s_median\tminor_faults_median\tmajor_faults_median\t"
+        "voluntary_switches_median\tinvoluntary_switches_median\n";
     CHECK(strncmp(tsv, want, strlen(want)) == 0);
     CHECK(strstr(tsv, "bulk-new\tglibc\tloop\t1\t4096\t10.000\t10.000\t10.000\t\t\t300\t0.000\t"
-                      "100000000.000\t1\t1\tok\n") != NULL);
-    CHECK(strstr(tsv, "bulk-new\tglibc\tbulk\t1\t\t\t\t\t\t\t\t\t\t1\t0\tunavailable\n") != NULL);
-    CHECK(strstr(tsv, "bulk-new\tcrashy\tloop\t1\t\t\t\t\t\t\t1234\t\t\t1\t0\tfailed\n") != NULL);
+                      "100000000.000\t1\t1\tok\t500\t\tno\t0.250000\t0.010000\t100.0\t0.0\t2.0\t"
+                      "3.0\n") != NULL);
+    CHECK(strstr(tsv, "bulk-new\tglibc\tbulk\t1\t\t\t\t\t\t\t\t\t\t1\t0\tunavailable\t500\t\tno"
+                      "\t\t\t\t\t\t\n") != NULL);
+    CHECK(strstr(tsv, "bulk-new\tcrashy\tloop\t1\t\t\t\t\t\t\t1234\t\t\t1\t0\tfailed\t500\t\tno"
+                      "\t\t\t\t\t\t\n") != NULL);
     int lines = 0;
     for (char *c = tsv; *c; c++)
         lines += *c == '\n';
     CHECK(lines == 5);
     free(tsv);
 
-    char *dt = ab_report_diagnostics_tsv(&run);
+    char *dt = report_file(built, "allocator-diagnostics-report.tsv");
     CHECK(dt && !strcmp(dt, "code\tallocator\tprofile\tcase\tdetail\n"
                             "ALLOCBENCH_TRIAL_CRASHED\tcrashy\t\tbulk-new:loop:t1:r0\tsignal=SIGSEGV\n"));
     free(dt);
 
-    char *json = ab_report_json(&run);
+    /* No remote-free or page-backend rows: no such files. */
+    char *none = report_file(built, "allocator-remote-free-report.tsv");
+    CHECK(none == NULL);
+    free(none);
+    none = report_file(built, "allocator-page-backend-report.tsv");
+    CHECK(none == NULL);
+    free(none);
+
+    /* report.json: the document, and what --format json prints. */
+    char *json = report_file(built, "report.json");
+    printed = ab_format_find("json")->print(built);
+    CHECK(json && printed && !strcmp(json, printed));
+    free(printed);
+
+    /* The console: notes, diagnostics and relative figures from the
+     * document. */
+    char *con = ab_format_find("console")->print(built);
+    CHECK(con && strstr(con, "\nnote: bulk on glibc: not available: glibc offers no bulk "
+                             "allocation API\n"));
+    CHECK(con && strstr(con, "\nALLOCBENCH_TRIAL_CRASHED crashy bulk-new:loop threads=1 "
+                             "repetition=0 signal=SIGSEGV\n"));
+    CHECK(con && strstr(con, "\nloop                   1  crashy       glibc             -  -    "
+                             "                   -  - (under 6 pairs)\n"));
+    CHECK(con && strstr(con, "crashy             1          -                       -        "
+                             "-          -    1.2 MiB  failed (0/1 measured)\n"));
+    free(con);
+
+    /* benchmark.json: the measured trial alone (one trial: no aggregates),
+     * its CPU time from the trial's rusage where it has one, strings made
+     * valid UTF-8. */
+    cJSON *gb_doc = cJSON_Duplicate(built, true);
+    cJSON *gb_ctx = (cJSON *)get(gb_doc, "context");
+    cJSON *t0_gb = cJSON_GetArrayItem(get(gb_doc, "trials"), 0);
+    cJSON *ru = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ru, "user_s", 0.001);
+    cJSON_AddNumberToObject(ru, "sys_s", 0.0005);
+    cJSON *la = cJSON_CreateObject(), *la_start = cJSON_AddArrayToObject(la, "start");
+    cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.5));
+    cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.25));
+    cJSON_AddItemToArray(la_start, cJSON_CreateNull());
+    /* Set, replacing what the document may hold already. */
+    const struct {
+        cJSON *obj;
+        const char *key;
+        cJSON *value;
+    } sets[] = {
+        {t0_gb, "rusage", ru},
+        {gb_ctx, "hostname", cJSON_CreateString("h\xffx")},
+        {gb_ctx, "cpu_governor", cJSON_CreateString("powersave")},
+        {gb_ctx, "cpu_mhz", cJSON_CreateNumber(2399.6)},
+        {gb_ctx, "load_average", la},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(sets[i].obj, sets[i].key);
+        cJSON_AddItemToObject(sets[i].obj, sets[i].key, sets[i].value);
+    }
+    char *gb_text = ab_format_find("gbench")->print(gb_doc);
+    cJSON *gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    const cJSON *gbs = get(gb, "benchmarks"), *b0 = cJSON_GetArrayItem(gbs, 0);
+    CHECK(cJSON_GetArraySize(gbs) == 1);
+    CHECK(!strcmp(ab_json_str(b0, "name"), "bulk-new/loop/glibc/threads:1") &&
+          !strcmp(ab_json_str(b0, "run_type"), "iteration") &&
+          !strcmp(ab_json_str(b0, "time_unit"), "ns"));
+    CHECK(ab_json_num(b0, "iterations", 0) == 4096 && ab_json_num(b0, "real_time", 0) == 10);
+    CHECK_NEAR(ab_json_num(b0, "cpu_time", 0), 1.5e6 / 4096);
+    CHECK(!strcmp(ab_json_str(get(gb, "context"), "date"), "2026-01-01T00:00:00+00:00"));
+    CHECK(!strcmp(ab_json_str(get(gb, "context"), "host_name"), "h\xef\xbf\xbdx"));
+    CHECK(cJSON_IsTrue(get(get(gb, "context"), "cpu_scaling_enabled")));
+    CHECK(ab_json_num(get(gb, "context"), "mhz_per_cpu", 0) == 2400);
+    const cJSON *load = get(get(gb, "context"), "load_avg");
+    CHECK(cJSON_GetArraySize(load) == 2 && cJSON_GetArrayItem(load, 0)->valuedouble == 0.5 &&
+          cJSON_GetArrayItem(load, 1)->valuedouble == 0.25);
+    cJSON_Delete(gb);
+    free(gb_text);
+    /* Without rusage (null), cpu_time is the trial's ns per op; without
+     * the figures, no member for them. */
+    cJSON_DeleteItemFromObjectCaseSensitive(t0_gb, "rusage");
+    cJSON_AddNullToObject(t0_gb, "rusage");
+    gb_text = ab_format_find("gbench")->print(gb_doc);
+    gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    CHECK(ab_json_num(cJSON_GetArrayItem(get(gb, "benchmarks"), 0), "cpu_time", 0) == 10);
+    cJSON_Delete(gb);
+    free(gb_text);
+    gb_text = ab_format_find("gbench")->print(built);
+    gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    CHECK(!get(get(gb, "context"), "cpu_scaling_enabled") &&
+          !get(get(gb, "context"), "mhz_per_cpu"));
+    cJSON_Delete(gb);
+    free(gb_text);
+    cJSON_Delete(gb_doc);
+
+    /* --format markdown: the ratio table and the noisy note where the
+     * document has them (comparisons[], aggregates[].noisy). */
+    cJSON *md_doc = cJSON_Duplicate(built, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(md_doc, "comparisons");
+    cJSON *md_cmp = cJSON_CreateObject();
+    cJSON_AddStringToObject(md_cmp, "variant", "loop");
+    cJSON_AddNumberToObject(md_cmp, "threads", 1);
+    cJSON_AddStringToObject(md_cmp, "allocator", "cr|ashy");
+    cJSON_AddStringToObject(md_cmp, "base", "glibc");
+    cJSON_AddNumberToObject(md_cmp, "ratio", 1.25);
+    cJSON_AddNumberToObject(md_cmp, "ci95_low", 1.1);
+    cJSON_AddNumberToObject(md_cmp, "ci95_high", 1.4);
+    cJSON_AddNumberToObject(md_cmp, "p_value", 0.0123);
+    cJSON_AddStringToObject(md_cmp, "verdict", "slower");
+    cJSON_AddTrueToObject(md_cmp, "noisy");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(md_doc, "comparisons"), md_cmp);
+    cJSON *a0_md = cJSON_GetArrayItem(get(md_doc, "aggregates"), 0);
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy");
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy_why");
+    cJSON_AddTrueToObject(a0_md, "noisy");
+    cJSON_AddStringToObject(a0_md, "noisy_why", "cv 7 % over 5 %");
+    char *md = ab_format_find("markdown")->print(md_doc);
+    CHECK(md && strstr(md, "\n| variant | threads | allocator | base | ratio | 95 % CI | p | "
+                           "verdict |\n|---|---:|---|---|---:|---:|---:|---|\n| loop | 1 | "
+                           "cr\\|ashy | glibc | 1.250 | 1.100 to 1.400 | 0.0123 | slower "
+                           "(noisy) |\n"));
+    CHECK(md && strstr(md, "\n- noisy: loop on glibc, threads=1: cv 7 % over 5 %\n"));
+    free(md);
+    /* Without them, neither. */
+    cJSON_DeleteItemFromObjectCaseSensitive(md_doc, "comparisons");
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy");
+    md = ab_format_find("markdown")->print(md_doc);
+    CHECK(md && !strstr(md, "| ratio |") && !strstr(md, "noisy"));
+    free(md);
+    cJSON_Delete(md_doc);
+
     cJSON *doc = cJSON_Parse(json);
     free(json);
+    cJSON_Delete(built);
     CHECK(doc != NULL);
     CHECK(get(doc, "schema_version")->valueint == 1);
     const cJSON *trials = get(doc, "trials");

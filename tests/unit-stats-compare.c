@@ -19,7 +19,7 @@
  *    resampling, numpy.quantile;
  *  - the data sets: Python's random.Random with the seeds named below,
  *    rounded to 6 decimals (printed with repr, so they round-trip). */
-#include "stats-compare.h"
+#include "compare.h"
 
 #include "check.h"
 

@@ -12,10 +12,10 @@
 
 static const char header[] =
     "profile\tthreads\tops\tduration\tlarge_ops\tlive\tsizes\tlarge\tcases\tremote_frees\t"
-    "remote_bound\tas_limit\tpage_limit\thugepages\tnuma\tshutdown_tolerance\tsummary\n";
+    "remote_bound\tas_limit\tpage_limit\thugepages\tnuma\tshutdown_slope\tsummary\n";
 static const char good_row[] =
     "hosted-small\t2\t1000\t-\t4\t64\t8-128:3,129-1024\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid"
-    "\tforbid\t4M\tsmall\n";
+    "\tforbid\t2k\tsmall\n";
 
 static int load(const char *rows, struct ab_profiles *ps, char *err, size_t n)
 {
@@ -26,7 +26,7 @@ static int load(const char *rows, struct ab_profiles *ps, char *err, size_t n)
 
 /* A row of the test header from its fields after the name, tab-joined. */
 #define ROW(name, rest) name "\t" rest "\n"
-#define TAIL "\tyes\t64\t32M\t8M\tforbid\tforbid\t4M\tx"
+#define TAIL "\tyes\t64\t32M\t8M\tforbid\tforbid\t1k\tx"
 
 static void bad(const char *rows, const char *where, const char *words)
 {
@@ -169,7 +169,7 @@ int main(void)
     CHECK(p && p->sizes.n == 2 && p->sizes.weight[0] == 3 && p->sizes.weight[1] == 1);
     CHECK(p && p->large.lo[0] == 64 << 10 && p->large.hi[0] == 1 << 20);
     CHECK(p && p->remote_frees && p->remote_bound == 64 && p->page_limit == 8u << 20);
-    CHECK(p && p->abi_bit == ALLOCBENCH_PROFILE_HOSTED_SMALL && p->shutdown_tolerance == 4u << 20);
+    CHECK(p && p->abi_bit == ALLOCBENCH_PROFILE_HOSTED_SMALL && p->shutdown_slope == 2048);
     size_t ncases;
     ab_stress_cases(&ncases);
     CHECK(ncases == 7 && p && p->cases.n == ncases);
@@ -191,6 +191,8 @@ int main(void)
         CHECK((ps.p[i].hugepages == AB_HOOK_OPT_IN) == server);
         CHECK((ps.p[i].numa == AB_HOOK_OPT_IN) == server);
     }
+    for (size_t i = 0; i < ps.n; i++)
+        CHECK(ps.p[i].shutdown_slope > 0 && ps.p[i].shutdown_slope < 4096);
     const struct ab_profile *fs = ab_profile_find(&ps, "freestanding");
     CHECK(fs && !fs->remote_frees && fs->threads == 1);
     const struct ab_profile *hs = ab_profile_find(&ps, "hosted-server");
@@ -206,12 +208,27 @@ int main(void)
     bad(two, "p.tsv:3", "twice");
     bad(ROW("hosted-small", "2\t1\t-\t4\t64\t16-8\t64k-1M\tall" TAIL), "p.tsv:2", "sizes");
     bad(ROW("hosted-small", "2\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\topt-in\t"
-                            "forbid\t4M\tx"),
+                            "forbid\t1k\tx"),
         "p.tsv:2", "hosted-server");
     bad(ROW("hosted-small", "2\t-\t-\t4\t64\t8-16\t64k-1M\tall" TAIL), "p.tsv:2", "both");
     bad(ROW("hosted-small", "2\t1\t-\t4\t64\t8-16\t64k-1M\tlocal-free,nope" TAIL), "p.tsv:2",
         "nope");
     bad("\n", "p.tsv:2", "empty line");
+    /* The shutdown bound is bytes per thread exit: at most 1G, k/M/G allowed. */
+    bad(ROW("hosted-small", "2\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid\t"
+                            "forbid\t2G\tx"),
+        "p.tsv:2", "bytes per thread exit");
+    bad(ROW("hosted-small", "2\t1\t-\t4\t64\t8-16\t64k-1M\tall\tyes\t64\t32M\t8M\tforbid\t"
+                            "forbid\t-1\tx"),
+        "p.tsv:2", "shutdown_slope");
+    /* The column it replaced is no longer known. */
+    char oldtext[2048];
+    snprintf(oldtext, sizeof oldtext,
+             "profile\tthreads\tops\tduration\tlarge_ops\tlive\tsizes\tlarge\tcases\t"
+             "remote_frees\tremote_bound\tas_limit\tpage_limit\thugepages\tnuma\t"
+             "shutdown_tolerance\tsummary\n%s", good_row);
+    CHECK(ab_profiles_parse("o.tsv", oldtext, &ps, err, sizeof err) == -EINVAL &&
+          strstr(err, "o.tsv:1") && strstr(err, "unknown column 'shutdown_tolerance'"));
     CHECK(ab_profiles_parse("q.tsv", "profile\tthreads\n", &ps, err, sizeof err) == -EINVAL &&
           strstr(err, "q.tsv:1"));
     CHECK(ab_profiles_parse("q.tsv", "", &ps, err, sizeof err) == -EINVAL &&

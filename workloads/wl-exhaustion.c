@@ -37,8 +37,11 @@ static void configure_limit(struct ab_stress *s, uint64_t limit)
     c.profile = pl->profiles & -pl->profiles;
     c.numa_node = -1;
     c.page_limit = limit;
-    if (pl->configure(&c) == 0)
+    if (pl->configure(&c) == 0) {
         s->hooks.page_limit = limit;
+        s->hooks.limit_kind = AB_LIMIT_BACKEND;
+        ab_strlcpy(s->hooks.limit_how, "configure()", sizeof s->hooks.limit_how);
+    }
 }
 
 static int run(struct ab_trial *t)

@@ -6,7 +6,6 @@
 #include "workload.h"
 
 #include <errno.h>
-#include <hwloc.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -90,18 +89,18 @@ void ab_trial_sample(struct ab_trial *t, const char *phase, int64_t live_bytes)
 }
 
 /*
- * --pin.  The plan spreads t->threads threads over the machine with
- * hwloc_distrib (cores before hyperthreads, then round robin), one PU each.
- * A thread binds itself with hwloc_set_cpubind; where hwloc cannot (no
- * topology, or one not of this system) sched_setaffinity takes the same PU
- * (or the i-th CPU this process may use).  What each thread got is recorded.
+ * --pin.  The orchestrating process plans (hwloc_distrib: cores before
+ * hyperthreads, one PU per thread) for the threads asked and for twice as
+ * many, and the request carries the plans; a thread binds itself to its PU
+ * with sched_setaffinity.  A plan of a topology that is not this machine's
+ * (HWLOC_SYNTHETIC) binds as sched_setaffinity did; without a plan the
+ * thread takes the i-th CPU this process may use.  What each thread got is
+ * recorded.
  */
 struct pin_plan {
-    hwloc_topology_t topo;       /* NULL: no topology, affinity only */
-    hwloc_cpuset_t *sets;        /* one PU per thread index */
-    bool bindable;               /* the topology is this system's */
+    const int *pus;              /* NULL: no plan, affinity only */
     unsigned n;
-    atomic_uint used_hwloc, used_affinity, failed;
+    atomic_uint used_plan, used_affinity, failed;
 };
 
 void ab_trial_pin_prepare(struct ab_trial *t)
@@ -109,37 +108,17 @@ void ab_trial_pin_prepare(struct ab_trial *t)
     if (!t->pin)
         return;
     unsigned n = t->threads ? t->threads : 1;
-    struct pin_plan *pl = ab_buf_alloc(sizeof *pl + n * sizeof(hwloc_cpuset_t));
+    struct pin_plan *pl = ab_buf_alloc(sizeof *pl);
     if (!pl)
         return;
-    pl->sets = (hwloc_cpuset_t *)(pl + 1);
     pl->n = n;
+    pl->pus = NULL;
+    for (unsigned k = 0; k < t->pin_nplans; k++)
+        if (t->pin_plan_len[k] == n)
+            pl->pus = t->pin_plans[k];
     t->nplaced = n;
     for (unsigned i = 0; i < n; i++)
         t->placement[i] = -1;
-    if (hwloc_topology_init(&pl->topo) != 0) {
-        pl->topo = NULL;
-    } else if (hwloc_topology_load(pl->topo) != 0) {
-        hwloc_topology_destroy(pl->topo);
-        pl->topo = NULL;
-    }
-    if (pl->topo) {
-        hwloc_obj_t root = hwloc_get_root_obj(pl->topo);
-        for (unsigned i = 0; i < n; i++)
-            pl->sets[i] = hwloc_bitmap_alloc();
-        /* hwloc "binds" to a topology loaded from elsewhere (XML,
-         * synthetic) without doing anything: plan with it, bind without. */
-        pl->bindable = hwloc_topology_is_thissystem(pl->topo);
-        if (hwloc_distrib(pl->topo, &root, 1, pl->sets, n, INT_MAX, 0) == 0) {
-            for (unsigned i = 0; i < n; i++)
-                hwloc_bitmap_singlify(pl->sets[i]);
-        } else {
-            for (unsigned i = 0; i < n; i++) {
-                hwloc_bitmap_free(pl->sets[i]);
-                pl->sets[i] = NULL;
-            }
-        }
-    }
     t->pin_plan = pl;
 }
 
@@ -148,7 +127,7 @@ void ab_trial_pin_release(struct ab_trial *t)
     struct pin_plan *pl = t->pin_plan;
     if (!pl)
         return;
-    unsigned h = atomic_load(&pl->used_hwloc), a = atomic_load(&pl->used_affinity);
+    unsigned h = atomic_load(&pl->used_plan), a = atomic_load(&pl->used_affinity);
     ab_strlcpy(t->pin_method,
                atomic_load(&pl->failed) ? "failed"
                : h && a                 ? "mixed"
@@ -156,12 +135,7 @@ void ab_trial_pin_release(struct ab_trial *t)
                : a                      ? "sched_setaffinity"
                                         : "none",
                sizeof t->pin_method);
-    if (pl->topo) {
-        for (unsigned i = 0; i < pl->n; i++)
-            hwloc_bitmap_free(pl->sets[i]);
-        hwloc_topology_destroy(pl->topo);
-    }
-    ab_buf_free(pl, sizeof *pl + pl->n * sizeof(hwloc_cpuset_t));
+    ab_buf_free(pl, sizeof *pl);
     t->pin_plan = NULL;
 }
 
@@ -186,20 +160,17 @@ void ab_trial_pin_self(struct ab_trial *t, unsigned index)
     struct pin_plan *pl = t->pin_plan;
     if (!pl || index >= pl->n)
         return;
-    hwloc_cpuset_t set = pl->topo ? pl->sets[index] : NULL;
-    if (set && pl->bindable && hwloc_set_cpubind(pl->topo, set, HWLOC_CPUBIND_THREAD) == 0) {
-        t->placement[index] = hwloc_bitmap_first(set);
-        atomic_fetch_add(&pl->used_hwloc, 1);
-        return;
-    }
-    int cpu = set ? hwloc_bitmap_first(set) : allowed_cpu(index);
+    int planned = pl->pus ? pl->pus[index] : -1;
+    int cpu = planned >= 0 ? planned : allowed_cpu(index);
     cpu_set_t cs;
     CPU_ZERO(&cs);
     if (cpu >= 0 && cpu < CPU_SETSIZE) {
         CPU_SET(cpu, &cs);
         if (sched_setaffinity(0, sizeof cs, &cs) == 0) {
             t->placement[index] = cpu;
-            atomic_fetch_add(&pl->used_affinity, 1);
+            atomic_fetch_add(planned >= 0 && t->pin_bindable ? &pl->used_plan
+                                                             : &pl->used_affinity,
+                             1);
             return;
         }
     }

@@ -120,8 +120,13 @@ struct ab_trial {
     struct ab_sample samples[AB_MAX_SAMPLES];
     unsigned nsamples;
 
-    /* --pin: thread i runs on PU placement[i] (OS index, -1 not pinned). */
+    /* --pin: thread i runs on PU placement[i] (OS index, -1 not pinned),
+     * from the plans of the request (for pin_plan_len[k] threads). */
     bool pin;
+    bool pin_bindable;         /* the plans are of this machine's topology */
+    unsigned pin_nplans;
+    unsigned pin_plan_len[2];
+    int pin_plans[2][AB_MAX_THREADS];
     void *pin_plan;            /* trial.c's, between pin_prepare and pin_release */
     int placement[AB_MAX_THREADS];
     unsigned nplaced;          /* entries of placement in use */
@@ -142,9 +147,8 @@ void ab_trial_diag(struct ab_trial *t, enum ab_code code, const char *fmt, ...)
  * the workload counts them (-1 unknown), RSS and the allocator's figures read
  * now.  One thread at a time. */
 void ab_trial_sample(struct ab_trial *t, const char *phase, int64_t live_bytes);
-/* --pin: plan the placement of t->threads threads (hwloc topology, loaded
- * before the trial's first reading so its memory is not counted as the
- * workload's), and drop the plan at the end.  No-ops without t->pin. */
+/* --pin: take the request's plan for t->threads threads, and drop it at the
+ * end.  No-ops without t->pin. */
 void ab_trial_pin_prepare(struct ab_trial *t);
 void ab_trial_pin_release(struct ab_trial *t);
 /* Bind the calling thread to thread index's PU and record it. */

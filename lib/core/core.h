@@ -40,40 +40,7 @@ enum {
 
 /* ------------------------------------------------------------------ diag.c */
 
-/*
- * Stable diagnostic codes.  Never renumber, reword or remove one: a retired
- * code stays in the list, marked retired.  X(name, exit status, summary).
- */
-#define AB_CODES(X)                                                                 \
-    X(ALLOCATOR_FAST_PATH_BUDGET, 1, "a fast path exceeds its budget")              \
-    X(ALLOCATOR_REMOTE_FREE_OVERFLOW, 1, "a remote-free queue exceeded its bound")  \
-    X(ALLOCATOR_PAGE_EXHAUSTION, 1, "the page backend did not fail closed")         \
-    X(ALLOCATOR_HUGEPAGE_POLICY, 1, "hugepage use contradicts the profile")         \
-    X(ALLOCATOR_NUMA_POLICY, 1, "NUMA binding contradicts the profile")             \
-    X(ALLOCATOR_EXHAUSTION, 1, "the allocator did not fail closed at exhaustion")   \
-    X(ALLOCATOR_SHUTDOWN_LEAK, 1, "memory retained after shutdown cleanup")         \
-    X(ALLOCBENCH_TRIAL_CRASHED, 1, "a trial died from a signal")                    \
-    X(ALLOCBENCH_TRIAL_TIMEOUT, 1, "a trial exceeded its time limit")               \
-    X(ALLOCBENCH_TRIAL_FAILED, 1, "a trial exited without a result")                \
-    X(ALLOCBENCH_SUBJECT_MISMATCH, 1, "malloc is not served by the allocator asked")\
-    X(ALLOCBENCH_BLOCK_CORRUPTED, 1, "a block's contents changed while it was live")\
-    X(ALLOCBENCH_BLOCK_OVERLAP, 1, "two live blocks overlap")                       \
-    X(ALLOCBENCH_USAGE, 2, "bad command line")                                      \
-    X(ALLOCBENCH_UNKNOWN_WORKLOAD, 2, "no such workload")                           \
-    X(ALLOCBENCH_UNKNOWN_ALLOCATOR, 2, "no such allocator")                         \
-    X(ALLOCBENCH_BAD_SUBJECT, 2, "the file is not a usable allocator")              \
-    X(ALLOCBENCH_PLUGIN_ABI, 2, "the plugin descriptor is invalid")                 \
-    X(ALLOCBENCH_BAD_PARAM, 2, "a workload parameter is invalid")                   \
-    X(ALLOCBENCH_OUTPUT, 2, "the output folder cannot be written")                  \
-    X(ALLOCBENCH_BAD_INPUT, 2, "an input file is malformed")                        \
-    X(ALLOCBENCH_NOT_INSTALLED, 3, "a required allocator or facility is missing")   \
-    X(ALLOCBENCH_INTERNAL, 1, "allocbench itself failed")                          \
-    X(ALLOCBENCH_BLOCK_CONTRACT, 1, "a block breaks its alignment or size promise")   \
-    X(ALLOCBENCH_BUDGET_UNMATCHED, 1, "a budget row matches no report row")          \
-    X(ALLOCBENCH_BUDGET_FIGURE, 1, "a ceiling names a figure the report lacks")      \
-    X(ALLOCBENCH_BUDGET_COUNTER, 1, "the budget was set with another counter")       \
-    X(ALLOCBENCH_BUDGET_NOTHING_CHECKED, 1, "no report row was checked")             \
-    X(ALLOCBENCH_BUDGET_VERSION, 0, "the budget was set on another allocator version")
+#include "codes.h" /* AB_CODES: the stable diagnostic codes */
 
 enum ab_code {
 #define AB_CODE_ENUM(name, status, summary) AB_##name,
@@ -111,17 +78,35 @@ int ab_parse_double(const char *s, double min, double max, double *out);
  * Returns the count, or -EINVAL for an empty item, -E2BIG for too many. */
 int ab_split_list(const char *s, char items[][AB_NAME_MAX * 4], int max);
 int ab_mkdir_p(const char *path);
-/* The report folder: out (--out), or results/runs/<UTC stamp>/ when NULL,
- * copied into dir and created. */
+/* The report folder: out (--out), or a new results/runs/<UTC stamp>[-N]/
+ * (never one that exists) when NULL, copied into dir and created. */
 int ab_out_dir_prepare(const char *out, char *dir, size_t len);
+/* The report folder, created and tried: a probe file written and removed
+ * in it before any trial, so that a place that cannot take the reports
+ * fails at once (-errno) rather than after the run. */
+int ab_out_dir_probe(const char *dir);
 /* Write data to path.tmp.<pid> and rename it over path. */
 int ab_write_file_atomic(const char *path, const char *data, size_t len);
+/* Paths that exist only while a write is under way (a temporary name, a
+ * staging folder): a signal that ends the process removes them
+ * (ab_pending_remove, async-signal-safe: files first, then folders).
+ * ab_pending_add returns a slot for ab_pending_drop, or -1 when full. */
+int ab_pending_add(const char *path, bool dir);
+void ab_pending_drop(int slot);
+void ab_pending_remove(void);
+/* rel (a path relative to the executable's folder, "" for none) made whole
+ * into buf: 0 when it names something that exists, else -ENOENT. */
+int ab_beside_self(const char *rel, char *buf, size_t len);
 /* The folder holding the running executable (from /proc/self/exe). */
 int ab_self_dir(char *buf, size_t len);
 int ab_self_exe(char *buf, size_t len);
 void ab_strlcpy(char *dst, const char *src, size_t cap);
 /* Whole file into a NUL-terminated malloc'd buffer (NULL on error). */
 char *ab_read_file(const char *path, size_t max, size_t *len_out);
+/* A report read back (arg: the file, or its folder; path gets which): its
+ * text (*len bytes), or NULL, errno set, "PATH: cannot be read: why" in err. */
+char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, char *err,
+                     size_t errlen);
 /* UTC time as YYYYMMDDTHHMMSSZ. */
 void ab_utc_stamp(char *buf, size_t len);
 
@@ -187,6 +172,9 @@ void ab_summarize(const double *x, size_t n, struct ab_summary *out);
  * 0.95; returns false when even (1, n) falls short. */
 bool ab_median_ci_ranks(size_t n, size_t *j, size_t *k);
 double ab_median_sorted(const double *sorted, size_t n);
+/* The sample standard deviation of x[0..n) (n - 1 in the denominator, as
+ * google-benchmark's stddev aggregate): 0 for one value, NaN for none. */
+double ab_stddev(const double *x, size_t n);
 
 /* --------------------------------------------------------------- measure.c */
 
@@ -198,6 +186,13 @@ int64_t ab_statm_rss_kib(int fd);
 /* Address space (VmSize) and resident set in KiB from the same descriptor;
  * -1 each when unavailable. */
 void ab_statm_read(int fd, int64_t *vm_kib, int64_t *rss_kib);
+/* /proc/self/smaps_rollup in bytes (a page-table walk: exact, where statm's
+ * counters are per-CPU estimates), read without allocating; 0 or -errno
+ * (-ENODATA: no field found). */
+struct ab_rollup {
+    int64_t rss, anonymous, anon_huge, shared_hugetlb, private_hugetlb;
+};
+int ab_rollup_read(struct ab_rollup *out);
 /* Memory for the harness's own bookkeeping (pointer arrays, queues): mmap'd
  * so the allocator under test sees only the workload's requests. */
 void *ab_buf_alloc(size_t bytes);
@@ -220,11 +215,26 @@ struct ab_host {
     unsigned packages, cores, pus, numa_nodes;
     struct ab_cache caches[8];
     unsigned ncaches;
+    char governor[32];             /* cpufreq's, "" where not readable */
+    double cpu_mhz;                /* cpu0 now (cpufreq, else /proc/cpuinfo); NaN */
+    double load_start[3], load_end[3]; /* 1, 5, 15 min; NaN where unread */
+    bool pinned;                   /* the run binds its threads (--pin) */
 };
 
 void ab_host_collect(struct ab_host *h);
+/* The load average now into l[3] (NaN where it cannot be read). */
+void ab_host_load(double l[3]);
 /* The host's THP mode word (always, madvise, never), "" when unknown. */
 void ab_host_thp_mode(char *buf, size_t len);
+/* --pin's plan for n threads: one PU each, spread by hwloc_distrib (cores
+ * before hyperthreads); bindable says the topology is this machine's (not
+ * HWLOC_SYNTHETIC or XML).  Made in the orchestrating process, so the
+ * trial child never loads hwloc.  AB_OK or a negative errno value. */
+int ab_host_pin_plan(unsigned n, int *pus, bool *bindable);
+/* How many threads one more process may start here: the kernel's
+ * threads-max, and RLIMIT_NPROC where it binds (not for root), less the
+ * tasks this user runs already; UINT_MAX when nothing can be read. */
+unsigned ab_host_thread_room(void);
 
 /* ------------------------------------------------------------------ json.c */
 
@@ -244,6 +254,19 @@ void ab_json_add_num(struct cJSON *o, const char *k, double v);
 void ab_json_add_int(struct cJSON *o, const char *k, int64_t v);
 void ab_json_add_str(struct cJSON *o, const char *k, const char *v);
 void ab_json_add_u64(struct cJSON *o, const char *k, uint64_t v);
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 (a stray byte, an
+ * overlong form, a surrogate, past U+10FFFF). */
+size_t ab_utf8_seq(const unsigned char *s);
+/* The first member name an object of doc holds twice (cJSON keeps both and
+ * finds the first: a reader must refuse such a document), or NULL. */
+const char *ab_json_duplicate(const struct cJSON *doc);
+/* len bytes as one whole document, strictly: NULL (why says which) when it
+ * is not JSON, has data after the document or holds a member twice. */
+struct cJSON *ab_json_parse_strict(const char *text, size_t len, char *why, size_t whylen);
+/* Every string of doc made valid UTF-8 (paths are bytes): each stray byte
+ * becomes U+FFFD, and "<name>_hex" beside it holds the bytes in hex. */
+size_t ab_json_utf8_fix(struct cJSON *doc);
+bool ab_json_utf8_fix_needed(const struct cJSON *doc);
 
 /* ----------------------------------------------------------------- version */
 

@@ -4,7 +4,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,7 +75,8 @@ int ab_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 int ab_parse_double(const char *s, double min, double max, double *out)
 {
-    if (!s || !*s || isspace((unsigned char)*s))
+    /* Decimal only: strtod would also take hex floats (0x10 seconds). */
+    if (!s || !*s || s[strspn(s, "0123456789+-.eE")])
         return -EINVAL;
     errno = 0;
     char *end;
@@ -139,12 +142,90 @@ int ab_out_dir_prepare(const char *out, char *dir, size_t len)
         if (strlen(out) >= len)
             return -ENAMETOOLONG;
         ab_strlcpy(dir, out, len);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(dir, len, "results/runs/%s", stamp);
+        return ab_mkdir_p(dir);
     }
-    return ab_mkdir_p(dir);
+    /* The default is a folder of its own: the time, and a suffix when a
+     * run of the same second made that one (mkdir decides, so two runs
+     * never share one). */
+    char stamp[32];
+    ab_utc_stamp(stamp, sizeof stamp);
+    int rc = ab_mkdir_p("results/runs");
+    for (unsigned k = 1; !rc && k < 1000; k++) {
+        if (k == 1)
+            snprintf(dir, len, "results/runs/%s", stamp);
+        else
+            snprintf(dir, len, "results/runs/%s-%u", stamp, k);
+        if (!mkdir(dir, 0777))
+            return 0;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return rc ? rc : -EEXIST;
+}
+
+static int write_atomic(const char *tmp, const char *path, const char *data, size_t len);
+
+#define AB_PENDING_MAX 48
+static struct {
+    volatile sig_atomic_t used;
+    bool dir;
+    char path[PATH_MAX + NAME_MAX + 64];
+} pending[AB_PENDING_MAX];
+
+int ab_pending_add(const char *path, bool dir)
+{
+    if (strlen(path) >= sizeof pending[0].path)
+        return -1;
+    for (int i = 0; i < AB_PENDING_MAX; i++) {
+        if (pending[i].used)
+            continue;
+        ab_strlcpy(pending[i].path, path, sizeof pending[i].path);
+        pending[i].dir = dir;
+        pending[i].used = 1;
+        return i;
+    }
+    return -1;
+}
+
+void ab_pending_drop(int slot)
+{
+    if (slot >= 0 && slot < AB_PENDING_MAX)
+        pending[slot].used = 0;
+}
+
+void ab_pending_remove(void)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < AB_PENDING_MAX; i++) {
+            if (!pending[i].used || pending[i].dir != (pass == 1))
+                continue;
+            if (pass)
+                rmdir(pending[i].path);
+            else
+                unlink(pending[i].path);
+            pending[i].used = 0;
+        }
+}
+
+int ab_out_dir_probe(const char *dir)
+{
+    char probe[PATH_MAX + 64];
+    if (snprintf(probe, sizeof probe, "%s/.allocbench-probe.%ld", dir, (long)getpid()) >=
+        (int)sizeof probe)
+        return -ENAMETOOLONG;
+    int slot = ab_pending_add(probe, false);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int rc = fd < 0 ? -errno : 0;
+    if (!rc) {
+        if (write(fd, "\n", 1) != 1 || fsync(fd))
+            rc = errno ? -errno : -EIO;
+        if (close(fd) && !rc)
+            rc = -errno;
+        if (unlink(probe) && !rc)
+            rc = -errno;
+    }
+    ab_pending_drop(slot);
+    return rc;
 }
 
 int ab_write_file_atomic(const char *path, const char *data, size_t len)
@@ -152,6 +233,14 @@ int ab_write_file_atomic(const char *path, const char *data, size_t len)
     char tmp[PATH_MAX + 32];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
         return -ENAMETOOLONG;
+    int slot = ab_pending_add(tmp, false);
+    int rc = write_atomic(tmp, path, data, len);
+    ab_pending_drop(slot);
+    return rc;
+}
+
+static int write_atomic(const char *tmp, const char *path, const char *data, size_t len)
+{
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0)
         return -errno;
@@ -250,6 +339,24 @@ char *ab_read_file(const char *path, size_t max, size_t *len_out)
     return buf;
 }
 
+char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, char *err,
+                     size_t errlen)
+{
+    struct stat st;
+    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
+        snprintf(path, pathlen, "%s/report.json", arg);
+    else
+        ab_strlcpy(path, arg, pathlen);
+    errno = 0;
+    char *text = ab_read_file(path, 1u << 30, len);
+    if (!text) {
+        int e = errno ? errno : EIO;
+        snprintf(err, errlen, "%s: cannot be read: %s", path, strerror(e));
+        errno = e;
+    }
+    return text;
+}
+
 void ab_utc_stamp(char *buf, size_t len)
 {
     time_t now = time(NULL);
@@ -278,4 +385,14 @@ void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng)
         a[i - 1] = a[j];
         a[j] = tmp;
     }
+}
+
+int ab_beside_self(const char *rel, char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    if (!rel || !*rel || ab_self_dir(dir, sizeof dir))
+        return -ENOENT;
+    if (snprintf(buf, len, "%s/%s", dir, rel) >= (int)len)
+        return -ENAMETOOLONG;
+    return access(buf, F_OK) == 0 ? 0 : -ENOENT;
 }

@@ -1,6 +1,6 @@
 /*
  * fastpath.h — `allocbench fastpath`, `check` and `budgets`: the fast-path
- * engine and its child mode, its reports, budgets and the gate.
+ * engine and its child mode, its report document, budgets and the gate.
  */
 #ifndef AB_FASTPATH_H
 #define AB_FASTPATH_H
@@ -79,8 +79,8 @@ struct ab_fp_run {
     unsigned failures;              /* rows not measured, or disagreeing */
 };
 
-int ab_fastpath_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);
-void ab_fastpath_free(struct ab_fp_run *run);
+int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);
+void ab_fp_free(struct ab_fp_run *run);
 /* The distribution of a histogram (value[i] seen count[i] times, in any
  * order, repeats allowed): nearest-rank percentiles, mean.  Statistics are
  * computed here; reporters only format. */
@@ -88,13 +88,12 @@ int ab_fp_dist_from(const uint64_t *value, const uint64_t *count, size_t n,
                     struct ab_fp_dist *out);
 void ab_fp_dist_free(struct ab_fp_dist *d);
 
-/* ------------------------------------------------------ report-fastpath.c */
+/* --------------------------------------------------------- fastpath-doc.c */
 
-extern const char ab_fast_path_tsv_header[];
-char *ab_fastpath_report_json(const struct ab_fp_run *run);
-char *ab_fastpath_report_tsv(const struct ab_fp_run *run);
-void ab_fastpath_report_console(const struct ab_fp_run *run, FILE *out);
-int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t errlen);
+/* The count's report document (report.json; "command": "fastpath"), which
+ * every format renders and check and budgets read back; NULL when out of
+ * memory.  The caller deletes it. */
+struct cJSON *ab_fp_doc(const struct ab_fp_run *run);
 
 /* ---------------------------------------------------------------- budget.c */
 
@@ -108,6 +107,9 @@ int ab_fastpath_report_write_all(const struct ab_fp_run *run, char *err, size_t 
  * -EPROTO / -errno with err naming the file and what is wrong (one line).
  */
 int ab_fp_report_read(const char *path, struct cJSON **doc, char *err, size_t errlen);
+/* The same over text (label names it in err). */
+int ab_fp_report_parse(const char *label, const char *text, size_t len, struct cJSON **doc,
+                       char *err, size_t errlen);
 
 struct ab_budget {
     char allocator[AB_NAME_MAX];    /* "*": any */
@@ -131,6 +133,9 @@ struct ab_budgets {
 /* Parse a budget file; on error writes "FILE:LINE: what" to err, returns
  * -EINVAL (or -errno when it cannot be read).  Linear in the file. */
 int ab_budgets_load(const char *path, struct ab_budgets *out, char *err, size_t errlen);
+/* The same over len bytes of text (path names it in err). */
+int ab_budgets_parse(const char *path, const char *text, size_t len, struct ab_budgets *out,
+                     char *err, size_t errlen);
 void ab_budgets_free(struct ab_budgets *b);
 /* The most specific budget for (allocator, op, size, pattern): allocator
  * and size, then allocator, then size, then neither; NULL when none. */
@@ -150,6 +155,11 @@ struct ab_gate {
     bool nothing_checked;
     char warned[AB_GATE_WARN_MAX][AB_NAME_MAX]; /* allocators warned about */
     unsigned nwarned;
+    /* Recorded (ab_gate_begin_recorded): a verdict per report row with its
+     * lines, and the findings about the budget file; oom when a record
+     * could not be kept. */
+    struct cJSON *verdicts, *budget_findings;
+    bool oom;
 };
 
 int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn);
@@ -163,15 +173,31 @@ void ab_gate_finish(struct ab_gate *c);
 /* The budget rows checked, as "lines 2-27, 30" (the file's line numbers). */
 void ab_gate_used_lines(const struct ab_gate *c, char *buf, size_t len);
 void ab_gate_end(struct ab_gate *c);
+/* ab_gate_begin, keeping every row's verdict for ab_gate_verdict. */
+int ab_gate_begin_recorded(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn);
+/* (gate-verdict.c) Keep a report row's verdict and lines; keep a budget
+ * row that matched nothing (x) or, with x NULL, that nothing was checked. */
+void ab_gate_record(struct ab_gate *c, const struct cJSON *row, const char *verdict,
+                    const char *lines);
+void ab_gate_record_budget(struct ab_gate *c, const struct ab_budget *x, const char *size,
+                           const char *line);
+/* The recorded check as a document for CI: json (schema
+ * allocbench.check/1) or junit (a JUnit XML testsuite: a test case per
+ * report row and per finding about the budget file); malloc'd text, or
+ * NULL when out of memory. */
+enum ab_gate_format { AB_GATE_JSON, AB_GATE_JUNIT };
+char *ab_gate_verdict(const struct ab_gate *c, enum ab_gate_format f, const char *budgets_path,
+                      bool require_budget);
 /* Whether the check failed (exit 1): a violation, an unmeasured row, a
  * budget matching nothing, a counter mismatch, a missing figure, nothing
  * checked, or (require_budget) a row without a budget. */
 bool ab_gate_failed(const struct ab_gate *c, bool require_budget);
 
 /* Budgets from fast-path reports: every measured row's ceilings at its p50
- * (and slow share) raised by headroom_pct, with its pattern, counter and
- * allocator version; a TSV text, or NULL with err (a row not measured
- * cleanly, two reports disagreeing on a row). */
+ * (and slow share) raised by headroom_pct (0..1000: a file the budget
+ * parser reads back), with its pattern, counter and allocator version; a
+ * TSV text, or NULL with err (a row not measured cleanly, two reports
+ * disagreeing on a row). */
 char *ab_budgets_from_reports(struct cJSON *const *docs, size_t ndocs, double headroom_pct,
                               char *err, size_t errlen);
 

@@ -7,6 +7,7 @@
  */
 #include "proc.h"
 
+#include <cJSON.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <gnu/libc-version.h>
@@ -224,6 +225,8 @@ int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path,
         ab_strlcpy(h->version, v ? v : "", sizeof h->version);
         if ((s = own_sym("MallocExtension_GetNumericProperty", path)))
             AB_SET_FN(h->tc_numeric, s);
+        if ((s = own_sym("MallocExtension_ReleaseFreeMemory", path)))
+            AB_SET_FN(h->tc_release, s);
     } else if ((s = own_sym("mi_version", path))) {
         h->family = AB_FAMILY_MIMALLOC;
         int (*miv)(void);
@@ -231,12 +234,16 @@ int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path,
         mimalloc_version(miv(), h->version, sizeof h->version);
         if ((s = own_sym("mi_process_info", path)))
             AB_SET_FN(h->mi_process_info, s);
+        if ((s = own_sym("mi_collect", path)))
+            AB_SET_FN(h->mi_collect, s);
     } else if (own_sym("gnu_get_libc_version", path)) {
         /* malloc comes from the C library itself: glibc is the allocator. */
         h->family = AB_FAMILY_GLIBC;
         ab_strlcpy(h->version, gnu_get_libc_version(), sizeof h->version);
         if ((s = own_sym("mallinfo2", path)))
             AB_SET_FN(h->mallinfo2, s);
+        if ((s = own_sym("malloc_trim", path)))
+            AB_SET_FN(h->malloc_trim, s);
     }
     return 0;
 }
@@ -250,7 +257,7 @@ void ab_heap_close(struct ab_heap *h)
 
 void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
 {
-    out->allocated = out->active = out->resident = out->mapped = -1;
+    out->allocated = out->active = out->resident = out->mapped = out->limited = -1;
     switch (h->family) {
     case AB_FAMILY_JEMALLOC: {
         uint64_t epoch = 1;
@@ -275,8 +282,9 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
             out->allocated = (int64_t)alloc;
         if (h->tc_numeric("generic.heap_size", &heap)) {
             out->mapped = (int64_t)heap;
+            /* TCMALLOC_HEAP_LIMIT_MB counts this (page_heap.cc EnsureLimit). */
             if (h->tc_numeric("tcmalloc.pageheap_unmapped_bytes", &unmapped))
-                out->resident = (int64_t)(heap - unmapped);
+                out->resident = out->limited = (int64_t)(heap - unmapped);
         }
         break;
     }
@@ -304,7 +312,7 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
         if (h->plugin->stats(&st))
             return;
         if (st.valid & ALLOCBENCH_STAT_MAPPED)
-            out->mapped = (int64_t)st.mapped_bytes;
+            out->mapped = out->limited = (int64_t)st.mapped_bytes;
         if (st.valid & ALLOCBENCH_STAT_RESIDENT)
             out->resident = (int64_t)st.resident_bytes;
         if (st.valid & ALLOCBENCH_STAT_LIVE)
@@ -314,4 +322,43 @@ void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out)
     case AB_FAMILY_OTHER:
         break;
     }
+}
+
+bool ab_heap_release(const struct ab_heap *h)
+{
+    switch (h->family) {
+    case AB_FAMILY_GLIBC:
+        if (!h->malloc_trim)
+            return false;
+        h->malloc_trim(0);
+        return true;
+    case AB_FAMILY_JEMALLOC:
+        /* 4096 is MALLCTL_ARENAS_ALL. */
+        h->mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+        return h->mallctl("arena.4096.purge", NULL, NULL, NULL, 0) == 0;
+    case AB_FAMILY_TCMALLOC:
+        if (!h->tc_release)
+            return false;
+        h->tc_release();
+        return true;
+    case AB_FAMILY_MIMALLOC:
+        if (!h->mi_collect)
+            return false;
+        h->mi_collect(true);
+        return true;
+    case AB_FAMILY_PLUGIN:
+    case AB_FAMILY_OTHER:
+        break;
+    }
+    return false;
+}
+
+cJSON *ab_alloc_stats_json(const struct ab_alloc_stats *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    ab_json_add_int(o, "allocated", s->allocated);
+    ab_json_add_int(o, "active", s->active);
+    ab_json_add_int(o, "resident", s->resident);
+    ab_json_add_int(o, "mapped", s->mapped);
+    return o;
 }

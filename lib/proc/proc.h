@@ -1,7 +1,8 @@
 /*
  * proc.h — the allocator under test and the processes that host it:
  * subjects (names and paths), the heap bound in a child, the runner that
- * spawns and reaps children, and the child entry point with its mode table.
+ * spawns and reaps children; child.h, which it includes, the child entry
+ * point with its mode table.
  */
 #ifndef AB_PROC_H
 #define AB_PROC_H
@@ -96,12 +97,18 @@ struct ab_heap {
     struct mallinfo2 (*mallinfo2)(void);     /* glibc only */
     void (*mi_process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *,
                             size_t *, size_t *);
+    /* The allocator's own call that gives free memory back (ab_heap_release). */
+    int (*malloc_trim)(size_t);              /* glibc */
+    void (*tc_release)(void);                /* MallocExtension_ReleaseFreeMemory */
+    void (*mi_collect)(bool);                /* mimalloc */
     void *plugin_handle;
 };
 
-/* Allocator-reported figures in bytes; -1 = not reported. */
+/* Allocator-reported figures in bytes; -1 = not reported.  limited: what
+ * the allocator's own page limit counts (a plugin's mapped bytes,
+ * tcmalloc's heap less what it returned to the system). */
 struct ab_alloc_stats {
-    int64_t allocated, active, resident, mapped;
+    int64_t allocated, active, resident, mapped, limited;
 };
 
 /* Bind the heap for the subject described by (kind, path).  For preloaded and
@@ -111,6 +118,14 @@ int ab_heap_open(struct ab_heap *h, enum ab_subject_kind kind, const char *path,
                  size_t errlen);
 void ab_heap_close(struct ab_heap *h);
 void ab_heap_stats(const struct ab_heap *h, struct ab_alloc_stats *out);
+/* The figures as report.json and the child's reply hold them (null: -1). */
+struct cJSON *ab_alloc_stats_json(const struct ab_alloc_stats *s);
+/* Ask the allocator to give back the free memory it holds, through its own
+ * call: glibc malloc_trim(0), jemalloc the calling thread's tcache flush
+ * and a purge of every arena, tcmalloc ReleaseFreeMemory, mimalloc
+ * mi_collect(true) (on the main thread it also reclaims the segments of
+ * exited threads).  False when the allocator has no such call. */
+bool ab_heap_release(const struct ab_heap *h);
 /* Validate a plugin descriptor; fills err and returns -EINVAL when wrong. */
 int ab_plugin_validate(const struct allocbench_plugin *p, char *err, size_t errlen);
 /* True when the shared object at path defines (not merely reaches) sym. */
@@ -119,35 +134,7 @@ bool ab_heap_origin_is(const void *addr, const char *path);
  * ...): NULL unless the library malloc comes from defines it. */
 void *ab_heap_sym(const struct ab_heap *h, const char *name);
 
-/* ----------------------------------------------------------------- child.c */
-
-/*
- * A child mode: what a `__child` process does with a request of that
- * "mode".  One per engine (trial, stress, fastpath), one per supervising
- * counter backend, and describe; each a const descriptor listed once in
- * cmd/modes.h.  run returns the reply document (never NULL; a failure is
- * an ab_child_error document).
- */
-struct ab_child_mode {
-    const char *name;
-    bool binds_heap;               /* bind the subject's heap first */
-    bool closes_heap;              /* run releases the heap itself */
-    struct cJSON *(*run)(const struct cJSON *req, struct ab_heap *heap);
-};
-
-extern const struct ab_child_mode ab_mode_describe;
-
-/* Entry point of the hidden `__child` command: reads a request (JSON) from
- * argv, runs its mode, writes one JSON document to descriptor 3; returns
- * the exit status. */
-int ab_child_main(const char *request, const struct ab_child_mode *const *modes, size_t nmodes);
-/* Replies carry "rc": AB_OK, or a negative errno value with "code" (the
- * diagnostic's stable name, as reports write it) and "error" (one line). */
-struct cJSON *ab_child_reply(void);
-struct cJSON *ab_child_error(enum ab_code code, const char *msg);
-bool ab_child_ok(const struct cJSON *reply);
-/* The diagnostic of a failed reply (ALLOCBENCH_INTERNAL when unnamed). */
-enum ab_code ab_child_code(const struct cJSON *reply);
+#include "child.h" /* the child entry point, its modes and requests */
 
 /* ---------------------------------------------------------------- runner.c */
 
@@ -158,18 +145,66 @@ enum ab_child_status {
     AB_CHILD_FAILED,    /* exited without a well-formed document */
 };
 
+/* What the kernel accounted to a child process (wait4), its whole life:
+ * start-up and warm-up included. */
+struct ab_rusage {
+    bool valid;
+    double user_s, sys_s;
+    int64_t minor_faults, major_faults, voluntary_switches, involuntary_switches;
+};
+
 struct ab_child_result {
     enum ab_child_status status;
     int signal;          /* CRASHED */
     int exit_code;       /* FAILED */
     double elapsed_s;
     int64_t maxrss_kib;  /* from wait4 */
+    struct ab_rusage rusage;
     struct cJSON *doc;   /* OK: the parsed reply, owned by the caller */
     char stderr_tail[1024];
+    /* The reply channel carried something else (why); the status is FAILED. */
+    char channel_error[256];
+    /* A process the child left behind held its pipes after it exited. */
+    bool leftover;
 };
 
-/* Re-execute this binary as `__child <request>`, with LD_PRELOAD=preload when
+/*
+ * The reply channel.  The runner gives each child a fresh random nonce (in
+ * the environment, AB_REPLY_NONCE_ENV, which the child takes out of it at
+ * once); a reply is "ABRP <nonce> <length>\n" and then exactly one JSON
+ * object of that length.  Anything else on the channel (bytes before the
+ * frame, a wrong nonce, trailing bytes, a second object) is refused: a
+ * subject that writes to an inherited descriptor cannot pass for the
+ * child's reply.
+ */
+#define AB_REPLY_NONCE_ENV "ALLOCBENCH_REPLY_NONCE"
+/* The child's side: take the nonce out of the environment (once, at
+ * start), and write doc framed on fd (consumed).  0 or -errno. */
+void ab_reply_nonce_take(void);
+int ab_reply_write(int fd, struct cJSON *doc);
+/* The reader's side: the framed reply in buf[0..len) against nonce; AB_OK
+ * with *doc, or -EPROTO with why. */
+int ab_reply_parse(const char *buf, size_t len, const char *nonce, struct cJSON **doc,
+                   char *why, size_t wlen);
+/* A fresh nonce (16 hex digits, from getrandom). */
+void ab_reply_nonce_new(char nonce[17]);
+/* Make a child die with its parent and by itself after limit_s (0: no
+ * limit): PR_SET_PDEATHSIG and an alarm that survives exec.  Call in the
+ * child after fork. */
+void ab_child_tether(double limit_s);
+/* Track a child the orchestrating process forked outside the runner, so a
+ * signal to the orchestrator kills it too (ab_runner_abort); 0 untracks. */
+void ab_runner_track(pid_t pid);
+
+/* The trial program (allocbench-trial): beside this one (the build tree),
+ * else where it was installed.  0, or -ENOENT. */
+int ab_trial_exe(char *buf, size_t len);
+/* Run allocbench-trial as `__child <request>`, with LD_PRELOAD=preload when
  * preload is non-NULL, in its own process group; kill it after timeout_s. */
+/* The name to put in LD_PRELOAD for the library at path: the path, or a
+ * private link with a safe name when the path holds a space, a colon, a tab
+ * or a newline.  NULL (errno set) when no link can be made. */
+const char *ab_preload_path(const char *path);
 int ab_runner_exec(const char *request, const char *preload, double timeout_s,
                    struct ab_child_result *out);
 /* The same with the child started through a wrapper command (wrapper[0] is
@@ -177,6 +212,22 @@ int ab_runner_exec(const char *request, const char *preload, double timeout_s,
 int ab_runner_exec_wrapped(const char *const *wrapper, const char *request,
                            const char *preload, double timeout_s,
                            struct ab_child_result *out);
+/* Re-execute this program (nothing preloaded) for a supervisor mode. */
+int ab_runner_exec_supervisor(const char *request, double timeout_s,
+                              struct ab_child_result *out);
+/* What a child gets beyond its request: environment settings ("NAME=VALUE",
+ * NULL-terminated; they replace inherited ones of the same name and come
+ * first in environ) and a hook run in the forked child just before exec,
+ * for what an exec inherits (prctl, memory policy); it may only make
+ * system calls. */
+struct ab_exec_setup {
+    const char *const *env;
+    void (*before_exec)(const void *ctx);
+    const void *ctx;
+};
+int ab_runner_exec_setup(const char *request, const char *preload,
+                         const struct ab_exec_setup *setup, double timeout_s,
+                         struct ab_child_result *out);
 void ab_child_result_free(struct ab_child_result *r);
 /* Kill the child in flight (from a signal handler: async-signal-safe). */
 void ab_runner_abort(void);
@@ -219,6 +270,9 @@ struct ab_session {
 int ab_session_begin(struct ab_session *s, struct ab_subject *subjects, size_t n,
                      double timeout_s, const struct ab_observer *obs, size_t total);
 void ab_session_progress(struct ab_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* What is under way, without a unit of work done (calibration). */
+void ab_session_working(struct ab_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ab_session_warn(struct ab_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

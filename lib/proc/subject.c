@@ -31,6 +31,7 @@ static const struct ab_named_allocator named[] = {
     {"mimalloc", AB_FAMILY_MIMALLOC, {"libmimalloc.so.2"}, "libmimalloc2.0", NULL},
     {"bump", AB_FAMILY_PLUGIN, {NULL}, "(built with allocbench)", "ab-bump.so"},
     {"bump-fixed", AB_FAMILY_PLUGIN, {NULL}, "(built with allocbench)", "ab-bump-fixed.so"},
+    {"ref", AB_FAMILY_PLUGIN, {NULL}, "(built with allocbench)", "ab-ref.so"},
 };
 
 const struct ab_named_allocator *ab_named_allocators(size_t *count)
@@ -78,16 +79,19 @@ bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size
         return libc_path(path, len);
     if (na->plugin_file) {
         /* ALLOCBENCH_PLUGIN_DIR, then plugins/ beside the executable (the
-         * build tree), then the install folder. */
-        char dirs[3][PATH_MAX];
+         * build tree), then the installed folder beside it, then the
+         * install folder the build was configured for. */
+        char dirs[4][PATH_MAX];
         const char *env = getenv("ALLOCBENCH_PLUGIN_DIR");
         ab_strlcpy(dirs[0], env ? env : "", sizeof dirs[0]);
         if (ab_self_dir(dirs[1], sizeof dirs[1]))
             dirs[1][0] = '\0';
         else
             strncat(dirs[1], "/plugins", sizeof dirs[1] - strlen(dirs[1]) - 1);
-        ab_strlcpy(dirs[2], AB_PLUGIN_INSTALL_DIR, sizeof dirs[2]);
-        for (int d = 0; d < 3; d++) {
+        if (ab_beside_self(AB_PLUGINS_FROM_BIN, dirs[2], sizeof dirs[2]))
+            dirs[2][0] = '\0';
+        ab_strlcpy(dirs[3], AB_PLUGIN_INSTALL_DIR, sizeof dirs[3]);
+        for (int d = 0; d < 4; d++) {
             if (!dirs[d][0])
                 continue;
             if (snprintf(buf, sizeof buf, "%s/%s", dirs[d], na->plugin_file) >= (int)sizeof buf)
@@ -148,41 +152,46 @@ static int read_exports(const char *path, struct exports *ex, char *err, size_t 
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         return -EIO;
     }
+    /* Every header is copied out before it is read: a file's offsets need
+     * not be aligned for the structures they hold. */
     int rc = -ENOEXEC;
-    const Elf64_Ehdr *eh = (const void *)base;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0) {
+    Elf64_Ehdr eh;
+    memcpy(&eh, base, sizeof eh);
+    if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
         snprintf(err, errlen, "'%s' is not a shared object (no ELF header)", path);
         goto out;
     }
-    if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_type != ET_DYN) {
+    if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_type != ET_DYN) {
         snprintf(err, errlen, "'%s' is not a 64-bit shared object", path);
         goto out;
     }
-    if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-        eh->e_shoff > size || (size - eh->e_shoff) / sizeof(Elf64_Shdr) < eh->e_shnum) {
+    if (eh.e_shoff == 0 || eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shoff > size ||
+        (size - eh.e_shoff) / sizeof(Elf64_Shdr) < eh.e_shnum) {
         snprintf(err, errlen, "'%s' has no readable section table", path);
         goto out;
     }
-    const Elf64_Shdr *sh = (const void *)(base + eh->e_shoff);
-    for (unsigned i = 0; i < eh->e_shnum; i++) {
-        if (sh[i].sh_type != SHT_DYNSYM || sh[i].sh_link >= eh->e_shnum)
+    for (unsigned i = 0; i < eh.e_shnum; i++) {
+        Elf64_Shdr sh, strs;
+        memcpy(&sh, base + eh.e_shoff + i * sizeof sh, sizeof sh);
+        if (sh.sh_type != SHT_DYNSYM || sh.sh_link >= eh.e_shnum)
             continue;
-        const Elf64_Shdr *strs = &sh[sh[i].sh_link];
-        if (sh[i].sh_offset > size || sh[i].sh_size > size - sh[i].sh_offset ||
-            strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+        memcpy(&strs, base + eh.e_shoff + sh.sh_link * sizeof strs, sizeof strs);
+        if (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset ||
+            strs.sh_offset > size || strs.sh_size > size - strs.sh_offset)
             break;
-        const Elf64_Sym *sym = (const void *)(base + sh[i].sh_offset);
-        size_t nsym = sh[i].sh_size / sizeof *sym;
-        const char *names = (const char *)base + strs->sh_offset;
+        size_t nsym = sh.sh_size / sizeof(Elf64_Sym);
+        const char *names = (const char *)base + strs.sh_offset;
         for (size_t k = 0; k < nsym; k++) {
-            unsigned bind = ELF64_ST_BIND(sym[k].st_info), type = ELF64_ST_TYPE(sym[k].st_info);
-            unsigned vis = ELF64_ST_VISIBILITY(sym[k].st_other);
-            if (sym[k].st_shndx == SHN_UNDEF || sym[k].st_name >= strs->sh_size ||
+            Elf64_Sym sym;
+            memcpy(&sym, base + sh.sh_offset + k * sizeof sym, sizeof sym);
+            unsigned bind = ELF64_ST_BIND(sym.st_info), type = ELF64_ST_TYPE(sym.st_info);
+            unsigned vis = ELF64_ST_VISIBILITY(sym.st_other);
+            if (sym.st_shndx == SHN_UNDEF || sym.st_name >= strs.sh_size ||
                 (bind != STB_GLOBAL && bind != STB_WEAK) || vis == STV_HIDDEN ||
                 vis == STV_INTERNAL || (type != STT_FUNC && type != STT_GNU_IFUNC))
                 continue;
-            const char *name = names + sym[k].st_name;
-            size_t room = strs->sh_size - sym[k].st_name;
+            const char *name = names + sym.st_name;
+            size_t room = strs.sh_size - sym.st_name;
             if (strnlen(name, room) == room)
                 continue;
             if (!strcmp(name, ALLOCBENCH_PLUGIN_ENTRY))
@@ -238,15 +247,18 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
 {
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC))
-        return snprintf(err, errlen, "pipe: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
+        return snprintf(err, errlen, "pipe: %s", strerror(errno)),
+               ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         close(pfd[0]);
         close(pfd[1]);
-        return snprintf(err, errlen, "fork: %s", strerror(errno)), ab_fail(code, AB_ALLOCBENCH_INTERNAL);
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return ab_fail(code, AB_ALLOCBENCH_INTERNAL);
     }
     if (pid == 0) {
+        ab_child_tether(10);
         close(pfd[0]);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
@@ -254,6 +266,7 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
         probe_child(path, pfd[1]);
     }
     close(pfd[1]);
+    ab_runner_track(pid); /* a signal to this process kills the probe too */
     char buf[1100];
     size_t len = 0;
     uint64_t deadline = ab_now_ns() + 10ull * 1000000000ull;
@@ -285,6 +298,7 @@ static int probe_plugin(const char *path, struct ab_subject *out, char *err, siz
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
+    ab_runner_track(0);
     buf[len] = '\0';
     if (timed_out) {
         snprintf(err, errlen, "'%s' hung while being loaded", path);
@@ -417,6 +431,26 @@ int ab_subject_resolve(const char *spec, struct ab_subject *out, char *err, size
     return AB_OK;
 }
 
+/* The mode "describe": what the allocator says of itself. */
+static cJSON *describe(const cJSON *req, struct ab_heap *heap)
+{
+    (void)req;
+    cJSON *d = ab_child_reply();
+    cJSON_AddStringToObject(d, "family", ab_family_name(heap->family));
+    cJSON_AddStringToObject(d, "version", heap->version);
+    cJSON_AddStringToObject(d, "malloc_from", heap->malloc_from);
+    cJSON_AddBoolToObject(d, "bulk", heap->alloc_bulk != NULL);
+    return d;
+}
+
+const struct ab_child_mode ab_mode_describe = {
+    .fields = NULL,
+    .nfields = 0,
+    .name = "describe",
+    .binds_heap = true,
+    .run = describe,
+};
+
 int ab_subject_describe(struct ab_subject *s, double timeout_s)
 {
     cJSON *req = cJSON_CreateObject();
@@ -462,6 +496,11 @@ int ab_subject_describe(struct ab_subject *s, double timeout_s)
         s->describe_code = AB_ALLOCBENCH_TRIAL_TIMEOUT;
         snprintf(s->describe_error, sizeof s->describe_error,
                  "the allocator hung at start-up (no answer in %.1f s)", timeout_s);
+    } else if (r.channel_error[0]) {
+        s->describe_code = AB_ALLOCBENCH_SUBJECT_CHANNEL;
+        snprintf(s->describe_error, sizeof s->describe_error,
+                 "the allocator's own output on the reply channel was refused: %s",
+                 r.channel_error);
     } else {
         s->describe_code = AB_ALLOCBENCH_TRIAL_FAILED;
         snprintf(s->describe_error, sizeof s->describe_error,

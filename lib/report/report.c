@@ -1,15 +1,93 @@
 /*
- * report.c — what every report shares: the context block of report.json
- * and the atomic writing of a report file.
+ * report.c — the registry of report formats (format-list.h, generated from
+ * lib/report/meson.build) and the context block every report.json carries.
  */
 #include "report.h"
+#include "format-list.h"
 
 #include <cJSON.h>
-#include <errno.h>
-#include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
-const char ab_diagnostics_tsv_header[] = "code\tallocator\tprofile\tcase\tdetail";
+#define AB_FORMAT_DECL(name) extern const struct ab_format ab_format_##name;
+AB_FORMATS(AB_FORMAT_DECL)
+#undef AB_FORMAT_DECL
+
+static const struct ab_format *const registry[] = {
+#define AB_FORMAT_PTR(name) &ab_format_##name,
+    AB_FORMATS(AB_FORMAT_PTR)
+#undef AB_FORMAT_PTR
+};
+
+const struct ab_format *const *ab_formats(size_t *count)
+{
+    *count = sizeof registry / sizeof registry[0];
+    return registry;
+}
+
+const struct ab_format *ab_format_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        if (!strcmp(registry[i]->name, name))
+            return registry[i];
+    return NULL;
+}
+
+bool ab_format_prints(const struct ab_format *f, const char *command)
+{
+    if (!f->choosable || !f->print)
+        return false;
+    if (!f->commands)
+        return true;
+    for (const char *const *c = f->commands; *c; c++)
+        if (!strcmp(*c, command))
+            return true;
+    return false;
+}
+
+bool ab_report_file_known(const char *name)
+{
+    for (size_t i = 0; i < sizeof registry / sizeof registry[0]; i++)
+        for (const char *const *w = registry[i]->writes; w && *w; w++)
+            if (!strcmp(*w, name))
+                return true;
+    return false;
+}
+
+static char command_line[8192];
+
+void ab_report_set_command_line(int argc, char **argv)
+{
+    size_t n = 0;
+    command_line[0] = '\0';
+    for (int i = 0; i < argc && n + 4 < sizeof command_line; i++) {
+        const char *w = argv[i];
+        bool plain = *w != '\0';
+        for (const char *c = w; *c && plain; c++)
+            plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                           "-_=+,./:@%", *c) != NULL;
+        if (i && n + 1 < sizeof command_line)
+            command_line[n++] = ' ';
+        if (!plain && n + 1 < sizeof command_line)
+            command_line[n++] = '\'';
+        for (const char *c = w; *c && n + 5 < sizeof command_line; c++) {
+            if (*c == '\'' && !plain) { /* ' closes, \' is the quote, ' reopens */
+                memcpy(command_line + n, "'\\''", 4);
+                n += 4;
+            } else {
+                command_line[n++] = *c;
+            }
+        }
+        if (!plain && n + 1 < sizeof command_line)
+            command_line[n++] = '\'';
+    }
+    command_line[n] = '\0';
+}
+
+const char *ab_report_command_line(void)
+{
+    return command_line;
+}
 
 cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
                               const char *counter, const char *counter_version,
@@ -21,11 +99,28 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     ab_json_add_str(ab, "git_revision", ab_git_revision);
     cJSON_AddStringToObject(ab, "build_type", ab_build_type);
     cJSON_AddStringToObject(c, "started_utc", started_utc);
+    ab_json_add_str(c, "command_line", command_line);
     ab_json_add_str(c, "hostname", h->hostname);
     ab_json_add_str(c, "cpu_model", h->cpu_model);
     ab_json_add_str(c, "kernel", h->kernel);
     ab_json_add_str(c, "glibc", h->glibc);
     ab_json_add_str(c, "thp", h->thp);
+    ab_json_add_str(c, "cpu_governor", h->governor);
+    ab_json_add_num(c, "cpu_mhz", h->cpu_mhz);
+    cJSON_AddBoolToObject(c, "pinned", h->pinned);
+    cJSON *la = cJSON_AddObjectToObject(c, "load_average");
+    const double *ls[2] = {h->load_start, h->load_end};
+    const char *lk[2] = {"start", "end"};
+    for (int k = 0; k < 2; k++) {
+        if (!isfinite(ls[k][0])) {
+            cJSON_AddNullToObject(la, lk[k]);
+            continue;
+        }
+        cJSON *arr = cJSON_AddArrayToObject(la, lk[k]);
+        for (int i = 0; i < 3; i++)
+            cJSON_AddItemToArray(arr, isfinite(ls[k][i]) ? cJSON_CreateNumber(ls[k][i])
+                                                         : cJSON_CreateNull());
+    }
     cJSON *t = cJSON_AddObjectToObject(c, "topology");
     ab_json_add_int(t, "packages", h->packages ? (int64_t)h->packages : -1);
     ab_json_add_int(t, "cores", h->cores ? (int64_t)h->cores : -1);
@@ -58,20 +153,3 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     }
     return c;
 }
-
-int ab_report_write_text(const char *dir, const char *name, char *text, char *err,
-                         size_t errlen)
-{
-    if (!text) {
-        snprintf(err, errlen, "out of memory formatting %s", name);
-        return -ENOMEM;
-    }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = ab_write_file_atomic(path, text, strlen(text));
-    free(text);
-    if (rc)
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(-rc));
-    return rc;
-}
-

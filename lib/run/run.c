@@ -27,7 +27,7 @@ const char *ab_trial_status_name(enum ab_trial_status s)
 }
 
 static char *trial_request(const struct ab_run_config *cfg, const struct ab_subject *s,
-                           unsigned variant, unsigned threads, unsigned rep)
+                           unsigned variant, unsigned threads, unsigned rep, unsigned rounds)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "trial");
@@ -38,14 +38,29 @@ static char *trial_request(const struct ab_run_config *cfg, const struct ab_subj
     cJSON_AddNumberToObject(req, "variant", variant);
     cJSON_AddNumberToObject(req, "threads", threads);
     cJSON_AddNumberToObject(req, "warmup", cfg->warmup);
-    cJSON_AddNumberToObject(req, "rounds", cfg->rounds);
+    cJSON_AddNumberToObject(req, "rounds", rounds);
     cJSON_AddNumberToObject(req, "repetition", rep);
     /* Exactly, as text: a double holds only 53 bits. */
     char seed[24];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
     cJSON_AddStringToObject(req, "seed", seed);
-    if (cfg->pin)
-        cJSON_AddTrueToObject(req, "pin");
+    if (cfg->pin) {
+        /* Plans for the threads asked and twice as many (a hand-off
+         * workload runs producers and consumers). */
+        cJSON *pin = cJSON_AddObjectToObject(req, "pin");
+        cJSON *plans = cJSON_AddArrayToObject(pin, "plans");
+        bool bindable = false;
+        for (unsigned k = 1; k <= 2; k++) {
+            unsigned n = threads * k > AB_MAX_THREADS ? AB_MAX_THREADS : threads * k;
+            int pus[AB_MAX_THREADS];
+            ab_host_pin_plan(n, pus, &bindable);
+            cJSON *plan = cJSON_CreateArray();
+            for (unsigned i = 0; i < n; i++)
+                cJSON_AddItemToArray(plan, cJSON_CreateNumber(pus[i]));
+            cJSON_AddItemToArray(plans, plan);
+        }
+        cJSON_AddBoolToObject(pin, "bindable", bindable);
+    }
     if (cfg->counter)
         cJSON_AddStringToObject(req, "collect", cfg->counter->name);
     cJSON *params = cJSON_AddObjectToObject(req, "params");
@@ -126,7 +141,20 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
 {
     r->elapsed_s = c->elapsed_s;
     r->peak_rss_kib = c->maxrss_kib;
+    r->rusage = c->rusage;
     ab_strlcpy(r->stderr_tail, c->stderr_tail, sizeof r->stderr_tail);
+    if (c->leftover) {
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_LEFTOVER,
+                 "a process the trial started held its pipes after it exited");
+        snprintf(r->reason, sizeof r->reason,
+                 "a process the allocator started outlived the trial (left its process group)");
+    }
+    if (c->channel_error[0]) {
+        r->status = AB_TRIAL_FAILED;
+        snprintf(r->reason, sizeof r->reason, "the reply was refused: %s", c->channel_error);
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", c->channel_error);
+        return;
+    }
     switch (c->status) {
     case AB_CHILD_CRASHED:
         r->status = AB_TRIAL_CRASHED;
@@ -163,6 +191,14 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         ab_strlcpy(r->reason, cJSON_IsString(why) ? why->valuestring : "", sizeof r->reason);
         return;
     }
+    static const char *const counts[] = {"ops", "wall_ns", "thread_ns"};
+    char why[128];
+    if (ab_reply_counts(d, counts, 3, why, sizeof why)) {
+        r->status = AB_TRIAL_FAILED;
+        ab_strlcpy(r->reason, why, sizeof r->reason);
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", why);
+        return;
+    }
     r->status = AB_TRIAL_OK;
     int64_t ops = int_or_null(d, "ops");
     int64_t wall = int_or_null(d, "wall_ns");
@@ -174,6 +210,7 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
          * the throughput of all threads together. */
         r->ns_per_op = (double)tns / (double)ops;
         r->ops_per_s = (double)ops * 1e9 / (double)wall;
+        r->noisy = (double)wall < AB_NOISY_PHASE_S * 1e9;
     }
     r->rss_start_kib = int_or_null(d, "rss_start_kib");
     r->rss_before_kib = int_or_null(d, "rss_before_kib");
@@ -281,6 +318,54 @@ static double metric_of(const struct ab_trial_record *r, const char *name)
     return NAN;
 }
 
+/* Is the configuration noisy, and why; and the medians of its trials'
+ * rusage. */
+static void aggregate_noise(const struct ab_run *run, struct ab_aggregate *a)
+{
+    double *x[6];
+    size_t n = 0, short_phases = 0;
+    double shortest = INFINITY;
+    for (int k = 0; k < 6; k++)
+        x[k] = malloc((run->ntrials ? run->ntrials : 1) * sizeof *x[k]);
+    for (size_t i = 0; i < run->ntrials; i++) {
+        const struct ab_trial_record *r = &run->trials[i];
+        if (r->variant != a->variant || r->subject != a->subject || r->threads != a->threads ||
+            r->status != AB_TRIAL_OK)
+            continue;
+        if (r->noisy) {
+            short_phases++;
+            if (r->ns < shortest)
+                shortest = r->ns;
+        }
+        if (!r->rusage.valid || !x[5])
+            continue;
+        x[0][n] = r->rusage.user_s;
+        x[1][n] = r->rusage.sys_s;
+        x[2][n] = (double)r->rusage.minor_faults;
+        x[3][n] = (double)r->rusage.major_faults;
+        x[4][n] = (double)r->rusage.voluntary_switches;
+        x[5][n] = (double)r->rusage.involuntary_switches;
+        n++;
+    }
+    double med[6];
+    for (int k = 0; k < 6; k++) {
+        struct ab_summary s;
+        ab_summarize(x[k] ? x[k] : (double[1]){0}, x[k] ? n : 0, &s);
+        med[k] = s.median;
+        free(x[k]);
+    }
+    a->rusage = (struct ab_rusage_medians){med[0], med[1], med[2], med[3], med[4], med[5]};
+    if (short_phases)
+        snprintf(a->noisy_why, sizeof a->noisy_why,
+                 "%zu trial(s) measured for under %.0f ms (shortest %.2f ms)", short_phases,
+                 AB_NOISY_PHASE_S * 1e3, shortest / 1e6);
+    else if (isfinite(a->cv) && a->cv > AB_NOISY_CV)
+        snprintf(a->noisy_why, sizeof a->noisy_why,
+                 "the trials' coefficient of variation is %.1f %% (over %.0f %%)", a->cv * 100,
+                 AB_NOISY_CV * 100);
+    a->noisy = a->noisy_why[0] != '\0';
+}
+
 static void aggregate(struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -341,8 +426,16 @@ static void aggregate(struct ab_run *run)
                 if (!a->trials)
                     continue;
                 a->measured = cfg->counter ? counted : n;
+                size_t ci = ((size_t)v * cfg->nthreads + ti) * cfg->nsubjects + s;
+                a->rounds = run->cal_rounds && run->cal_rounds[ci] ? run->cal_rounds[ci]
+                                                                   : cfg->rounds;
+                a->calibration_children = run->cal_children ? run->cal_children[ci] : 0;
                 ab_summarize(ns, n, &a->ns_per_op);
                 ab_summarize(ops, n, &a->ops_per_s);
+                a->cv = NAN;
+                if (n >= 2)
+                    ab_cmp_cv(ns, n, &a->cv);
+                aggregate_noise(run, a);
                 aggregate_metrics(run, a, ns);
                 struct ab_summary si, sc;
                 ab_summarize(ins, counted, &si);
@@ -362,6 +455,136 @@ static void aggregate(struct ab_run *run)
     free(cond);
 }
 
+/* One trial child of the configuration, its outcome in r. */
+static int run_trial(const struct ab_run_config *cfg, const struct ab_subject *subj, unsigned v,
+                     unsigned rep, unsigned rounds, struct ab_trial_record *r)
+{
+    char *req = trial_request(cfg, subj, v, r->threads, rep, rounds);
+    if (!req)
+        return -ENOMEM;
+    struct ab_child_result c;
+    const char *pre = subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL;
+    double totals[3];
+    int rc = cfg->counter ? cfg->counter->workload(req, pre, cfg->timeout_s, &c, totals)
+                          : ab_runner_exec(req, pre, cfg->timeout_s, &c);
+    free(req);
+    if (rc)
+        return rc;
+    r->rounds = rounds;
+    record_from_child(r, &c, cfg->timeout_s);
+    ab_child_result_free(&c);
+    if (cfg->counter)
+        record_counts(r, totals);
+    return 0;
+}
+
+static void record_init(struct ab_trial_record *r)
+{
+    r->ns = r->ns_per_op = r->ops_per_s = NAN;
+    r->rss_start_kib = r->rss_before_kib = r->rss_after_kib = -1;
+    r->peak_rss_kib = -1;
+    r->stats_before = r->stats_after = (struct ab_alloc_stats){-1, -1, -1, -1};
+}
+
+/* Rounds for a configuration whose measured phase lasts min_time_s: from
+ * the starting rounds, each calibration child's phase scales the next (to
+ * 1.2 x the target over the last measured rate, at most 10 x a step, as
+ * google-benchmark grows its iterations), until one lasts long enough.  A
+ * child that measures nothing (unavailable, crashed) ends it: the trials
+ * then run with the rounds reached and say what happened themselves. */
+#define AB_CAL_MAX_CHILDREN 12
+#define AB_CAL_MAX_ROUNDS 100000000u
+static int calibrate(const struct ab_run_config *cfg, const struct ab_subject *subj,
+                     unsigned v, unsigned threads, unsigned *rounds, unsigned *children)
+{
+    unsigned r = cfg->rounds ? cfg->rounds : 1;
+    *children = 0;
+    while (*children < AB_CAL_MAX_CHILDREN) {
+        struct ab_trial_record t = {.variant = v, .threads = threads};
+        record_init(&t);
+        int rc = run_trial(cfg, subj, v, 0, r, &t);
+        free(t.samples);
+        free(t.placement);
+        if (rc)
+            return rc;
+        ++*children;
+        if (t.status != AB_TRIAL_OK || !(t.ns > 0))
+            break;
+        double phase = t.ns / 1e9;
+        if (phase >= cfg->min_time_s) {
+            /* Long enough once: a margin for the trials' own spread. */
+            double want = (double)r * cfg->min_time_s * 1.2 / phase;
+            if (want > r)
+                r = want >= AB_CAL_MAX_ROUNDS ? AB_CAL_MAX_ROUNDS : (unsigned)ceil(want);
+            break;
+        }
+        if (r >= AB_CAL_MAX_ROUNDS)
+            break;
+        double next = (double)r * cfg->min_time_s * 1.2 / phase;
+        if (next > 10.0 * r)
+            next = 10.0 * r;
+        if (next < r + 1.0)
+            next = r + 1.0;
+        r = next >= AB_CAL_MAX_ROUNDS ? AB_CAL_MAX_ROUNDS : (unsigned)ceil(next);
+    }
+    *rounds = r;
+    return 0;
+}
+
+static const struct ab_trial_record *trial_of(const struct ab_run *run,
+                                             const struct ab_aggregate *a, unsigned rep)
+{
+    for (size_t i = 0; i < run->ntrials; i++) {
+        const struct ab_trial_record *r = &run->trials[i];
+        if (r->variant == a->variant && r->subject == a->subject && r->threads == a->threads &&
+            r->repetition == rep)
+            return r;
+    }
+    return NULL;
+}
+
+/* Every allocator against the base, repetition by repetition: trials of one
+ * repetition ran back to back, so each pair shares the machine's state. */
+static void compare_all(struct ab_run *run)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    if (cfg->counter || !run->naggs)
+        return;
+    run->comparisons = calloc(run->naggs, sizeof *run->comparisons);
+    double *a = malloc(cfg->repetitions * sizeof *a), *b = malloc(cfg->repetitions * sizeof *b);
+    for (size_t i = 0; run->comparisons && a && b && i < run->naggs; i++) {
+        const struct ab_aggregate *agg = &run->aggs[i];
+        const struct ab_aggregate *base = ab_aggregate_base(run, agg);
+        if (!base || base == agg || !agg->measured)
+            continue;
+        size_t n = 0;
+        for (unsigned rep = 0; rep < cfg->repetitions; rep++) {
+            const struct ab_trial_record *x = trial_of(run, agg, rep), *y = trial_of(run, base, rep);
+            if (x && y && x->status == AB_TRIAL_OK && y->status == AB_TRIAL_OK &&
+                x->ns_per_op > 0 && y->ns_per_op > 0 && isfinite(x->ns_per_op) &&
+                isfinite(y->ns_per_op)) {
+                a[n] = x->ns_per_op;
+                b[n] = y->ns_per_op;
+                n++;
+            }
+        }
+        struct ab_comparison *c = &run->comparisons[run->ncomparisons++];
+        c->agg = agg;
+        c->base = base;
+        c->pairs = n;
+        c->verdict = AB_CMP_NONE;
+        if (n < 2 || ab_cmp_paired(a, b, n, &c->cmp)) {
+            c->cmp.ratio = c->cmp.ratio_of_medians = NAN;
+            c->cmp.test.p = NAN;
+            c->cmp.ci = (struct ab_cmp_ci){NAN, NAN, NAN, false, false};
+        } else {
+            ab_cmp_verdict(&c->cmp.ci, &c->verdict);
+        }
+    }
+    free(a);
+    free(b);
+}
+
 int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
 {
     memset(run, 0, sizeof *run);
@@ -374,30 +597,48 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                                      cfg->timeout_s, cfg->obs, total);
     if (described)
         return described;
+    run->session.host.pinned = cfg->pin;
+    /* Others' work weighs on every time: say so before it is measured. */
+    const struct ab_host *h = &run->session.host;
+    unsigned cpus = h->pus ? h->pus : 1;
+    if (!cfg->counter && h->load_start[0] > cpus / 2.0)
+        ab_session_warn(&run->session,
+                        "the load average is %.2f on %u CPUs (over half of them busy before "
+                        "the run): expect noise",
+                        h->load_start[0], cpus);
     run->trials = calloc(total ? total : 1, sizeof *run->trials);
-    if (!run->trials)
+    /* Rounds per configuration (variant, thread count, subject). */
+    size_t ncal = (size_t)32 * cfg->nthreads * cfg->nsubjects;
+    unsigned *cal_rounds = calloc(ncal, sizeof *cal_rounds);
+    unsigned *cal_children = calloc(ncal, sizeof *cal_children);
+    run->cal_rounds = cal_rounds;
+    run->cal_children = cal_children;
+    if (!run->trials || !cal_rounds || !cal_children)
         return -ENOMEM;
     for (unsigned rep = 0; rep < cfg->repetitions; rep++) {
         for (unsigned v = 0; cfg->wl->variants[v]; v++) {
             if (!cfg->variant_on[v])
                 continue;
             for (size_t ti = 0; ti < cfg->nthreads; ti++) {
-                for (unsigned s = 0; s < cfg->nsubjects; s++) {
+                for (unsigned k = 0; k < cfg->nsubjects; k++) {
+                    /* Counterbalanced: the allocators run in one order in
+                     * even repetitions and the reverse in odd ones, so no
+                     * allocator always runs first after another's trial
+                     * (caches, clocks, the page allocator's state). */
+                    unsigned s = rep % 2 ? cfg->nsubjects - 1 - k : k;
                     const struct ab_subject *subj = &cfg->subjects[s];
                     struct ab_trial_record *r = &run->trials[run->ntrials++];
                     r->variant = v;
                     r->subject = s;
                     r->threads = cfg->threads[ti];
                     r->repetition = rep;
-                    r->ns = r->ns_per_op = r->ops_per_s = NAN;
-                    r->rss_start_kib = r->rss_before_kib = r->rss_after_kib = -1;
-                    r->peak_rss_kib = -1;
-                    r->stats_before = r->stats_after = (struct ab_alloc_stats){-1, -1, -1, -1};
+                    record_init(r);
+                    size_t ci = ((size_t)v * cfg->nthreads + ti) * cfg->nsubjects + s;
                     const struct ab_trial_record *first = NULL;
-                    for (size_t k = 0; k + 1 < run->ntrials && !first; k++)
-                        if (run->trials[k].variant == v && run->trials[k].subject == s &&
-                            run->trials[k].threads == r->threads)
-                            first = &run->trials[k];
+                    for (size_t j = 0; j + 1 < run->ntrials && !first; j++)
+                        if (run->trials[j].variant == v && run->trials[j].subject == s &&
+                            run->trials[j].threads == r->threads)
+                            first = &run->trials[j];
                     if (first && first->status == AB_TRIAL_UNAVAILABLE) {
                         /* Availability does not change between repetitions:
                          * say so again without another child. */
@@ -409,22 +650,22 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                         ab_strlcpy(r->reason, subj->describe_error, sizeof r->reason);
                         add_diag(r, subj->describe_code, "%s", subj->describe_error);
                     } else {
-                        char *req = trial_request(cfg, subj, v, r->threads, rep);
-                        if (!req)
-                            return -ENOMEM;
-                        struct ab_child_result c;
-                        const char *pre = subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL;
-                        double totals[3];
-                        int rc = cfg->counter
-                                     ? cfg->counter->workload(req, pre, cfg->timeout_s, &c, totals)
-                                     : ab_runner_exec(req, pre, cfg->timeout_s, &c);
-                        free(req);
+                        int rc = 0;
+                        if (!cal_rounds[ci]) {
+                            cal_rounds[ci] = cfg->rounds;
+                            if (cfg->min_time_s > 0 && !cfg->counter) {
+                                ab_session_working(&run->session,
+                                                   "%s %s %s t=%u: calibrating rounds",
+                                                    cfg->wl->name, cfg->wl->variants[v],
+                                                    subj->name, r->threads);
+                                rc = calibrate(cfg, subj, v, r->threads, &cal_rounds[ci],
+                                               &cal_children[ci]);
+                            }
+                        }
+                        if (!rc)
+                            rc = run_trial(cfg, subj, v, rep, cal_rounds[ci], r);
                         if (rc)
                             return rc;
-                        record_from_child(r, &c, cfg->timeout_s);
-                        ab_child_result_free(&c);
-                        if (cfg->counter)
-                            record_counts(r, totals);
                     }
                     if (r->status == AB_TRIAL_CRASHED || r->status == AB_TRIAL_TIMEOUT ||
                         r->status == AB_TRIAL_FAILED)
@@ -443,6 +684,7 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
     }
     ab_session_end(&run->session);
     aggregate(run);
+    compare_all(run);
     return 0;
 }
 
@@ -467,6 +709,11 @@ void ab_run_free(struct ab_run *run)
     }
     free(run->trials);
     free(run->aggs);
+    free(run->comparisons);
+    free(run->cal_rounds);
+    free(run->cal_children);
     run->trials = NULL;
     run->aggs = NULL;
+    run->comparisons = NULL;
+    run->cal_rounds = run->cal_children = NULL;
 }

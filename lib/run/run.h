@@ -1,10 +1,11 @@
 /*
  * run.h — `allocbench run`: the run engine (trials interleaved, one child
- * each, aggregated) and its reports.
+ * each, aggregated) and its report document.
  */
 #ifndef AB_RUN_H
 #define AB_RUN_H
 
+#include "compare.h"
 #include "counter.h"
 #include "report.h"
 #include "workload.h"
@@ -20,7 +21,11 @@ struct ab_run_config {
     bool variant_on[32];      /* by variant index */
     unsigned repetitions;
     unsigned warmup;
-    unsigned rounds;
+    unsigned rounds;          /* given (--rounds), or where calibration starts */
+    /* Calibration: unless --rounds was given (or a counter counts the
+     * trials), each configuration's rounds are scaled in calibration
+     * children until the measured phase lasts min_time_s.  0: none. */
+    double min_time_s;
     uint64_t seed;
     struct ab_params params;
     char assignments[1024];   /* the --param text, for the record */
@@ -35,12 +40,21 @@ struct ab_run_config {
     char counter_version[64];
 };
 
+/* A trial's measured phase under this is noisy (the clock's and the
+ * scheduler's granularity weigh on it); so is a configuration whose trials'
+ * coefficient of variation is over AB_NOISY_CV. */
+#define AB_NOISY_PHASE_S 0.010
+#define AB_NOISY_CV 0.05
+
 struct ab_trial_record {
     unsigned variant, subject, threads, repetition;
     enum ab_trial_status status;
     char reason[512];
     uint64_t ops;
+    unsigned rounds;                      /* measured rounds it ran */
     double ns, ns_per_op, ops_per_s;      /* NaN when not measured */
+    bool noisy;                           /* measured phase under AB_NOISY_PHASE_S */
+    struct ab_rusage rusage;              /* the child's, from wait4 */
     int64_t rss_start_kib, rss_before_kib, rss_after_kib, peak_rss_kib; /* -1 */
     struct ab_alloc_stats stats_before, stats_after;
     struct ab_metric metrics[AB_MAX_METRICS];
@@ -65,12 +79,24 @@ struct ab_metric_summary {
     struct ab_summary s;              /* over its finite values; n = 0: none */
 };
 
+/* Medians over an aggregate's measured trials; NaN when none. */
+struct ab_rusage_medians {
+    double user_s, sys_s, minor_faults, major_faults, voluntary_switches,
+        involuntary_switches;
+};
+
 struct ab_aggregate {
     unsigned variant, subject, threads;
     enum ab_trial_status status;      /* OK when at least one trial measured */
     size_t trials, measured;
+    unsigned rounds;                  /* measured rounds per trial */
+    unsigned calibration_children;    /* 0: rounds given, not calibrated */
     struct ab_summary ns_per_op;
     struct ab_summary ops_per_s;
+    double cv;                        /* of ns_per_op; NaN under 2 trials */
+    bool noisy;
+    char noisy_why[128];
+    struct ab_rusage_medians rusage;
     uint64_t ops_per_trial;
     int64_t peak_rss_kib;             /* max over trials; -1 none */
     struct ab_metric_summary metrics[AB_MAX_METRICS];
@@ -82,6 +108,17 @@ struct ab_aggregate {
 const struct ab_metric_summary *ab_aggregate_metric(const struct ab_aggregate *a,
                                                     const char *name);
 
+/* One allocator against the base (the first allocator) in one variant and
+ * thread count: ratio of ns per op (above 1: slower than the base), from
+ * the repetitions as pairs (compare.h: Hodges-Lehmann on log ratios, the
+ * Wilcoxon signed-rank test). */
+struct ab_comparison {
+    const struct ab_aggregate *agg, *base;
+    struct ab_cmp_paired cmp;         /* NaN and an invalid interval: no pairs */
+    size_t pairs;
+    enum ab_cmp_verdict verdict;      /* AB_CMP_NONE: too few pairs */
+};
+
 struct ab_run {
     const struct ab_run_config *cfg;
     struct ab_session session;     /* host, start time, progress */
@@ -89,6 +126,11 @@ struct ab_run {
     size_t ntrials;
     struct ab_aggregate *aggs;
     size_t naggs;
+    struct ab_comparison *comparisons;
+    size_t ncomparisons;
+    /* Per configuration (variant x thread count x subject): its rounds and
+     * its calibration children. */
+    unsigned *cal_rounds, *cal_children;
     unsigned failures;                /* crashed, timed out or failed trials */
 };
 
@@ -101,25 +143,13 @@ void ab_run_free(struct ab_run *run);
 const struct ab_aggregate *ab_aggregate_base(const struct ab_run *run,
                                              const struct ab_aggregate *a);
 
-/* ---------------------------------------------------------- report-*.c */
-
-/* Reporters only format.  Each returns a malloc'd NUL-terminated string. */
 /* The child mode "trial": one trial of a workload. */
 extern const struct ab_child_mode ab_mode_trial;
 
-char *ab_report_json(const struct ab_run *run);
-char *ab_report_benchmarks_tsv(const struct ab_run *run);
-void ab_report_console(const struct ab_run *run, FILE *out);
-/* Write report.json and the TSV files into cfg->out_dir, atomically. */
-int ab_report_write_all(const struct ab_run *run, char *err, size_t errlen);
+/* ------------------------------------------------------------ run-doc.c */
 
-char *ab_report_diagnostics_tsv(const struct ab_run *run);
-/* Rows from aggregates with a remote_frees metric, and from trial samples;
- * *rows says how many (the files are written only when there are some). */
-char *ab_report_remote_free_tsv(const struct ab_run *run, size_t *rows);
-char *ab_report_page_backend_tsv(const struct ab_run *run, size_t *rows);
-extern const char ab_benchmarks_tsv_header[];
-extern const char ab_remote_free_tsv_header[];
-extern const char ab_page_backend_tsv_header[];
+/* The run's report document (report.json; "command": "run"), which every
+ * format renders; NULL when out of memory.  The caller deletes it. */
+struct cJSON *ab_run_doc(const struct ab_run *run);
 
 #endif

@@ -10,16 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cJSON *stats_json(const struct ab_alloc_stats *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    ab_json_add_int(o, "allocated", s->allocated);
-    ab_json_add_int(o, "active", s->active);
-    ab_json_add_int(o, "resident", s->resident);
-    ab_json_add_int(o, "mapped", s->mapped);
-    return o;
-}
-
 static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
 {
     const struct ab_workload *wl = ab_workload_find(ab_json_str(req, "workload"));
@@ -35,9 +25,21 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
     t.repetition = (unsigned)ab_json_num(req, "repetition", 0);
     if (ab_json_u64(req, "seed", &t.seed))
         return ab_child_error(AB_ALLOCBENCH_INTERNAL, "no seed in the request");
-    const struct ab_counter *counter = ab_counter_find(ab_json_str(req, "collect"));
+    const struct ab_counter_child *counter = ab_counter_child_find(ab_json_str(req, "collect"));
     t.collect = counter ? counter->collect : NULL;
-    t.pin = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "pin"));
+    const cJSON *pin = cJSON_GetObjectItemCaseSensitive(req, "pin");
+    t.pin = cJSON_IsObject(pin);
+    t.pin_bindable = ab_json_bool(pin, "bindable");
+    const cJSON *plan;
+    cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(pin, "plans"))
+    {
+        if (t.pin_nplans == 2 || cJSON_GetArraySize(plan) > AB_MAX_THREADS)
+            break;
+        unsigned k = t.pin_nplans++, n = 0;
+        const cJSON *pu;
+        cJSON_ArrayForEach(pu, plan) t.pin_plans[k][n++] = cJSON_IsNumber(pu) ? (int)pu->valuedouble : -1;
+        t.pin_plan_len[k] = n;
+    }
     t.heap = heap;
     t.rss_start_kib = t.rss_before_kib = t.rss_after_kib = -1;
     t.stats_before.allocated = t.stats_before.active = -1;
@@ -71,8 +73,8 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
     ab_json_add_int(d, "rss_start_kib", t.rss_start_kib);
     ab_json_add_int(d, "rss_before_kib", t.rss_before_kib);
     ab_json_add_int(d, "rss_after_kib", t.rss_after_kib);
-    cJSON_AddItemToObject(d, "allocator_before", stats_json(&t.stats_before));
-    cJSON_AddItemToObject(d, "allocator_after", stats_json(&t.stats_after));
+    cJSON_AddItemToObject(d, "allocator_before", ab_alloc_stats_json(&t.stats_before));
+    cJSON_AddItemToObject(d, "allocator_after", ab_alloc_stats_json(&t.stats_after));
     cJSON *m = cJSON_AddArrayToObject(d, "metrics");
     for (unsigned i = 0; i < t.nmetrics; i++) {
         cJSON *o = cJSON_CreateObject();
@@ -113,7 +115,86 @@ static cJSON *run_trial(const cJSON *req, struct ab_heap *heap)
     return d;
 }
 
+static const struct ab_field trial_fields[] = {
+    {"workload", AB_FIELD_STR, true, 1, 64},
+    {"variant", AB_FIELD_INT, true, 0, 63},
+    {"threads", AB_FIELD_INT, true, 1, AB_MAX_THREADS},
+    {"warmup", AB_FIELD_INT, true, 0, 10000000},
+    {"rounds", AB_FIELD_INT, true, 1, 100000000},
+    {"repetition", AB_FIELD_INT, true, 0, 100000},
+    {"seed", AB_FIELD_SEED, true, 0, 0},
+    {"pin", AB_FIELD_OBJ, false, 0, 0},
+    {"collect", AB_FIELD_STR, false, 1, 32},
+    {"params", AB_FIELD_OBJ, true, 0, 0},
+};
+static const struct ab_field pin_fields[] = {
+    {"plans", AB_FIELD_ARR, true, 2, 2},
+    {"bindable", AB_FIELD_BOOL, true, 0, 0},
+};
+
+static int trial_check(const cJSON *req, char *err, size_t len)
+{
+    const struct ab_workload *wl = ab_workload_find(ab_json_str(req, "workload"));
+    if (!wl)
+        return snprintf(err, len, "the trial request names no workload of this program"),
+               -EINVAL;
+    size_t nvar = 0;
+    while (wl->variants[nvar])
+        nvar++;
+    if (ab_json_num(req, "variant", 0) >= (double)nvar)
+        return snprintf(err, len, "workload %s has %zu variants", wl->name, nvar), -EINVAL;
+    const char *collect = ab_json_str(req, "collect");
+    if (*collect && !ab_counter_child_find(collect))
+        return snprintf(err, len, "the trial request names no counter of this program"),
+               -EINVAL;
+    /* Every parameter, each in the workload's own range. */
+    struct ab_field pf[AB_MAX_PARAMS];
+    for (size_t i = 0; i < wl->nparams; i++) {
+        const struct ab_param *p = &wl->params[i];
+        pf[i] = (struct ab_field){p->name, AB_FIELD_NUM, true, (double)p->min, (double)p->max};
+        if (p->type == AB_PARAM_CHOICE) {
+            unsigned nc = 1;
+            for (const char *c = p->choices; *c; c++)
+                nc += *c == '|';
+            pf[i].lo = 0, pf[i].hi = nc - 1;
+        }
+    }
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(req, "params");
+    if (ab_fields_check(params, "its params", pf, wl->nparams, err, len))
+        return -EINVAL;
+    for (size_t i = 0; i < wl->nparams; i++) {
+        double v = ab_json_num(params, wl->params[i].name, 0);
+        if (v != floor(v))
+            return snprintf(err, len, "its params: \"%s\" must be an integer",
+                            wl->params[i].name),
+                   -EINVAL;
+    }
+    const cJSON *pin = cJSON_GetObjectItemCaseSensitive(req, "pin");
+    if (!pin)
+        return 0;
+    if (ab_fields_check(pin, "its pin", pin_fields, 2, err, len))
+        return -EINVAL;
+    const cJSON *plan;
+    cJSON_ArrayForEach(plan, cJSON_GetObjectItemCaseSensitive(pin, "plans"))
+    {
+        if (!cJSON_IsArray(plan) || cJSON_GetArraySize(plan) > AB_MAX_THREADS)
+            return snprintf(err, len, "its pin plans must be arrays of at most %d CPUs",
+                            AB_MAX_THREADS),
+                   -EINVAL;
+        const cJSON *pu;
+        cJSON_ArrayForEach(pu, plan)
+        {
+            double c = cJSON_IsNumber(pu) ? pu->valuedouble : NAN;
+            if (!(c >= -1 && c < 1 << 20 && c == floor(c)))
+                return snprintf(err, len, "its pin plans hold CPU numbers (or -1)"), -EINVAL;
+        }
+    }
+    return 0;
+}
+
 const struct ab_child_mode ab_mode_trial = {
+    AB_FIELDS(trial_fields),
+    .check = trial_check,
     .name = "trial",
     .binds_heap = true,
     .run = run_trial,

@@ -30,7 +30,7 @@ static const struct {
 #define AB_PROFILE_COLUMNS(X)                                                                  \
     X(profile) X(threads) X(ops) X(duration) X(large_ops) X(live) X(sizes) X(large) X(cases)  \
     X(remote_frees) X(remote_bound) X(as_limit) X(page_limit) X(hugepages) X(numa)             \
-    X(shutdown_tolerance) X(summary)
+    X(shutdown_slope) X(summary)
 
 enum column {
 #define AB_COL_ENUM(c) COL_##c,
@@ -65,8 +65,18 @@ const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const cha
 void ab_profiles_free(struct ab_profiles *ps)
 {
     free(ps->p);
+    free(ps->text);
+    ps->text = NULL;
     ps->p = NULL;
     ps->n = 0;
+}
+
+static bool too_long(const char *v, size_t size, char *why, size_t n)
+{
+    if (strlen(v) < size)
+        return false;
+    snprintf(why, n, "longer than %zu bytes", size - 1);
+    return true;
 }
 
 /* One field into the profile; on error fills why (without the location). */
@@ -87,6 +97,8 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         return -EINVAL;
     case COL_threads: {
         char buf[32];
+        if (strlen(v) >= sizeof buf)
+            break; /* cut short, "0...02garbage" would pass */
         ab_strlcpy(buf, v, sizeof buf);
         char *slash = strchr(buf, '/');
         p->threads_per_cpu = slash != NULL;
@@ -124,10 +136,15 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         if (ab_parse_u64(v, 1, 100000000, false, &p->live))
             break;
         return 0;
+    /* The texts are kept for the reports: whole, or refused. */
     case COL_sizes:
+        if (too_long(v, sizeof p->sizes_text, why, n))
+            return -EINVAL;
         ab_strlcpy(p->sizes_text, v, sizeof p->sizes_text);
         return ab_size_mix_parse(v, 64u << 20, &p->sizes, why, n);
     case COL_large:
+        if (too_long(v, sizeof p->large_text, why, n))
+            return -EINVAL;
         ab_strlcpy(p->large_text, v, sizeof p->large_text);
         return ab_size_mix_parse(v, 1u << 30, &p->large, why, n);
     case COL_cases: {
@@ -139,18 +156,21 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
                 ab_case_set_add(&p->cases, all[i]->name);
             return 0;
         }
-        char buf[256];
-        if (strlen(v) >= sizeof buf)
-            break;
-        ab_strlcpy(buf, v, sizeof buf);
-        for (char *save = NULL, *c = strtok_r(buf, ",", &save); c;
-             c = strtok_r(NULL, ",", &save)) {
+        static char items[AB_CASES_MAX + 1][AB_NAME_MAX * 4];
+        int ni = ab_split_list(v, items, AB_CASES_MAX);
+        if (ni < 0) {
+            snprintf(why, n, "'%s' is not a list of stress cases (an empty item, or too many)",
+                     v);
+            return -EINVAL;
+        }
+        for (int i = 0; i < ni; i++) {
+            const char *c = items[i];
             if (ab_stress_case_index(c) < 0) {
-                snprintf(why, n, "'%s' is not a stress case (see: allocbench list profiles)", c);
+                snprintf(why, n, "'%.64s' is not a stress case (see: allocbench list profiles)", c);
                 return -EINVAL;
             }
             if (ab_case_set_add(&p->cases, c)) {
-                snprintf(why, n, "case '%s' twice", c);
+                snprintf(why, n, "case '%.64s' twice", c);
                 return -EINVAL;
             }
         }
@@ -191,11 +211,13 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         *(col == COL_hugepages ? &p->hugepages : &p->numa) = h;
         return 0;
     }
-    case COL_shutdown_tolerance:
-        if (ab_parse_u64(v, 0, 1ull << 40, true, &p->shutdown_tolerance))
+    case COL_shutdown_slope:
+        if (ab_parse_u64(v, 0, 1ull << 30, true, &p->shutdown_slope))
             break;
         return 0;
     case COL_summary:
+        if (too_long(v, sizeof p->summary, why, n))
+            return -EINVAL;
         ab_strlcpy(p->summary, v, sizeof p->summary);
         return 0;
     case NCOLS:
@@ -214,7 +236,7 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         [COL_page_limit] = "bytes in [64k, 1T]",
         [COL_hugepages] = "forbid or opt-in",
         [COL_numa] = "forbid or opt-in",
-        [COL_shutdown_tolerance] = "bytes in [0, 1T]",
+        [COL_shutdown_slope] = "bytes per thread exit in [0, 1G]",
     };
     snprintf(why, n, "'%s' is not %s", v, expect[col] ? expect[col] : "valid");
     return -EINVAL;
@@ -368,7 +390,7 @@ int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_
 {
     memset(out, 0, sizeof *out);
     size_t len;
-    char *text = ab_read_file(path, 1 << 20, &len);
+    char *text = ab_read_file(path, AB_PROFILES_MAX, &len);
     if (!text) {
         int e = errno ? errno : EIO;
         snprintf(err, errlen, "%s: %s", path, strerror(e));
@@ -379,7 +401,10 @@ int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_
         snprintf(err, errlen, "%s: holds a NUL byte (not a text file)", path);
     else
         rc = ab_profiles_parse(path, text, out, err, errlen);
-    free(text);
+    if (rc)
+        free(text);
+    else
+        out->text = text;
     return rc;
 }
 
@@ -400,6 +425,8 @@ int ab_profiles_locate(const char *given, char *path, size_t len, char *err, siz
         if (access(path, R_OK) == 0)
             return 0;
     }
+    if (!ab_beside_self(AB_PROFILES_FROM_BIN, path, len) && access(path, R_OK) == 0)
+        return 0;
     snprintf(path, len, "%s", AB_PROFILES_INSTALL_PATH);
     if (access(path, R_OK) == 0)
         return 0;

@@ -13,7 +13,8 @@
 #include <string.h>
 
 static char *case_request(const struct ab_stress_config *cfg, const struct ab_subject *s,
-                          const struct ab_stress_case *sc, unsigned threads)
+                          const struct ab_stress_case *sc, unsigned threads,
+                          const struct ab_policy_plan *plan)
 {
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "mode", "stress");
@@ -21,7 +22,8 @@ static char *case_request(const struct ab_stress_config *cfg, const struct ab_su
     cJSON_AddStringToObject(subj, "kind", ab_subject_kind_name(s->kind));
     cJSON_AddStringToObject(subj, "path", s->path);
     cJSON_AddStringToObject(req, "case", sc->name);
-    cJSON_AddStringToObject(req, "profiles", cfg->profiles_path);
+    cJSON_AddStringToObject(req, "profiles_file", cfg->profiles_path);
+    cJSON_AddStringToObject(req, "profiles", cfg->profiles_text);
     cJSON_AddStringToObject(req, "profile", cfg->profile->name);
     cJSON_AddNumberToObject(req, "threads", threads);
     cJSON_AddNumberToObject(req, "ops", (double)cfg->ops);
@@ -30,6 +32,7 @@ static char *case_request(const struct ab_stress_config *cfg, const struct ab_su
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
     cJSON_AddStringToObject(req, "seed", seed); /* exactly, as text */
     cJSON_AddBoolToObject(req, "verify", cfg->verify);
+    ab_policy_plan_json(plan, req);
     char *text = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
     return text;
@@ -61,6 +64,14 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
     r->verdict = AB_CASE_FAIL;
     const char *sig = c->status == AB_CHILD_CRASHED && sigabbrev_np(c->signal)
                           ? sigabbrev_np(c->signal) : "?";
+    if (c->leftover)
+        add_diag(f, AB_ALLOCBENCH_SUBJECT_LEFTOVER, 1,
+                 "a process the case started held its pipes after it exited");
+    if (c->channel_error[0]) {
+        snprintf(r->reason, sizeof r->reason, "the reply was refused: %s", c->channel_error);
+        add_diag(f, AB_ALLOCBENCH_SUBJECT_CHANNEL, 1, "%s", c->channel_error);
+        return;
+    }
     switch (c->status) {
     case AB_CHILD_CRASHED:
         snprintf(r->reason, sizeof r->reason, "killed by signal %d (SIG%s)", c->signal, sig);
@@ -89,6 +100,14 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
     if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(d, "not_applicable"))) {
         r->verdict = AB_CASE_NA;
         ab_strlcpy(r->reason, na, sizeof r->reason);
+        return;
+    }
+    static const char *const counts[] = {"operations", "blocks_verified", "wall_ns"};
+    char why[128] = "";
+    if (ab_reply_counts(d, counts, 3, why, sizeof why) ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, "checks"))) {
+        ab_strlcpy(r->reason, why[0] ? why : "the reply has no checks", sizeof r->reason);
+        add_diag(f, AB_ALLOCBENCH_SUBJECT_CHANNEL, 1, "%s", r->reason);
         return;
     }
     r->ran = true;
@@ -133,6 +152,13 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
         f->incomplete = true;
         ab_strlcpy(f->incomplete_reason, inc, sizeof f->incomplete_reason);
         ab_strlcpy(r->reason, inc, sizeof r->reason);
+    } else if (!f->ops) {
+        /* A case that did nothing proves nothing: never a pass. */
+        r->verdict = AB_CASE_INCOMPLETE;
+        f->incomplete = true;
+        snprintf(f->incomplete_reason, sizeof f->incomplete_reason,
+                 "the case reported no operation");
+        ab_strlcpy(r->reason, f->incomplete_reason, sizeof r->reason);
     } else {
         r->verdict = AB_CASE_PASS;
     }
@@ -190,12 +216,19 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
             } else {
                 ab_session_progress(&run->session, "stress %s %s %s", cfg->profile->name,
                                     subj->name, registry[ci]->name);
-                char *req = case_request(cfg, subj, registry[ci], threads);
+                /* The profile's policies through the allocator's own knobs,
+                 * in place before it initialises (knobs.c). */
+                struct ab_policy_plan plan;
+                ab_policy_plan(cfg->profile, subj->family,
+                               !strcmp(registry[ci]->name, "exhaustion"), &plan);
+                char *req = case_request(cfg, subj, registry[ci], threads, &plan);
                 if (!req)
                     return -ENOMEM;
                 struct ab_child_result c;
-                int rc = ab_runner_exec(req, subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
-                                        cfg->timeout_s, &c);
+                struct ab_exec_setup setup = {plan.env, ab_policy_before_exec, &plan};
+                int rc = ab_runner_exec_setup(req,
+                                              subj->kind == AB_SUBJECT_PRELOAD ? subj->path : NULL,
+                                              &setup, cfg->timeout_s, &c);
                 free(req);
                 if (rc)
                     return rc;
@@ -210,7 +243,7 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
     return 0;
 }
 
-void ab_stress_run_free(struct ab_stress_run *run)
+void ab_stress_free(struct ab_stress_run *run)
 {
     free(run->records);
     run->records = NULL;

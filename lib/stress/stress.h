@@ -1,6 +1,6 @@
 /*
  * stress.h — `allocbench stress`: the profiles file, the case registry,
- * the stress engine, its child mode and its reports.
+ * the stress engine, its child mode and its report document.
  */
 #ifndef AB_STRESS_H
 #define AB_STRESS_H
@@ -15,8 +15,10 @@
 
 /* ---------------------------------------------------------- profile.c */
 
+#define AB_PROFILES_MAX 65536       /* bytes of a profiles file (it travels in argv) */
 struct ab_profiles {
     char path[PATH_MAX];
+    char *text;                    /* the file as read, once (loaded only) */
     struct ab_profile *p;
     size_t n;
 };
@@ -26,7 +28,9 @@ struct ab_profiles {
  * installed copy.  Returns 0 or -ENOENT (err says where it looked). */
 int ab_profiles_locate(const char *given, char *path, size_t len, char *err, size_t errlen);
 /* Parse the whole file; a malformed one gives -EINVAL and "FILE:LINE: why"
- * in err, an unreadable one -errno. */
+ * in err, an unreadable one -errno.  The file is read once (a stream, a FIFO
+ * or /dev/stdin works); its text is kept for the children, which parse it
+ * rather than read the file again. */
 int ab_profiles_load(const char *path, struct ab_profiles *out, char *err, size_t errlen);
 int ab_profiles_parse(const char *path, const char *text, struct ab_profiles *out, char *err,
                       size_t errlen);
@@ -35,10 +39,37 @@ const struct ab_profile *ab_profile_find(const struct ab_profiles *ps, const cha
 /* Threads the profile asks for on this machine (per CPU resolved). */
 unsigned ab_profile_threads(const struct ab_profile *p);
 
+/* ------------------------------------------------------------ knobs.c */
+
+/* One case child's policies, from the profile and the allocator's family
+ * (the table in knobs.c): what the parent sets before exec, the
+ * environment, and what the child is told (the request's "policy"). */
+#define AB_PLAN_ENV_MAX 6
+struct ab_policy_plan {
+    bool hugepages;                /* opted in through the knob in hugepages_how */
+    bool thp_disable;              /* PR_SET_THP_DISABLE before exec */
+    int numa_node;                 /* to bind; -1 none */
+    bool numa_process;             /* by the process policy (set before exec) */
+    bool numa_skipped;             /* opted in, but this machine cannot (numa_na) */
+    uint64_t page_limit;           /* exhaustion only; 0 none */
+    enum ab_limit_kind limit_kind;
+    char hugepages_how[96], numa_how[96], limit_how[96];
+    char hugepages_na[240], numa_na[240];
+    char env_text[AB_PLAN_ENV_MAX][256];
+    const char *env[AB_PLAN_ENV_MAX + 1];
+    unsigned nenv;
+};
+void ab_policy_plan(const struct ab_profile *p, enum ab_family family, bool exhaustion,
+                    struct ab_policy_plan *out);
+/* For ab_exec_setup.before_exec, ctx the plan. */
+void ab_policy_before_exec(const void *plan);
+void ab_policy_plan_json(const struct ab_policy_plan *pl, struct cJSON *req);
+void ab_policy_plan_read(const struct cJSON *req, struct ab_policy_plan *out);
+
 /* The child mode "stress" (stress.c reads the request into this):
  * configure the plugin for the profile, run the case, build the reply. */
 struct ab_stress_request {
-    const char *case_name, *profiles, *profile;
+    const char *case_name, *profiles_file, *profiles, *profile; /* profiles: the text */
     unsigned threads;
     uint64_t ops;                  /* per thread per timed case; 0: no cap */
     double duration_s;             /* per timed case; 0: no cap */
@@ -63,6 +94,7 @@ const char *ab_case_verdict_name(enum ab_case_verdict v);
 struct ab_stress_config {
     const struct ab_profile *profile;
     const char *profiles_path;
+    const char *profiles_text;     /* the file's content, read once */
     struct ab_subject *subjects;
     size_t nsubjects;
     struct ab_case_set cases;      /* asked for (all when the user named none) */
@@ -95,18 +127,16 @@ struct ab_stress_run {
 };
 
 int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run);
-void ab_stress_run_free(struct ab_stress_run *run);
+void ab_stress_free(struct ab_stress_run *run);
 
-/* --------------------------------------------------------- report-stress.c */
+/* ------------------------------------------------------------ stress-doc.c */
 
-extern const char ab_stress_tsv_header[];
 /* Checks as a JSON array of {name, verdict, detail} (the child's reply and
  * report.json). */
 struct cJSON *ab_checks_json(const struct ab_check *c, unsigned n);
-char *ab_stress_report_json(const struct ab_stress_run *run);
-char *ab_stress_report_tsv(const struct ab_stress_run *run);
-char *ab_stress_diagnostics_tsv(const struct ab_stress_run *run);
-void ab_stress_report_console(const struct ab_stress_run *run, FILE *out);
-int ab_stress_report_write_all(const struct ab_stress_run *run, char *err, size_t errlen);
+/* The stress run's report document (report.json; "command": "stress"),
+ * which every format renders; NULL when out of memory.  The caller deletes
+ * it. */
+struct cJSON *ab_stress_doc(const struct ab_stress_run *run);
 
 #endif

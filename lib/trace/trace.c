@@ -1040,7 +1040,7 @@ int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *
     return rc;
 }
 
-void ab_trace_result_free(struct ab_trace_result *res)
+void ab_trace_free(struct ab_trace_result *res)
 {
     free(res->groups);
     res->groups = NULL;

@@ -135,18 +135,15 @@ int ab_trace_check(const struct ab_trace_config *cfg, char *err, size_t errlen,
  * above. */
 int ab_trace_execute(const struct ab_trace_config *cfg, struct ab_trace_result *res, char *err,
                      size_t errlen, enum ab_code *code);
-void ab_trace_result_free(struct ab_trace_result *res);
+void ab_trace_free(struct ab_trace_result *res);
 /* The bounds of log2 bin k. */
 void ab_trace_bin_bounds(unsigned k, uint64_t *low, uint64_t *high);
 
-/* ---------------------------------------------------------- report-trace.c */
+/* ------------------------------------------------------------ trace-doc.c */
 
-extern const char ab_trace_tsv_header[];
-char *ab_report_trace_json(const struct ab_trace_result *r);
-char *ab_report_trace_tsv(const struct ab_trace_result *r);
-void ab_report_trace_console(const struct ab_trace_result *r, FILE *out);
-/* report.json and allocator-trace-report.tsv into dir, atomically. */
-int ab_report_trace_write(const struct ab_trace_result *r, const char *dir, char *err,
-                          size_t errlen);
+/* What the trace saw as its report document (report.json; "command":
+ * "trace"), which every format renders; NULL when out of memory.  The
+ * caller deletes it. */
+struct cJSON *ab_trace_doc(const struct ab_trace_result *r);
 
 #endif

@@ -31,7 +31,8 @@
 static const size_t fill_sizes[NSIZES] = {64, 4096, 256u << 10, 4u << 20};
 static const char *const size_names[NSIZES] = {"64B", "4KiB", "256KiB", "4MiB"};
 
-enum phase { PH_START, PH_HUGE, PH_FILL, PH_RETRY, PH_VERIFY, PH_RECOVER, PH_FREE, PH_DONE };
+enum phase { PH_START, PH_HUGE, PH_FILL, PH_RETRY, PH_VERIFY, PH_RECOVER, PH_FREE, PH_LATE,
+             PH_DONE };
 static const char *const phase_words[] = {
     [PH_START] = "starting",
     [PH_HUGE] = "asking for an impossible size",
@@ -40,6 +41,7 @@ static const char *const phase_words[] = {
     [PH_VERIFY] = "verifying blocks after exhaustion",
     [PH_RECOVER] = "allocating again after frees",
     [PH_FREE] = "freeing after exhaustion",
+    [PH_LATE] = "in a thread's first malloc at the limit",
     [PH_DONE] = "finishing",
 };
 
@@ -63,9 +65,13 @@ struct shared {
     uint64_t blocks[NSIZES], bytes[NSIZES], freed[NSIZES], again[NSIZES];
     int null_errno[NSIZES];         /* errno at the first NULL; -1 none seen */
     bool capped[NSIZES];            /* the block array filled without a NULL */
-    uint64_t mapped_peak;           /* plugin stats at refusals; 0 unknown */
+    uint64_t mapped_peak;           /* the backend's figure at refusals; 0 unknown */
     bool mapped_valid;
     uint64_t vm_peak_growth;
+    bool sizes_done;                /* every size was filled, checked and freed */
+    /* The late thread: created before any limit, its first malloc at one. */
+    bool late_ran;
+    int late_errno[2];              /* errno of its two requests; -1 served */
 };
 
 /* The helper's signal handler can only reach its state through a global:
@@ -282,6 +288,50 @@ struct worker_arg {
     struct worker *w;
 };
 
+/* A thread that has not allocated yet when the limit comes: its first
+ * malloc must fail closed too (a thread cache set up on first use may need
+ * memory the limit refuses).  64 B, then 4 KiB; a block it gets is written
+ * whole and freed after the limit is lifted. */
+static const size_t late_sizes[2] = {64, 4096};
+
+struct late {
+    struct ab_stress *s;
+    struct shared *sh;
+    pthread_barrier_t go, done;     /* with the helper's main thread */
+    void *got[2];
+    pthread_t tid;
+};
+
+static void *late_main(void *arg)
+{
+    struct late *l = arg;
+    const struct ab_heap *h = l->s->heap;
+    const struct allocbench_plugin *pl = h->plugin;
+    pthread_barrier_wait(&l->go); /* the limit is reached */
+    if (pl && pl->thread_attach)
+        pl->thread_attach();
+    for (int k = 0; k < 2; k++) {
+        errno = 0;
+        void *p = h->malloc(late_sizes[k]);
+        l->sh->late_errno[k] = p ? -1 : errno;
+        if (p) {
+            touch_addr = (uintptr_t)p;
+            touch_size = late_sizes[k];
+            touching = 1;
+            memset(p, 0x5a, late_sizes[k]);
+            touching = 0;
+        }
+        l->got[k] = p;
+    }
+    l->sh->late_ran = true;
+    pthread_barrier_wait(&l->done); /* the limit is lifted */
+    for (int k = 0; k < 2; k++)
+        h->free(l->got[k]);
+    if (pl && pl->thread_detach)
+        pl->thread_detach();
+    return NULL;
+}
+
 static void *worker_loop(void *arg)
 {
     struct worker_arg *a = arg;
@@ -348,15 +398,17 @@ static void set_limit(uint64_t bytes)
     setrlimit(RLIMIT_AS, &rl);
 }
 
-static bool plugin_mapped(const struct ab_stress *s, uint64_t *out)
+/* What the backend says its page limit counts (a plugin's mapped bytes,
+ * tcmalloc's heap less what it returned), where it says: mimalloc's commit
+ * holds the whole arena reserved at start, so its figure is the address
+ * space alone. */
+static bool backend_mapped(const struct ab_stress *s, uint64_t *out)
 {
-    const struct allocbench_plugin *pl = s->heap->plugin;
-    if (!pl || !pl->stats)
+    struct ab_alloc_stats st;
+    ab_heap_stats(s->heap, &st);
+    if (st.limited < 0)
         return false;
-    struct allocbench_plugin_stats st = {.struct_size = sizeof st};
-    if (pl->stats(&st) || !(st.valid & ALLOCBENCH_STAT_MAPPED))
-        return false;
-    *out = st.mapped_bytes;
+    *out = (uint64_t)st.limited;
     return true;
 }
 
@@ -463,8 +515,23 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
     if (!hp.w || !args)
         return 2;
     uint64_t page_limit = s->hooks.page_limit;
+    enum ab_limit_kind kind = page_limit ? s->hooks.limit_kind : AB_LIMIT_NONE;
     uint64_t headroom = page_limit ? page_limit : c->as_limit;
     sh->headroom = headroom;
+    /* An allocator's own page limit (a plugin's, tcmalloc's, mimalloc's)
+     * keeps an address-space limit as a backstop well above it: the page
+     * limit must be what refuses.  One without is held to it by the
+     * kernel: RLIMIT_AS that many bytes above what is in use. */
+    uint64_t limit = kind == AB_LIMIT_BACKEND  ? 2 * page_limit + (64u << 20)
+                     : kind == AB_LIMIT_RLIMIT ? page_limit
+                                               : c->as_limit;
+    struct late late = {.s = s, .sh = sh};
+    if (c->late_thread) {
+        pthread_barrier_init(&late.go, NULL, 2);
+        pthread_barrier_init(&late.done, NULL, 2);
+        if (pthread_create(&late.tid, NULL, late_main, &late))
+            return 2;
+    }
     pthread_barrier_init(&hp.bar, NULL, T + 1);
     for (unsigned i = 0; i < T; i++) {
         hp.w[i] = (struct worker){.s = s, .sh = sh, .index = i, .seq = (uint64_t)i << 48};
@@ -476,9 +543,6 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
     for (int si = 0; si < NSIZES; si++) {
         size_t size = fill_sizes[si];
         sh->size_index = si;
-        /* A plugin with a page limit keeps an address-space limit as a
-         * backstop well above it: the page limit must be what refuses. */
-        uint64_t limit = page_limit ? 2 * page_limit + (64u << 20) : c->as_limit;
         /* Room for a block in every byte of address space the limit lets
          * the process have (an allocator may reuse what it kept from the
          * sizes before), twice over; mapped before the limit is set. */
@@ -505,12 +569,14 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
         if (grown > sh->vm_peak_growth)
             sh->vm_peak_growth = grown;
         uint64_t mapped;
-        if (page_limit && plugin_mapped(s, &mapped)) {
+        if (kind == AB_LIMIT_BACKEND && backend_mapped(s, &mapped)) {
             sh->mapped_valid = true;
             if (mapped > sh->mapped_peak)
                 sh->mapped_peak = mapped;
         }
-        if (page_limit) {
+        /* Under RLIMIT_AS the kernel refuses, and an allocator may rightly
+         * find room another way next time (glibc: mmap after brk). */
+        if (kind == AB_LIMIT_BACKEND) {
             sh->phase = PH_RETRY;
             run_job(&hp, JOB_RETRY);
         }
@@ -570,9 +636,54 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
             ab_buf_free(hp.w[i].again, cap * sizeof(struct ab_block));
         }
     }
+    sh->sizes_done = true;
+    /* Counted now, so that a death with the late thread keeps them. */
+    uint64_t ops = 0, verified = 0;
+    for (unsigned i = 0; i < T; i++) {
+        ops += hp.w[i].ops;
+        verified += hp.w[i].verified;
+        hp.w[i].ops = hp.w[i].verified = 0;
+    }
+    ab_stress_count(s, ops, verified);
+    if (c->late_thread) {
+        /* Exhaust again with the smallest size, then the late thread's
+         * first malloc; last, so that a death there leaves every size's
+         * findings standing. */
+        size_t cap = 0;
+        int64_t vm_pre = ab_stress_vm_bytes(s);
+        cap = (size_t)(2 * ((uint64_t)(vm_pre > 0 ? vm_pre : 0) + limit) / fill_sizes[0]) + 4096;
+        for (unsigned i = 0; i < T; i++) {
+            hp.w[i].size = fill_sizes[0];
+            hp.w[i].cap = cap;
+            hp.w[i].blocks = ab_buf_alloc(cap * sizeof(struct ab_block));
+            hp.w[i].again = ab_buf_alloc(sizeof(struct ab_block));
+            if (!hp.w[i].blocks || !hp.w[i].again)
+                return 2;
+        }
+        sh->size_index = 0;
+        int64_t vm0 = ab_stress_vm_bytes(s);
+        sh->vm0 = vm0;
+        sh->phase = PH_FILL;
+        if (limit && vm0 > 0)
+            set_limit((uint64_t)vm0 + limit);
+        run_job(&hp, JOB_FILL);
+        sh->phase = PH_LATE;
+        pthread_barrier_wait(&late.go);
+        pthread_barrier_wait(&late.done);
+        set_limit(0);
+        pthread_join(late.tid, NULL);
+        sh->phase = PH_VERIFY;
+        run_job(&hp, JOB_TRACK);
+        sh->phase = PH_FREE;
+        run_job(&hp, JOB_FREE_ALL);
+        for (unsigned i = 0; i < T; i++) {
+            ab_buf_free(hp.w[i].blocks, cap * sizeof(struct ab_block));
+            ab_buf_free(hp.w[i].again, sizeof(struct ab_block));
+        }
+    }
     sh->phase = PH_DONE;
     run_job(&hp, JOB_EXIT);
-    uint64_t ops = 0, verified = 0;
+    ops = verified = 0;
     for (unsigned i = 0; i < T; i++) {
         pthread_join(hp.w[i].tid, NULL);
         ops += hp.w[i].ops;
@@ -582,13 +693,79 @@ static int helper_main(struct ab_stress *s, const struct ab_exhaust_config *c, s
     return 0;
 }
 
-/* The checks and figures, from what the helper left. */
-static void summarize(struct ab_stress *s, const struct shared *sh, bool survived)
+/* The page limit: held by the backend, or by the kernel. */
+static void check_page_limit(struct ab_stress *s, const struct shared *sh, bool closed)
+{
+    const struct ab_hooks *hk = &s->hooks;
+    if (!hk->page_limit) {
+        ab_stress_check(s, "page-limit", AB_VERDICT_NA, "%s",
+                        hk->limit_na[0] ? hk->limit_na
+                        : s->heap->plugin ? "the plugin has no page limit configured"
+                                          : "no page limit was asked");
+        return;
+    }
+    uint64_t limit = hk->page_limit;
+    if (hk->limit_kind == AB_LIMIT_RLIMIT) {
+        /* The kernel refuses; what is the allocator's is failing closed. */
+        if (closed)
+            ab_stress_check(s, "page-limit", AB_VERDICT_HELD,
+                            "%s %llu bytes above the address space in use: every refusal NULL "
+                            "with ENOMEM, no crash (address space grew %llu)",
+                            hk->limit_how, (unsigned long long)limit,
+                            (unsigned long long)sh->vm_peak_growth);
+        else
+            ab_stress_check(s, "page-limit", AB_VERDICT_FAILED,
+                            "did not fail closed under %s %llu bytes", hk->limit_how,
+                            (unsigned long long)limit);
+        return;
+    }
+    /* The bytes handed out, the backend's own figure, and the address
+     * space it really grew by (a 1 MiB allowance for the thread's first
+     * metadata). */
+    uint64_t most = 0;
+    for (int si = 0; si < NSIZES; si++)
+        most = sh->bytes[si] > most ? sh->bytes[si] : most;
+    bool over_stats = sh->mapped_valid && sh->mapped_peak > limit;
+    bool over_vm = sh->vm_peak_growth > limit + (1u << 20);
+    if (most > limit)
+        ab_stress_diag(s, AB_ALLOCATOR_PAGE_EXHAUSTION,
+                       "page limit %llu bytes (%s): handed out %llu bytes in blocks of one size "
+                       "before refusing", (unsigned long long)limit, hk->limit_how,
+                       (unsigned long long)most);
+    if (over_stats || over_vm) {
+        char rep[48] = "no figure for the";
+        if (sh->mapped_valid)
+            snprintf(rep, sizeof rep, "%llu", (unsigned long long)sh->mapped_peak);
+        ab_stress_diag(s, AB_ALLOCATOR_PAGE_EXHAUSTION,
+                       "page limit %llu bytes (%s): at its refusals the backend reported %s "
+                       "bytes mapped and the address space had grown by %llu bytes",
+                       (unsigned long long)limit, hk->limit_how, rep,
+                       (unsigned long long)sh->vm_peak_growth);
+    }
+    if (over_stats || over_vm || ab_stress_has_diag(s, AB_ALLOCATOR_PAGE_EXHAUSTION) || !closed)
+        ab_stress_check(s, "page-limit", AB_VERDICT_FAILED, "the backend did not fail closed");
+    else if (sh->mapped_valid)
+        ab_stress_check(s, "page-limit", AB_VERDICT_HELD,
+                        "%s: stayed within %llu bytes (peak reported %llu, address space grew "
+                        "%llu)", hk->limit_how, (unsigned long long)limit,
+                        (unsigned long long)sh->mapped_peak,
+                        (unsigned long long)sh->vm_peak_growth);
+    else
+        ab_stress_check(s, "page-limit", AB_VERDICT_HELD,
+                        "%s: stayed within %llu bytes (no figure of its own; address space "
+                        "grew %llu)", hk->limit_how, (unsigned long long)limit,
+                        (unsigned long long)sh->vm_peak_growth);
+}
+
+/* The checks and figures, from what the helper left.  survived: it ran to
+ * its end; sizes: at least every size was done (it may have died with the
+ * late thread after). */
+static void summarize(struct ab_stress *s, const struct shared *sh, bool survived, bool sizes)
 {
     uint64_t headroom = sh->headroom;
     bool all_refused = true, all_recovered = true;
     char reached[160] = "";
-    for (int si = 0; si < NSIZES && survived; si++) {
+    for (int si = 0; si < NSIZES && sizes; si++) {
         all_refused &= sh->null_errno[si] >= 0;
         all_recovered &= !sh->freed[si] || sh->again[si];
         char name[40];
@@ -603,9 +780,10 @@ static void summarize(struct ab_stress *s, const struct shared *sh, bool survive
                  size_names[si], headroom ? (double)sh->bytes[si] / (double)headroom : 0.0);
     }
     ab_stress_figure(s, "limit_bytes", "bytes", headroom ? (double)headroom : NAN);
-    if (!survived)
+    if (!sizes)
         return; /* the caller said how it ended */
-    ab_stress_check(s, "no-abort", AB_VERDICT_HELD, "survived every request");
+    if (survived)
+        ab_stress_check(s, "no-abort", AB_VERDICT_HELD, "survived every request");
     if (ab_stress_has_diag(s, AB_ALLOCATOR_EXHAUSTION) && !all_refused)
         ab_stress_check(s, "refusal", AB_VERDICT_FAILED, "a size was never refused");
     else if (all_refused)
@@ -616,39 +794,26 @@ static void summarize(struct ab_stress *s, const struct shared *sh, bool survive
     bool enomem = true;
     for (int si = 0; si < NSIZES; si++)
         enomem &= sh->null_errno[si] < 0 || sh->null_errno[si] == ENOMEM;
+    for (int k = 0; k < 2 && sh->late_ran; k++)
+        enomem &= sh->late_errno[k] < 0 || sh->late_errno[k] == ENOMEM;
     ab_stress_check(s, "enomem", enomem ? AB_VERDICT_HELD : AB_VERDICT_FAILED,
                     enomem ? "every refusal came with ENOMEM" : "a refusal without ENOMEM");
     ab_stress_check(s, "usable", AB_VERDICT_HELD, "every block handed out was writable whole");
     ab_stress_check(s, "recovery", all_recovered ? AB_VERDICT_HELD : AB_VERDICT_FAILED,
                     all_recovered ? "allocation worked again after frees, every size"
                                   : "no allocation after frees");
-    if (!s->hooks.page_limit) {
-        ab_stress_check(s, "page-limit", AB_VERDICT_NA,
-                        s->heap->plugin ? "the plugin has no page limit configured"
-                                        : "a preloaded allocator has no page limit to configure");
-        return;
+    if (sh->late_ran) {
+        char got[2][24];
+        for (int k = 0; k < 2; k++)
+            snprintf(got[k], sizeof got[k], "%s", sh->late_errno[k] < 0 ? "a block"
+                                                   : sh->late_errno[k] == ENOMEM
+                                                       ? "NULL, ENOMEM"
+                                                       : "NULL, other errno");
+        ab_stress_check(s, "late-thread", AB_VERDICT_HELD,
+                        "a thread whose first malloc came at the limit: 64 B %s, 4 KiB %s",
+                        got[0], got[1]);
     }
-    uint64_t limit = s->hooks.page_limit;
-    /* The backend's own figure, and the address space it really grew by
-     * (a 1 MiB allowance for the thread's first metadata). */
-    bool over_stats = sh->mapped_valid && sh->mapped_peak > limit;
-    bool over_vm = sh->vm_peak_growth > limit + (1u << 20);
-    if (over_stats || over_vm) {
-        char rep[48] = "no figure for the";
-        if (sh->mapped_valid)
-            snprintf(rep, sizeof rep, "%llu", (unsigned long long)sh->mapped_peak);
-        ab_stress_diag(s, AB_ALLOCATOR_PAGE_EXHAUSTION,
-                       "page limit %llu bytes: at its refusals the backend reported %s bytes "
-                       "mapped and the address space had grown by %llu bytes",
-                       (unsigned long long)limit, rep, (unsigned long long)sh->vm_peak_growth);
-    }
-    if (over_stats || over_vm || ab_stress_has_diag(s, AB_ALLOCATOR_PAGE_EXHAUSTION))
-        ab_stress_check(s, "page-limit", AB_VERDICT_FAILED, "the backend did not fail closed");
-    else
-        ab_stress_check(s, "page-limit", AB_VERDICT_HELD,
-                        "stayed within %llu bytes (peak reported %llu, address space grew %llu)",
-                        (unsigned long long)limit, (unsigned long long)sh->mapped_peak,
-                        (unsigned long long)sh->vm_peak_growth);
+    check_page_limit(s, sh, survived && all_refused && enomem);
 }
 
 int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c)
@@ -666,8 +831,10 @@ int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c)
         munmap(sh, sizeof *sh);
         return -e;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        ab_child_tether(0);
         _exit(helper_main(s, c, sh));
+    }
     int st;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
@@ -698,6 +865,11 @@ int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c)
         if (sh->phase == PH_HUGE)
             ab_stress_diag(s, AB_ALLOCATOR_EXHAUSTION, "died with SIG%s %s: request %d", name,
                            where, sh->huge_index + 1);
+        else if (sh->phase == PH_LATE)
+            ab_stress_diag(s, AB_ALLOCATOR_EXHAUSTION,
+                           "died with SIG%s %s (another thread had exhausted it with %zu-byte "
+                           "blocks; the thread was created before the limit)", name, where,
+                           fill_sizes[0]);
         else if (at_limit)
             ab_stress_diag(s, AB_ALLOCATOR_EXHAUSTION,
                            "died with SIG%s %s with %zu-byte blocks", name, where,
@@ -708,11 +880,16 @@ int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c)
                            "before exhaustion", name, where, fill_sizes[sh->size_index], used);
         ab_stress_check(s, "no-abort", at_limit ? AB_VERDICT_FAILED : AB_VERDICT_SKIPPED,
                         at_limit ? "died at exhaustion" : "crashed before exhaustion");
+        if (sh->phase == PH_LATE)
+            ab_stress_check(s, "late-thread", AB_VERDICT_FAILED,
+                            "died in a thread's first malloc at the limit");
+        else if (at_limit && !sh->sizes_done)
+            check_page_limit(s, sh, false); /* summarize has no sizes to judge */
     } else if (!survived) {
         ab_stress_diag(s, AB_ALLOCBENCH_TRIAL_FAILED, "the exhaustion helper exited with %d %s",
                        WIFEXITED(st) ? WEXITSTATUS(st) : -1, where);
     }
-    summarize(s, sh, survived);
+    summarize(s, sh, survived, survived || sh->sizes_done);
     munmap(sh, sizeof *sh);
     return 0;
 }

@@ -16,18 +16,22 @@ int ab_size_mix_parse(const char *text, uint64_t max, struct ab_size_mix *out, c
                       size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    char buf[256];
-    if (!*text || strlen(text) >= sizeof buf) {
+    if (!*text || strlen(text) >= 256) {
         snprintf(err, errlen, "'%s' is not a size mix (LO-HI:WEIGHT,...)", text);
         return -EINVAL;
     }
-    ab_strlcpy(buf, text, sizeof buf);
-    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item;
-         item = strtok_r(NULL, ",", &save)) {
-        if (out->n == AB_MIX_MAX) {
-            snprintf(err, errlen, "'%s': at most %d ranges", text, AB_MIX_MAX);
-            return -EINVAL;
-        }
+    static char items[AB_MIX_MAX + 1][AB_NAME_MAX * 4];
+    int ni = ab_split_list(text, items, AB_MIX_MAX);
+    if (ni == -E2BIG) {
+        snprintf(err, errlen, "'%s': at most %d ranges", text, AB_MIX_MAX);
+        return -EINVAL;
+    }
+    if (ni < 0) {
+        snprintf(err, errlen, "'%s': an empty range in the list", text);
+        return -EINVAL;
+    }
+    for (int i = 0; i < ni; i++) {
+        char *item = items[i];
         char *colon = strchr(item, ':');
         uint64_t w = 1;
         if (colon) {

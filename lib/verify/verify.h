@@ -78,9 +78,9 @@ struct ab_profile {
     bool remote_frees;
     uint64_t remote_bound;         /* blocks; 0: the profile promises none */
     uint64_t as_limit;             /* address space headroom at exhaustion */
-    uint64_t page_limit;           /* a plugin's page backend limit */
+    uint64_t page_limit;           /* the page limit at exhaustion */
     enum ab_hook_policy hugepages, numa;
-    uint64_t shutdown_tolerance;   /* bytes retained after shutdown cleanup */
+    uint64_t shutdown_slope;       /* bytes kept per thread exit, at most */
     char summary[200];
 };
 
@@ -122,7 +122,9 @@ struct ab_findings {
     char incomplete_reason[200];
 };
 
-/* What was asked of a plugin's configure() and what it answered. */
+/* Who holds the allocator to its page limit: it, or the kernel (RLIMIT_AS). */
+enum ab_limit_kind { AB_LIMIT_NONE, AB_LIMIT_BACKEND, AB_LIMIT_RLIMIT };
+/* The profile's policies as the allocator got them (configure(), knobs.c). */
 struct ab_hooks {
     bool configured;               /* configure() exists and accepted the profile */
     int configure_rc;              /* its answer to the first request */
@@ -131,6 +133,10 @@ struct ab_hooks {
     bool hooks_refused;            /* hooks asked for and refused */
     int hooks_rc;
     uint64_t page_limit;           /* page limit accepted; 0 none */
+    enum ab_limit_kind limit_kind;
+    char hugepages_how[96], numa_how[96], limit_how[96]; /* the knob used, in words */
+    char hugepages_na[240], numa_na[240], limit_na[240]; /* why not asked */
+    bool numa_skipped;             /* numa_na: skipped (a node it lacks), not NA */
 };
 
 /* One case in its child: the allocator, the profile, the budget and the
@@ -224,17 +230,18 @@ struct ab_stress_case {
 
 /* --------------------------------------------------------------- exhaust.c */
 
-/* Exhaustion, run in a forked helper so an abort is a finding: under
- * RLIMIT_AS (as_limit bytes above the address space in use) or a plugin's
- * page limit, allocate until NULL in several sizes, check ENOMEM, usability
- * and overlap, free part and allocate again, and ask for sizes near
+/* Exhaustion, run in a forked helper so an abort is a finding: under the
+ * page limit in s->hooks, else RLIMIT_AS as_limit bytes above the address
+ * space in use, allocate until NULL in several sizes, check ENOMEM,
+ * usability and overlap, free part and allocate again, ask for sizes near
  * SIZE_MAX, PTRDIFF_MAX and an overflowing calloc.  Adds checks,
  * diagnostics (ALLOCATOR_EXHAUSTION, ALLOCATOR_PAGE_EXHAUSTION, block
  * codes) and figures to s. */
 struct ab_exhaust_config {
     unsigned threads;
-    uint64_t as_limit;             /* 0: no address-space limit */
+    uint64_t as_limit;             /* without a page limit; 0: none */
     unsigned recovery_pct;         /* of each size's blocks, freed before refilling */
+    bool late_thread;              /* last, a new thread's first malloc at the limit */
 };
 int ab_exhaust_run(struct ab_stress *s, const struct ab_exhaust_config *c);
 
