@@ -196,7 +196,7 @@ static void return_metrics(struct ab_trial *t, unsigned first)
     double when = NAN;
     for (unsigned i = 2; i < n && held > 0 && isnan(when); i++)
         if ((double)(live - smp[i].rss_bytes) >= 0.9 * held)
-            when = i == 2 ? 0 : pow(10, i - 3);
+            when = i == 2 ? 0 : ab_pow_pos(10, i - 3);
     ab_trial_metric(t, "rss_return_ms", "ms", when);
     ab_trial_metric(t, "rss_retained_kib", "KiB", (double)(last - start) / 1024);
     if (smp[0].mapped_bytes >= 0 && smp[n - 1].mapped_bytes >= 0)

@@ -338,8 +338,10 @@ static void tables(struct ab_trial *t, struct shared *sh)
     bool fixed = ab_trial_param(t, "mode") == 1;
     int dist = (int)ab_trial_param(t, "dist");
     size_t range = hi - lo, even[SIZES];
+    /* + 0.5 and truncation: round() for what is never negative, and no libm
+     * in the trial child. */
     for (size_t i = 0; i < SIZES; i++)
-        even[i] = lo + (size_t)round((double)range * ((double)ab_rng_below(&rng, 100000) / 1e5));
+        even[i] = lo + (size_t)((double)range * ((double)ab_rng_below(&rng, 100000) / 1e5) + 0.5);
     double r = range ? (double)range : 1.0;
     for (size_t i = 0; i < SIZES; i++) {
         double w0 = 1.0 - (double)(even[i] - lo) / r;

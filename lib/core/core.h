@@ -134,6 +134,10 @@ static inline double ab_rng_unit(uint64_t *state)
 /* Log-uniform in [lo, hi]: as many sizes per doubling; lo > 0.  Defined in
  * util.c (it needs libm). */
 size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi);
+/* x to the power y for x > 0, within a few ulps of pow(): code that runs in
+ * the trial child calls this, so that the child does not load libm (whose
+ * start-up alone leaves about 300 KiB resident in every trial). */
+double ab_pow_pos(double x, double y);
 void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng);
 /* qsort comparator for uint64_t. */
 int ab_cmp_u64(const void *a, const void *b);
@@ -219,6 +223,10 @@ struct ab_host {
     double cpu_mhz;                /* cpu0 now (cpufreq, else /proc/cpuinfo); NaN */
     double load_start[3], load_end[3]; /* 1, 5, 15 min; NaN where unread */
     bool pinned;                   /* the run binds its threads (--pin) */
+    /* The trial child's resident set with no allocator bound and no work
+     * done (the harness's own share of every trial's peak RSS), from a
+     * baseline child at the session's start; -1 where none was run. */
+    int64_t trial_child_rss_kib;
 };
 
 void ab_host_collect(struct ab_host *h);

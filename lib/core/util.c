@@ -365,9 +365,59 @@ void ab_utc_stamp(char *buf, size_t len)
     strftime(buf, len, "%Y%m%dT%H%M%SZ", &tm);
 }
 
+/* ln x for a finite x > 0: x = m * 2^e with m in [sqrt(1/2), sqrt(2)),
+ * then ln m = 2 atanh(s), s = (m - 1) / (m + 1), |s| < 0.172: the series
+ * s^(2k+1) / (2k+1) is below an ulp after k = 11. */
+static double ln_pos(double x)
+{
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    int e = (int)((b >> 52) & 0x7ff) - 1023;
+    if (e == -1023) /* subnormal: scale into the normal range first */
+        return ln_pos(x * 0x1p64) - 64 * 0.69314718055994530942;
+    b = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    double m;
+    memcpy(&m, &b, sizeof m);
+    if (m > 1.41421356237309504880) {
+        m /= 2;
+        e++;
+    }
+    double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+    for (int k = 0; k < 12; k++) {
+        sum += term / (2 * k + 1);
+        term *= s2;
+    }
+    return 2 * sum + e * 0.69314718055994530942;
+}
+
+/* e^t: t = n ln 2 + r, |r| <= ln 2 / 2, e^r by its Taylor series (18 terms:
+ * below an ulp), times 2^n built in the exponent bits. */
+static double exp_of(double t)
+{
+    if (t > 709.7)
+        return HUGE_VAL;
+    if (t < -708.3)
+        return 0;
+    double n = (double)(int64_t)(t / 0.69314718055994530942 + (t < 0 ? -0.5 : 0.5));
+    double r = t - n * 0.69314718055994530942, term = 1, sum = 1;
+    for (int k = 1; k < 18; k++) {
+        term *= r / k;
+        sum += term;
+    }
+    uint64_t b = (uint64_t)((int64_t)n + 1023) << 52;
+    double p;
+    memcpy(&p, &b, sizeof p);
+    return sum * p;
+}
+
+double ab_pow_pos(double x, double y)
+{
+    return x == 1 || y == 0 ? 1 : exp_of(y * ln_pos(x));
+}
+
 size_t ab_rng_loguniform(uint64_t *state, size_t lo, size_t hi)
 {
-    size_t z = (size_t)((double)lo * pow((double)hi / (double)lo, ab_rng_unit(state)));
+    size_t z = (size_t)((double)lo * ab_pow_pos((double)hi / (double)lo, ab_rng_unit(state)));
     return z < lo ? lo : z > hi ? hi : z;
 }
 

@@ -20,19 +20,6 @@ static const char *subject_name(const struct ab_stress_run *run, const struct ab
     return run->cfg->subjects[r->subject].name;
 }
 
-cJSON *ab_checks_json(const struct ab_check *c, unsigned n)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (unsigned k = 0; k < n; k++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "name", c[k].name);
-        cJSON_AddStringToObject(o, "verdict", ab_verdict_name(c[k].verdict));
-        cJSON_AddStringToObject(o, "detail", c[k].detail);
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
 static cJSON *profile_json(const struct ab_profile *p)
 {
     cJSON *o = cJSON_CreateObject();

@@ -84,6 +84,21 @@ static void take_plan(struct ab_stress *s, const struct ab_policy_plan *pl)
     hk->limit_kind = pl->page_limit ? pl->limit_kind : AB_LIMIT_NONE;
 }
 
+/* Here, not in stress-doc.c: the trial child needs it, and the document's
+ * writers would bring report.c, the formats and libm into the child. */
+cJSON *ab_checks_json(const struct ab_check *c, unsigned n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (unsigned k = 0; k < n; k++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", c[k].name);
+        cJSON_AddStringToObject(o, "verdict", ab_verdict_name(c[k].verdict));
+        cJSON_AddStringToObject(o, "detail", c[k].detail);
+        cJSON_AddItemToArray(a, o);
+    }
+    return a;
+}
+
 static cJSON *findings_json(const struct ab_findings *f)
 {
     cJSON *d = ab_child_reply();
