@@ -8,6 +8,7 @@
 
 #define AB_CHILD_MODES(X) \
     X(describe)           \
+    X(baseline)           \
     X(trial)              \
     X(stress)             \
     X(fastpath)

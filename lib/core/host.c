@@ -75,6 +75,7 @@ static void topology(struct ab_host *h)
 void ab_host_collect(struct ab_host *h)
 {
     memset(h, 0, sizeof *h);
+    h->trial_child_rss_kib = -1;
     if (gethostname(h->hostname, sizeof h->hostname))
         h->hostname[0] = '\0';
     struct utsname u;

@@ -271,3 +271,42 @@ int ab_child_main(const char *request, const struct ab_child_mode *const *modes,
     cJSON_Delete(req);
     return rc;
 }
+
+/* The mode "baseline".  Read before the reply is built: what is resident is
+ * the program, its libraries, the parsed request and the runtime, as in
+ * every trial child before its allocator is reached. */
+static cJSON *baseline(const cJSON *req, struct ab_heap *heap)
+{
+    (void)req;
+    (void)heap;
+    int fd = ab_statm_open();
+    int64_t kib = ab_statm_rss_kib(fd);
+    if (fd >= 0)
+        close(fd);
+    cJSON *d = ab_child_reply();
+    ab_json_add_int(d, "rss_kib", kib);
+    return d;
+}
+
+const struct ab_child_mode ab_mode_baseline = {
+    .fields = NULL,
+    .nfields = 0,
+    .name = "baseline",
+    .binds_heap = false,
+    .run = baseline,
+};
+
+int64_t ab_child_baseline_rss_kib(double timeout_s)
+{
+    struct ab_child_result r;
+    if (ab_runner_exec("{\"mode\":\"baseline\"}", NULL, timeout_s, &r))
+        return -1;
+    int64_t kib = -1;
+    static const char *const counts[] = {"rss_kib"};
+    char why[64];
+    if (r.status == AB_CHILD_OK && ab_child_ok(r.doc) &&
+        ab_reply_counts(r.doc, counts, 1, why, sizeof why) == 0)
+        kib = (int64_t)cJSON_GetObjectItemCaseSensitive(r.doc, "rss_kib")->valuedouble;
+    ab_child_result_free(&r);
+    return kib;
+}

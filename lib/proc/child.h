@@ -66,6 +66,11 @@ int ab_child_request(const char *text, const struct ab_child_mode *const *modes,
                      size_t len);
 
 extern const struct ab_child_mode ab_mode_describe;
+/* The mode "baseline": the child's RSS ("rss_kib") before anything but the
+ * request was handled, nothing preloaded: what the harness maps. */
+extern const struct ab_child_mode ab_mode_baseline;
+/* That figure from a baseline child; -1 where it could not be had. */
+int64_t ab_child_baseline_rss_kib(double timeout_s);
 
 /* Entry point of the hidden `__child` command: reads a request (JSON) from
  * argv, runs its mode, writes one JSON document to descriptor 3; returns

@@ -17,6 +17,7 @@ int ab_session_begin(struct ab_session *s, struct ab_subject *subjects, size_t n
     s->total = total;
     ab_host_collect(&s->host);
     ab_utc_stamp(s->started_utc, sizeof s->started_utc);
+    s->host.trial_child_rss_kib = ab_child_baseline_rss_kib(timeout_s);
 
     for (size_t i = 0; i < n; i++) {
         int rc = ab_subject_describe(&subjects[i], timeout_s);

@@ -136,6 +136,7 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     }
     cJSON_AddStringToObject(c, "counter", counter);
     ab_json_add_str(c, "counter_version", counter_version);
+    ab_json_add_int(c, "trial_child_rss_kib", h->trial_child_rss_kib);
     if (!subjects)
         return c;
     cJSON *subs = cJSON_AddArrayToObject(c, "subjects");

@@ -87,6 +87,13 @@ static cJSON *comparison_json(const struct ab_run *run, const struct ab_comparis
     return o;
 }
 
+/* Peak RSS less the trial child's own (context.trial_child_rss_kib): what
+ * the allocator and the workload added; -1 (null) where either is unknown. */
+static int64_t over_baseline(int64_t peak_kib, int64_t baseline_kib)
+{
+    return peak_kib >= 0 && baseline_kib >= 0 ? peak_kib - baseline_kib : -1;
+}
+
 static cJSON *context_json(const struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -189,6 +196,8 @@ cJSON *ab_run_doc(const struct ab_run *run)
         ab_json_add_int(o, "rss_before_kib", r->rss_before_kib);
         ab_json_add_int(o, "rss_after_kib", r->rss_after_kib);
         ab_json_add_int(o, "peak_rss_kib", r->peak_rss_kib);
+        ab_json_add_int(o, "peak_rss_over_baseline_kib",
+                        over_baseline(r->peak_rss_kib, run->session.host.trial_child_rss_kib));
         cJSON_AddItemToObject(o, "allocator_before", ab_alloc_stats_json(&r->stats_before));
         cJSON_AddItemToObject(o, "allocator_after", ab_alloc_stats_json(&r->stats_after));
         cJSON *m = cJSON_AddObjectToObject(o, "metrics");
@@ -254,6 +263,8 @@ cJSON *ab_run_doc(const struct ab_run *run)
         ab_json_add_str(o, "noisy_why", a->noisy_why);
         cJSON_AddItemToObject(o, "rusage", rusage_medians_json(&a->rusage));
         ab_json_add_int(o, "peak_rss_kib", a->peak_rss_kib);
+        ab_json_add_int(o, "peak_rss_over_baseline_kib",
+                        over_baseline(a->peak_rss_kib, run->session.host.trial_child_rss_kib));
         cJSON *am = cJSON_AddObjectToObject(o, "metrics");
         for (unsigned k = 0; k < a->nmetrics; k++) {
             cJSON *mv = summary_json(&a->metrics[k].s);
