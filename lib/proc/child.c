@@ -13,16 +13,58 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 enum { AB_REPLY_FD = 3 };
 
-/* glibc's allocator under its own names: the request and the reply are built
- * with it (cJSON hooks), never with the allocator under test, so a broken
- * allocator cannot corrupt the report of what it did.  The printed reply is
- * released with __libc_free for the same reason. */
-void *__libc_malloc(size_t);
-void __libc_free(void *);
+/*
+ * The request and the reply are built in memory of the child's own (cJSON
+ * hooks), never the allocator under test's, so that a broken allocator
+ * cannot corrupt the report of what it did, and the allocator meets the
+ * workload in the state a bare program's would be in.  (glibc's
+ * __libc_malloc is no way out: tcmalloc and mimalloc export that name too,
+ * and the request's strings landed in tcmalloc's 8-byte class, moving
+ * where cache-thrash's objects fall in a line.)  Chunks are mmap'd and
+ * bumped through; nothing is given back before the child exits: a request
+ * and a reply are a few KiB.  A flag makes it safe from any thread.
+ */
+static struct {
+    atomic_flag busy;
+    char *next;
+    size_t left;
+} scratch = {ATOMIC_FLAG_INIT, NULL, 0};
+
+static void *scratch_malloc(size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n < 16)
+        return NULL; /* it wrapped */
+    while (atomic_flag_test_and_set_explicit(&scratch.busy, memory_order_acquire))
+        ;
+    void *p = NULL;
+    if (n > scratch.left) {
+        size_t chunk = n > (64u << 10) ? (n + 4095) & ~(size_t)4095 : 64u << 10;
+        void *m = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m != MAP_FAILED) {
+            scratch.next = m;
+            scratch.left = chunk;
+        }
+    }
+    if (n <= scratch.left) {
+        p = scratch.next;
+        scratch.next += n;
+        scratch.left -= n;
+    }
+    atomic_flag_clear_explicit(&scratch.busy, memory_order_release);
+    return p;
+}
+
+static void scratch_free(void *p)
+{
+    (void)p;
+}
 
 /* This child's nonce, taken out of the environment at its start (the
  * subject's code never finds it there). */
@@ -62,7 +104,7 @@ int ab_reply_write(int fd, cJSON *doc)
     int rc = write_all(fd, head, (size_t)hl);
     if (!rc)
         rc = write_all(fd, text, len);
-    __libc_free(text);
+    cJSON_free(text);
     return rc;
 }
 
@@ -232,7 +274,7 @@ int ab_child_request(const char *text, const struct ab_child_mode *const *modes,
 
 int ab_child_main(const char *request, const struct ab_child_mode *const *modes, size_t nmodes)
 {
-    cJSON_Hooks hooks = {__libc_malloc, __libc_free};
+    cJSON_Hooks hooks = {scratch_malloc, scratch_free};
     cJSON_InitHooks(&hooks);
     ab_reply_nonce_take();
     cJSON *req;
