@@ -181,6 +181,8 @@ static int run_parse(int argc, char **argv, void *args)
         snprintf(cfg->assignments + len, sizeof cfg->assignments - len, "%s%s", len ? "," : "",
                  assign[i]);
     }
+    if (cfg->wl->check && cfg->wl->check(cfg->wl, &cfg->params, err, sizeof err))
+        return ab_error(AB_ALLOCBENCH_BAD_PARAM, "%s", err);
 
     int n;
     if ((rc = ab_cmd_list("threads", threads_arg, thread_items, 16, &n)))

@@ -212,7 +212,12 @@ for wl in CATALOGUE:
 
 # The catalogue's parameters are checked against their ranges: one line, exit 2.
 for wl, bad in (("fragmentation", "dist=cubic"), ("large-objects", "max_size=2G"),
-                ("tiny-box", "window=0"), ("rptest", "mode=sometimes"), ("mstress", "verify=2")):
+                ("tiny-box", "window=0"), ("rptest", "mode=sometimes"), ("mstress", "verify=2"),
+                ("glibc-simple", "iters=1599"), ("cache-thrash", "size=4097"),
+                ("cache-scratch", "repetitions=0"), ("xmalloc", "batch=0"), ("larson", "min_size=1"),
+                ("glibc-thread", "slots=0"), ("mstress", "scale=10001"),
+                ("larson", "min_size=1000"), ("glibc-thread", "min_size=40000"),
+                ("rptest", "min_size=20000")):
     out = tmpdir()
     p = run("run", wl, "--param", bad, "--out", out)
     lines = p.stderr.strip().splitlines()

@@ -80,6 +80,10 @@ bad = [
     ("no subject", mutated(["subject"], KeyError), "subject"),
     ("unknown mode", mutated(["mode"], "explode"), "mode"),
 ]
+# Parameters that contradict each other: the workload's own check.
+larson = dict(trial, workload="larson", params={"min_size": 100, "max_size": 100, "chunks": 10,
+                                                 "passes": 1, "seed": 4141})
+bad.append(("larson's min_size not below max_size", larson, "min_size"))
 for what, req, word in bad:
     rc, err, reply = child(req)
     lines = err.strip().splitlines()

@@ -128,6 +128,12 @@ static int run(struct ab_trial *t)
     return rc;
 }
 
+/* An empty range of sizes is refused, not quietly narrowed. */
+static int check(const struct ab_workload *w, const struct ab_params *p, char *err, size_t n)
+{
+    return ab_params_ordered(w, p, "min_size", "max_size", false, err, n);
+}
+
 const struct ab_workload ab_wl_glibc_thread = {
     .name = "glibc-thread",
     .summary = "glibc's bench-malloc-thread: one shared sequence of frees and allocations "
@@ -139,6 +145,7 @@ const struct ab_workload ab_wl_glibc_thread = {
     .nparams = sizeof params / sizeof params[0],
     .quick = "iterations=10000",
     .default_rounds = 20,
+    .check = check,
     .run = run,
     .merit = "iterations per second (ops_per_s), the original's iterations in its 2 s",
 };

@@ -274,6 +274,12 @@ static int run(struct ab_trial *t)
     return 0;
 }
 
+/* Sizes are min_size + r % (max_size - min_size): an empty range has none. */
+static int check(const struct ab_workload *w, const struct ab_params *p, char *err, size_t n)
+{
+    return ab_params_ordered(w, p, "min_size", "max_size", true, err, n);
+}
+
 const struct ab_workload ab_wl_larson = {
     .name = "larson",
     .summary = "Larson & Krishnan's server simulation: threads replace random blocks; each "
@@ -285,6 +291,7 @@ const struct ab_workload ab_wl_larson = {
     .nparams = sizeof params / sizeof params[0],
     .quick = "chunks=500,passes=4",
     .default_rounds = 10,
+    .check = check,
     .run = run,
     .merit = "throughput: replacements per second (ops_per_s), the original's",
 };

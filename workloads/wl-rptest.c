@@ -409,6 +409,12 @@ static int run(struct ab_trial *t)
     return 0;
 }
 
+/* An empty range of sizes is refused, not quietly narrowed. */
+static int check(const struct ab_workload *w, const struct ab_params *p, char *err, size_t n)
+{
+    return ab_params_ordered(w, p, "min_size", "max_size", false, err, n);
+}
+
 const struct ab_workload ab_wl_rptest = {
     .name = "rptest",
     .summary = "Jansson's rpmalloc benchmark: scattered frees and allocations, memalign and "
@@ -420,6 +426,7 @@ const struct ab_workload ab_wl_rptest = {
     .nparams = sizeof params / sizeof params[0],
     .quick = "loops=20,blocks=200,ops=20",
     .default_rounds = 2,
+    .check = check,
     .run = run,
     .merit = "memory ops per thread-second (ops_per_thread_s, the original's \"memory "
              "ops/CPU second\"); also ops_per_s over wall time",

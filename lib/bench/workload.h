@@ -28,6 +28,7 @@ struct ab_param {
 };
 
 struct ab_trial;
+struct ab_params;
 
 struct ab_workload {
     const char *name;
@@ -41,6 +42,9 @@ struct ab_workload {
     unsigned default_rounds;         /* measured rounds per trial */
     int (*run)(struct ab_trial *t);  /* in the trial child */
     const char *merit;               /* its figure of merit, named (NULL: ns per op) */
+    /* What the ranges cannot say: the parameters together (min_size below
+     * max_size).  0, or -EINVAL with one line in err.  NULL: nothing. */
+    int (*check)(const struct ab_workload *w, const struct ab_params *p, char *err, size_t n);
 };
 
 /* The registry built from workloads/list.h. */
@@ -58,6 +62,10 @@ struct ab_params {
 int ab_params_defaults(const struct ab_workload *w, struct ab_params *p, char *err, size_t n);
 int ab_params_apply(const struct ab_workload *w, struct ab_params *p, const char *assign,
                     char *err, size_t n);
+/* For a workload's check: parameter lo below hi (or at most hi when
+ * !strict); else -EINVAL, saying so in err. */
+int ab_params_ordered(const struct ab_workload *w, const struct ab_params *p, const char *lo,
+                      const char *hi, bool strict, char *err, size_t n);
 /* Text of a value (choice name, or the decimal number). */
 void ab_params_text(const struct ab_workload *w, const struct ab_params *p, size_t i,
                     char *buf, size_t len);

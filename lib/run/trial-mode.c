@@ -169,6 +169,14 @@ static int trial_check(const cJSON *req, char *err, size_t len)
                             wl->params[i].name),
                    -EINVAL;
     }
+    if (wl->check) {
+        struct ab_params given = {0};
+        for (size_t i = 0; i < wl->nparams; i++)
+            given.v[i] = (int64_t)ab_json_num(params, wl->params[i].name, 0);
+        int rc = wl->check(wl, &given, err, len);
+        if (rc)
+            return rc;
+    }
     const cJSON *pin = cJSON_GetObjectItemCaseSensitive(req, "pin");
     if (!pin)
         return 0;
