@@ -14,7 +14,8 @@ static const char usage[] =
     "  allocators  the allocators known by name: installed or not, path, version\n"
     "  counters    the counter backends this build and machine offer\n"
     "  profiles    the stress profiles (from the profiles file) and the stress cases\n"
-    "\nWithout an argument, all of them.\n";
+    "\nWithout an argument, all of them.\n"
+    "\nexit status: 0 listed; 2 usage error (an unknown argument)\n";
 
 static void list_workloads(void)
 {

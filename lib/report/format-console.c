@@ -21,7 +21,8 @@ static void wrap100(struct ab_text *t, const char *s)
     size_t col = 0;
     while (*s) {
         size_t w = strcspn(s, " ");
-        if (col && col + 1 + w > 100) {
+        /* "5 %" stays on one line: a unit sign is not a place to break. */
+        if (col && col + 1 + w > 100 && *s != '%') {
             ab_text_printf(t, "\n      ");
             col = 6;
         } else if (col) {
