@@ -63,6 +63,12 @@ bool ab_report_file_known(const char *name);
 char *ab_console_compare(const struct cJSON *doc);
 char *ab_markdown_compare(const struct cJSON *doc);
 
+/* report.html of doc (html.c): one self-contained page, malloc'd; NULL
+ * when out of memory or when no page draws doc's command (see
+ * ab_report_html_knows). */
+char *ab_report_html(const struct cJSON *doc);
+bool ab_report_html_knows(const char *command);
+
 /* ------------------------------------------------------------ report sets */
 
 /*
