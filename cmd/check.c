@@ -54,6 +54,8 @@ static const struct ab_opt options[] = {
 struct check_args {
     const char *budgets;
     bool require;
+    const char **reports;          /* in argv */
+    unsigned nreports;
 };
 
 static int on_option(int id, const char *v, void *ctx)
@@ -66,37 +68,37 @@ static int on_option(int id, const char *v, void *ctx)
     return AB_EXIT_OK;
 }
 
-static int check_main(int argc, char **argv)
+static int check_parse(int argc, char **argv, void *args)
 {
-    struct check_args a = {0};
+    struct check_args *a = args;
     struct ab_common co = {0};
-    const char **reports = calloc((size_t)argc, sizeof *reports);
-    if (!reports)
-        return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
-    struct ab_args pos = {.max = (unsigned)argc, .v = reports};
+    struct ab_args pos = {.max = (unsigned)argc};
     int rc = ab_cmd_parse(argc, argv, &ab_command_check, 0, &co, options,
-                          sizeof options / sizeof options[0], on_option, &a, &pos);
-    if (rc == AB_EXIT_OK && !a.budgets)
+                          sizeof options / sizeof options[0], on_option, a, &pos);
+    if (rc == AB_EXIT_OK && !a->budgets)
         rc = ab_error(AB_ALLOCBENCH_USAGE, "check: --budgets FILE is required");
     if (rc == AB_EXIT_OK && !pos.n)
         rc = ab_error(AB_ALLOCBENCH_USAGE, "check: which reports? (report.json or its folder)");
-    if (rc) {
-        free(reports);
-        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
-    }
-    const char *budgets_path = a.budgets;
-    bool require = a.require;
+    a->reports = pos.v;
+    a->nreports = pos.n;
+    return rc;
+}
+
+static int check_run(void *args)
+{
+    struct check_args *a = args;
+    const char **reports = a->reports;
+    const char *budgets_path = a->budgets;
+    bool require = a->require;
     char err[1024];
     struct ab_budgets budgets;
-    rc = ab_budgets_load(budgets_path, &budgets, err, sizeof err);
-    if (rc) {
-        free(reports);
+    int rc = ab_budgets_load(budgets_path, &budgets, err, sizeof err);
+    if (rc)
         return ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
-    }
 
     /* Every report is read and validated before any verdict is printed, so a
      * bad input never leaves half a verdict. */
-    int nrep = (int)pos.n;
+    int nrep = (int)a->nreports;
     cJSON **docs = calloc((size_t)nrep, sizeof *docs);
     int status = AB_EXIT_OK;
     if (!docs) {
@@ -131,7 +133,6 @@ static int check_main(int argc, char **argv)
         cJSON_Delete(docs[i]);
     free(docs);
     ab_budgets_free(&budgets);
-    free(reports);
     return status;
 }
 
@@ -139,5 +140,7 @@ const struct ab_command ab_command_check = {
     .name = "check",
     .synopsis = "check fast-path reports against budgets (the CI gate)",
     .usage = usage,
-    .main = check_main,
+    .parse = check_parse,
+    .args_size = sizeof(struct check_args),
+    .run = check_run,
 };

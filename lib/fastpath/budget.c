@@ -35,6 +35,12 @@ static const char *const col_names[COL_COUNT] = {
 static const bool col_required[COL_COUNT] = {true, true, true, false, false, false,
                                              true, true, false};
 
+/* A count in a report is at most COUNT_MAX; a ceiling may be one raised by
+ * the largest headroom `budgets` takes (1000 percent), so that a file it
+ * writes is one this parser reads. */
+#define COUNT_MAX 1e15
+#define CEILING_MAX (COUNT_MAX * 11)
+
 static int bad(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static int bad(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
@@ -178,10 +184,10 @@ static int parse_row(struct ab_budgets *out, char **f, const int *col, unsigned 
                        sizeof b->version - 1);
         ab_strlcpy(b->version, v, sizeof b->version);
     }
-    if (ceiling(f[col[COL_MAX_INS]], 1e12, &b->max_instructions))
+    if (ceiling(f[col[COL_MAX_INS]], CEILING_MAX, &b->max_instructions))
         return bad(err, errlen, path, lineno, "max_instructions '%s': a count >= 0 or empty",
                    f[col[COL_MAX_INS]]);
-    if (ceiling(f[col[COL_MAX_BR]], 1e12, &b->max_branches))
+    if (ceiling(f[col[COL_MAX_BR]], CEILING_MAX, &b->max_branches))
         return bad(err, errlen, path, lineno, "max_branches '%s': a count >= 0 or empty",
                    f[col[COL_MAX_BR]]);
     b->max_slow_path_share = NAN;
@@ -341,12 +347,24 @@ static int reject(char *err, size_t errlen, const char *path, const char *fmt, .
     return -EPROTO;
 }
 
-/* A count in a report: null, or an integer in [0, 1e15]. */
+/* A count in a report: null, or an integer in [0, COUNT_MAX]. */
 static bool count_ok(const cJSON *v)
 {
     return cJSON_IsNull(v) || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-                               v->valuedouble >= 0 && v->valuedouble <= 1e15 &&
+                               v->valuedouble >= 0 && v->valuedouble <= COUNT_MAX &&
                                v->valuedouble == floor(v->valuedouble));
+}
+
+/* Under max bytes; with name, no space, tab, line break or other control
+ * character either (what a name in the budget file may not hold). */
+static bool text_ok(const char *s, size_t max, bool name)
+{
+    if (strlen(s) >= max)
+        return false;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || (name && *c == ' '))
+            return false;
+    return true;
 }
 
 static const char *check_row(const cJSON *row)
@@ -355,6 +373,13 @@ static const char *check_row(const cJSON *row)
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(row, strings[i])))
             return strings[i];
+    /* No longer than a subject's name, or than struct ab_budget keeps the
+     * counter and the version; * is the budget file's, never a name. */
+    const char *a = ab_json_str(row, "allocator"), *counter = ab_json_str(row, "counter");
+    if (!*a || strlen(a) >= AB_NAME_MAX || !strcmp(a, "*"))
+        return "allocator";
+    if (!*counter || !text_ok(counter, 32, true))
+        return "counter";
     if (ab_fp_op_parse(ab_json_str(row, "op")) < 0)
         return "op";
     if (ab_fp_pattern_parse(ab_json_str(row, "pattern")) < 0)
@@ -377,7 +402,7 @@ static const char *check_row(const cJSON *row)
     if (!cJSON_IsNull(ag) && !cJSON_IsBool(ag))
         return "repetitions_agree";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
-    if (!cJSON_IsNull(v) && !cJSON_IsString(v))
+    if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && strlen(v->valuestring) < 128))
         return "allocator_version";
     return NULL;
 }
@@ -704,16 +729,27 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
             unsigned long long size = (unsigned long long)ab_json_num(row, "size", 0);
             if (!strcmp(st, "unavailable"))
                 continue;
-            if (strcmp(st, "ok") ||
+            struct made r = {row, fig(row, "instructions"), fig(row, "branches"),
+                             ab_json_num(row, "slow_path_share", NAN)};
+            /* What the gate counts as not measured cannot set a budget. */
+            if (strcmp(st, "ok") || isnan(r.ins) ||
                 !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "repetitions_agree"))) {
                 snprintf(err, errlen, "%s %s size=%llu pattern=%s was not measured cleanly "
                          "(%s%s%s): a budget is only set from an agreeing count",
-                         a, op, size, pat, st, *ab_json_str(row, "reason") ? ": " : "",
-                         ab_json_str(row, "reason"));
+                         a, op, size, pat, strcmp(st, "ok") || !isnan(r.ins) ? st
+                                                                              : "no instructions",
+                         *ab_json_str(row, "reason") ? ": " : "", ab_json_str(row, "reason"));
                 goto out;
             }
-            struct made r = {row, fig(row, "instructions"), fig(row, "branches"),
-                             ab_json_num(row, "slow_path_share", NAN)};
+            /* What the budget file cannot hold is refused, not written. */
+            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
+            if (!text_ok(a, AB_NAME_MAX, true) ||
+                (cJSON_IsString(ver) && !text_ok(ver->valuestring, 128, false))) {
+                snprintf(err, errlen, "%s %s size=%llu pattern=%s: a budget file cannot name "
+                         "this allocator or its version (a space, tab or line break in it)",
+                         a, op, size, pat);
+                goto out;
+            }
             struct ab_budget key = {.op = (enum ab_fp_op)ab_fp_op_parse(op),
                                     .pattern = (enum ab_fp_pattern)ab_fp_pattern_parse(pat),
                                     .size = size};
@@ -724,13 +760,17 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
                     break;
             if (k < n) {
                 const struct made *o = &m[k];
-                bool same_counts = o->ins == r.ins && (o->br == r.br || (isnan(o->br) &&
-                                                                          isnan(r.br)));
+                /* Every figure a ceiling is set from, or the budget holds
+                 * one report and fails the other. */
+                bool same_counts = o->ins == r.ins &&
+                                   (o->br == r.br || (isnan(o->br) && isnan(r.br))) &&
+                                   (o->share == r.share || (isnan(o->share) && isnan(r.share)));
                 if (!same_counts || strcmp(ab_json_str(o->row, "counter"),
                                            ab_json_str(row, "counter"))) {
-                    snprintf(err, errlen, "%s %s size=%llu pattern=%s is %g/%g (%s) in one "
-                             "report and %g/%g (%s) in another", a, op, size, pat, o->ins,
-                             o->br, ab_json_str(o->row, "counter"), r.ins, r.br,
+                    snprintf(err, errlen, "%s %s size=%llu pattern=%s is %g/%g, slow share %g "
+                             "(%s) in one report and %g/%g, slow share %g (%s) in another", a,
+                             op, size, pat, o->ins, o->br, o->share,
+                             ab_json_str(o->row, "counter"), r.ins, r.br, r.share,
                              ab_json_str(row, "counter"));
                     goto out;
                 }
@@ -761,11 +801,12 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
         if (!isnan(m[i].br))
             fmt(br, sizeof br, with_headroom(m[i].br, headroom_pct, false));
         if (!isnan(m[i].share)) {
-            /* Printed short, never below the share itself. */
+            /* Printed short, never below the share itself: where six
+             * digits round down, all of them (%.17g reads back exactly). */
             double x = with_headroom(m[i].share, headroom_pct, true);
             snprintf(sh, sizeof sh, "%.6g", x);
             if (strtod(sh, NULL) < x)
-                snprintf(sh, sizeof sh, "%.6g", x * (1 + 1e-6) > 1 ? 1 : x * (1 + 1e-6));
+                snprintf(sh, sizeof sh, "%.17g", x);
         }
         fprintf(f, "%s\t%s\t%llu\t%s\t%s\t%s\t%s\t%s\t%s\n", ab_json_str(row, "allocator"),
                 ab_json_str(row, "op"), (unsigned long long)ab_json_num(row, "size", 0),

@@ -174,9 +174,10 @@ void ab_gate_end(struct ab_gate *c);
 bool ab_gate_failed(const struct ab_gate *c, bool require_budget);
 
 /* Budgets from fast-path reports: every measured row's ceilings at its p50
- * (and slow share) raised by headroom_pct, with its pattern, counter and
- * allocator version; a TSV text, or NULL with err (a row not measured
- * cleanly, two reports disagreeing on a row). */
+ * (and slow share) raised by headroom_pct (0..1000: a file the budget
+ * parser reads back), with its pattern, counter and allocator version; a
+ * TSV text, or NULL with err (a row not measured cleanly, two reports
+ * disagreeing on a row). */
 char *ab_budgets_from_reports(struct cJSON *const *docs, size_t ndocs, double headroom_pct,
                               char *err, size_t errlen);
 

@@ -85,6 +85,13 @@ bool ab_report_html_knows(const char *command);
  */
 int ab_report_write(const struct cJSON *doc, const char *out_dir, char *err, size_t errlen);
 
+/* The files of format f alone for doc, written into the folder out_dir
+ * that holds them (`allocbench report DIR`): each under a temporary name,
+ * then renamed over its name; the folder's other files stay.  0, or a
+ * negative errno with one line in err. */
+int ab_report_write_format(const struct cJSON *doc, const struct ab_format *f,
+                           const char *out_dir, char *err, size_t errlen);
+
 /* For a format's files(): add the file name holding text (consumed; NULL
  * means out of memory).  0, or a negative errno with one line in err. */
 int ab_report_set_add(struct ab_report_set *set, const char *name, char *text, char *err,
