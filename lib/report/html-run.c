@@ -645,12 +645,13 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
     }
     ab_html_p(h, NULL, "Workload %s, one op is one %s; parameters: %s.", ab_json_str(rc, "workload"),
               ab_json_str(rc, "unit"), *params ? params : "none");
-    char rounds[64], mt[64];
+    char rounds[64], mt[64], seed[32];
     ab_html_p(h, NULL, "%.0f repetitions per configuration, %.0f warm-up rounds, rounds %s "
-                       "(minimum measured time %s s), seed %.0f, timeout %.4g s, threads %s.",
+                       "(minimum measured time %s s), seed %s, timeout %.4g s, threads %s.",
               ab_html_num(rc, "repetitions"), ab_html_num(rc, "warmup"),
               ab_report_num(rounds, sizeof rounds, "%.0f", ab_html_num(rc, "rounds"), "calibrated"),
-              ab_report_num(mt, sizeof mt, "%.4g", ab_html_num(rc, "min_time_s"), "-"), ab_html_num(rc, "seed"),
+              ab_report_num(mt, sizeof mt, "%.4g", ab_html_num(rc, "min_time_s"), "-"),
+              ab_html_u64(seed, sizeof seed, rc, "seed"),
               ab_html_num(rc, "timeout_s"), ab_json_bool(rc, "pin") ? "pinned" : "not pinned");
     if (cJSON_IsString(ab_html_get(rc, "figure_of_merit")))
         ab_html_p(h, NULL, "Figure of merit: %s.", ab_json_str(rc, "figure_of_merit"));

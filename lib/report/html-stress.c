@@ -183,7 +183,7 @@ void ab_html_stress(struct ab_html *h, const cJSON *doc)
 {
     const cJSON *st = ab_html_get(doc, "stress"), *prof = ab_html_get(st, "profile"),
                 *ctx = ab_html_get(doc, "context"), *c;
-    char when[64], ops[32], dur[32];
+    char when[64], ops[32], dur[32], seed[32];
     size_t nsub = (size_t)cJSON_GetArraySize(ab_html_get(ctx, "subjects"));
     snprintf(h->title, sizeof h->title, "allocbench stress --profile %s",
              ab_json_str(prof, "name"));
@@ -205,14 +205,16 @@ void ab_html_stress(struct ab_html *h, const cJSON *doc)
 
     ab_html_section(h, "verdicts", "Verdicts");
     ab_html_p(h, NULL, "Profile %s (%s): threads %s (%.0f here), sizes %s, large blocks %s; "
-                       "operations per thread %s, at most %s s per timed case; verification %s; "
-                       "seed %.0f.",
+                       "operations per thread %s, %s per timed case; verification %s; "
+                       "seed %s.",
               ab_json_str(prof, "name"), ab_json_str(prof, "summary"),
               ab_json_str(prof, "threads"), ab_html_num(prof, "threads_here"),
               ab_json_str(prof, "sizes"), ab_json_str(prof, "large"),
               ab_report_num(ops, sizeof ops, "%.0f", ab_html_num(st, "ops"), "uncapped"),
-              ab_report_num(dur, sizeof dur, "%.4g", ab_html_num(st, "duration_s"), "uncapped"),
-              ab_json_bool(st, "verify") ? "on" : "off", ab_html_num(st, "seed"));
+              isfinite(ab_html_num(st, "duration_s"))
+                  ? (snprintf(dur, sizeof dur, "at most %.4g s", ab_html_num(st, "duration_s")), dur)
+                  : "no time cap",
+              ab_json_bool(st, "verify") ? "on" : "off", ab_html_u64(seed, sizeof seed, st, "seed"));
     matrix(h, doc);
 
     ab_html_section(h, "failed", "Failed checks");

@@ -49,7 +49,7 @@ static const char style_sheet[] =
     ".fg{fill:var(--fg);stroke:var(--fg)}\n"
     ".v-faster,.v-pass{fill:var(--good);stroke:var(--good)}.v-slower,.v-fail{fill:var(--bad);"
     "stroke:var(--bad)}.v-same{fill:var(--same);stroke:var(--same)}.v-incomplete{"
-    "fill:var(--warn);stroke:var(--warn)}.v-none,.v-na{fill:var(--na);stroke:var(--na)}\n"
+    "fill:var(--warn);stroke:var(--warn)}.v-none,.v-na{fill:var(--na);stroke:var(--na)}circle.v-none{fill:var(--mute);stroke:var(--mute)}\n"
     "rect.bar{stroke:none}path.ln{fill:none;stroke-width:2}path.ci{fill:none;stroke-width:1.5}"
     "path.band{stroke:none;fill-opacity:.2}.dash{stroke-dasharray:6 3}circle.pt{"
     "stroke-width:0}.mark:hover{opacity:.7}\n"
@@ -217,6 +217,16 @@ double ab_html_num(const cJSON *o, const char *k)
     return ab_json_num(o, k, NAN);
 }
 
+const char *ab_html_u64(char *buf, size_t len, const cJSON *o, const char *k)
+{
+    uint64_t v;
+    if (ab_report_u64(o, k, &v))
+        snprintf(buf, len, "%llu", (unsigned long long)v);
+    else
+        snprintf(buf, len, "-");
+    return buf;
+}
+
 /* A member of any kind as a cell: strings and numbers as they are. */
 static void td_any(struct ab_html *h, const cJSON *v)
 {
@@ -278,7 +288,9 @@ void ab_html_hchart(struct ab_html *h, const char *title, const char *axis, ab_s
     }
     double left = fmin(240, 20 + 7 * maxname);
     struct ab_chart c;
-    ab_svg_begin(&c, &h->t, 720, height + 44, 28, right ? 130 : 24, 44, left, title);
+    /* Points carry rules whose labels sit above the plot area. */
+    double mtop = points ? 42 : 28;
+    ab_svg_begin(&c, &h->t, 720, height + 16 + mtop, mtop, right ? 130 : 24, 44, left, title);
     if (!points && fmt == ab_svg_fmt_bytes) {
         ab_scale_set_bytes(&c.x, isfinite(hi) ? fmax(hi, 0) : NAN, c.left, c.right);
     } else if (!points) {
@@ -295,11 +307,11 @@ void ab_html_hchart(struct ab_html *h, const char *title, const char *axis, ab_s
     ab_svg_axis(&c, 'x', axis, fmt);
     char l[48];
     if (points && isfinite(rule))
-        ab_svg_rule(&c, 'x', rule, fmt(l, sizeof l, rule));
+        ab_svg_rule(&c, 'x', rule, fmt(l, sizeof l, rule), isfinite(gate) ? "end" : NULL);
     if (points && isfinite(gate)) {
         char g[32];
         snprintf(l, sizeof l, "gate %s", fmt(g, sizeof g, gate));
-        ab_svg_rule(&c, 'x', gate, l);
+        ab_svg_rule(&c, 'x', gate, l, isfinite(rule) ? "start" : NULL);
     }
     double y = c.top;
     for (size_t i = 0; i < n; i++) {

@@ -72,6 +72,9 @@ static inline const cJSON *ab_html_get(const cJSON *o, const char *k)
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 double ab_html_num(const cJSON *o, const char *k);
+/* An unsigned integer member exactly (a seed: an exact literal in the
+ * document built, a number in one read back), or "-"; returns buf. */
+const char *ab_html_u64(char *buf, size_t len, const cJSON *o, const char *k);
 static inline const char *ab_html_plural(double n, const char *one, const char *many)
 {
     return n == 1 ? one : many;

@@ -404,7 +404,8 @@ void ab_svg_category(struct ab_chart *c, double py, double maxw, const char *nam
     ab_text_printf(t, "</text>\n");
 }
 
-void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label)
+void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label,
+                 const char *anchor)
 {
     if (!isfinite(v))
         return;
@@ -412,8 +413,10 @@ void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label)
         double p = ab_scale_px(&c->x, v);
         ab_text_printf(c->t, "<path class=\"rule\" d=\"M%.1f %.1fV%.1f\"/>\n", p, c->top - 4,
                        c->bottom);
+        bool end = anchor && !strcmp(anchor, "end"), start = anchor && !strcmp(anchor, "start");
         if (label)
-            ab_svg_text(c, p, c->top - 6, "middle", "tick", label);
+            ab_svg_text(c, p + (end ? -3 : start ? 3 : 0), c->top - 6,
+                        end || start ? anchor : "middle", "tick", label);
     } else {
         double p = ab_scale_px(&c->y, v);
         ab_text_printf(c->t, "<path class=\"rule\" d=\"M%.1f %.1fH%.1f\"/>\n", c->left, p,

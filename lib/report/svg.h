@@ -104,8 +104,11 @@ void ab_svg_text(struct ab_chart *c, double px, double py, const char *anchor, c
 void ab_svg_text_turned(struct ab_chart *c, double px, double py, double deg, const char *cls,
                         const char *s);
 /* A reference line across the plot area at v of axis ('x' or 'y'),
- * labelled at its end (1.0 of a ratio, a threshold). */
-void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label);
+ * labelled at its end (1.0 of a ratio, a threshold): on an x rule the label
+ * ends at the line (anchor "end") or starts there ("start"), so that two
+ * rules side by side keep their labels apart. */
+void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label,
+                 const char *anchor);
 
 /* What a mark carries: its series (its colour; -1: the foreground), the
  * row of the table under the chart that holds its figure (-1: none), the
