@@ -51,8 +51,9 @@ static const char usage[] =
 #endif
     "\n"
     "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
-    "allocator-diagnostics-report.tsv; allocator-remote-free-report.tsv and\n"
-    "allocator-page-backend-report.tsv when the workload produced rows for them\n"
+    "allocator-diagnostics-report.tsv, benchmark.json, report.html (charts of the\n"
+    "figures: allocbench report DIR writes it again); allocator-remote-free-report.tsv\n"
+    "and allocator-page-backend-report.tsv when the workload produced rows for them\n"
     "\n"
     "exit status: 0 all trials measured or not available; 1 a trial crashed, hung or\n"
     "failed (the run goes on); 2 usage or input error; 3 an allocator (or the counter)\n"

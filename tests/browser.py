@@ -19,7 +19,10 @@ import subprocess
 import tempfile
 import zlib
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+# $AB_CHROMIUM names another browser binary (empty: none, to see the test skip).
+_named = os.environ.get("AB_CHROMIUM")
+CHROMIUM = (_named if _named and os.path.exists(_named) else None) if _named is not None else \
+    shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
          "--disable-extensions", "--disable-background-networking", "--mute-audio"]
 

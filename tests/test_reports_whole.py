@@ -19,7 +19,7 @@ import time
 from abtest import *
 
 SET = {"report.json", "allocator-fast-path-benchmarks.tsv", "allocator-diagnostics-report.tsv",
-       "benchmark.json"}
+       "benchmark.json", "report.html"}
 ARGS = ["run", "bulk-new", "--variant", "loop", "--repetitions", "1", "--rounds", "1"]
 
 
