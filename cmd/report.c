@@ -31,7 +31,9 @@ static int report_parse(int argc, char **argv, void *args)
 {
     struct report_args *a = args;
     struct ab_common co = {0};
-    struct ab_args pos = {.min = 1, .max = 1, .v = &a->dir,
+    struct ab_args pos = {.min = 1,
+                          .max = 1,
+                          .v = &a->dir,
                           .missing = "which report folder? (one holding a report.json)"};
     return ab_cmd_parse(argc, argv, &ab_command_report, 0, &co, NULL, 0, NULL, NULL, &pos);
 }

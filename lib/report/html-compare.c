@@ -12,14 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *verdict_class(const char *v)
-{
-    return !strcmp(v, "faster")   ? "v-faster"
-           : !strcmp(v, "slower") ? "v-slower"
-           : !strcmp(v, "same")   ? "v-same"
-                                  : "v-none";
-}
-
 /* The allocator of a row: one name, or "BASE -> HEAD" when they differ. */
 static void allocator(char *buf, size_t len, const cJSON *row)
 {
@@ -55,27 +47,26 @@ static void run_rows(struct ab_html *h, const cJSON *doc, const cJSON *rows, siz
         x->lo = ab_html_num(r, "ci95_low");
         x->hi = ab_html_num(r, "ci95_high");
         x->none = *ab_json_str(r, "reason") ? ab_json_str(r, "reason") : "no ratio";
-        x->cls = verdict_class(v);
+        x->cls = ab_html_verdict_class(v);
         snprintf(x->right, sizeof x->right, "%s%s%s", *v ? v : "no verdict",
                  ab_json_bool(r, "fails") ? " FAILS" : "",
                  ab_json_bool(r, "noisy") ? " (noisy)" : "");
         snprintf(x->title, sizeof x->title,
                  "%s, %s: HEAD / BASE %.3f, 95%% CI [%.3f, %.3f], p %.3g: %s", x->group, x->name,
                  x->v, x->lo, x->hi, ab_html_num(r, "p"), x->right);
-        snprintf(x->ci_title, sizeof x->ci_title, "%s, %s: 95%% CI [%.3f, %.3f]", x->group,
-                 x->name, x->lo, x->hi);
+        snprintf(x->ci_title, sizeof x->ci_title, "%s, %s: 95%% CI [%.3f, %.3f]", x->group, x->name,
+                 x->lo, x->hi);
     }
     ab_html_figure(h, "compare-forest");
     char title[256];
     snprintf(title, sizeof title, "%s: ns per %s, HEAD / BASE with its 95%% CI",
              ab_json_str(cmp, "workload"), ab_json_str(cmp, "unit"));
-    ab_html_hchart(h, title, "HEAD / BASE (log scale; above 1: HEAD is slower)",
-                   ab_svg_fmt_ratio, AB_HTML_POINTS, hr, i, 1.0,
-                   1 + ab_html_num(cmp, "threshold_pct") / 100);
-    static const char *const heads[] = {
-        "variant",   "threads", "allocator", "BASE median", "HEAD median", "BASE trials",
-        "HEAD trials", "ratio", "CI low",    "CI high",     "p",           "verdict",
-        "fails",     "noisy"};
+    ab_html_hchart(h, title, "HEAD / BASE (log scale; above 1: HEAD is slower)", ab_svg_fmt_ratio,
+                   AB_HTML_POINTS, hr, i, 1.0, 1 + ab_html_num(cmp, "threshold_pct") / 100);
+    static const char *const heads[] = {"variant",     "threads",     "allocator",   "BASE median",
+                                        "HEAD median", "BASE trials", "HEAD trials", "ratio",
+                                        "CI low",      "CI high",     "p",           "verdict",
+                                        "fails",       "noisy"};
     ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     i = 0;
     cJSON_ArrayForEach(r, rows)
@@ -99,9 +90,7 @@ static void run_rows(struct ab_html *h, const cJSON *doc, const cJSON *rows, siz
         ab_html_td_num(h, "%.4f", ab_html_num(r, "ci95_high"));
         ab_html_td_num(h, "%.3g", ab_html_num(r, "p"));
         const char *v = ab_json_str(r, "verdict");
-        ab_text_printf(&h->t, "<td class=\"%s\">", hr[i].cls);
-        ab_html_text(&h->t, *v ? v : ab_json_str(r, "reason"));
-        ab_text_printf(&h->t, "</td>");
+        ab_html_td_class(h, hr[i].cls, *v ? v : ab_json_str(r, "reason"));
         ab_html_td(h, ab_json_bool(r, "fails") ? "FAILS" : "no");
         ab_html_td(h, ab_json_bool(r, "noisy") ? "noisy" : "no");
         ab_html_tr_end(h);
@@ -139,7 +128,7 @@ static void fastpath_rows(struct ab_html *h, const cJSON *doc, const cJSON *rows
         x->v = b > 0 && isfinite(hd) ? hd / b : NAN;
         x->lo = x->hi = NAN;
         x->none = *ab_json_str(r, "reason") ? ab_json_str(r, "reason") : "not counted";
-        x->cls = verdict_class(v);
+        x->cls = ab_html_verdict_class(v);
         snprintf(x->right, sizeof x->right, "%s%s", *v ? v : "no verdict",
                  ab_json_bool(r, "fails") ? " FAILS" : "");
         snprintf(x->title, sizeof x->title,
@@ -151,10 +140,9 @@ static void fastpath_rows(struct ab_html *h, const cJSON *doc, const cJSON *rows
                    "HEAD / BASE (log scale; above 1: HEAD counts more)", ab_svg_fmt_ratio,
                    AB_HTML_POINTS, hr, i, 1.0, 1 + ab_html_num(cmp, "threshold_pct") / 100);
     static const char *const heads[] = {
-        "allocator",           "op",          "size",          "pattern",
-        "instructions BASE",   "instructions HEAD", "change",   "branches BASE",
-        "branches HEAD",       "slow share BASE",   "slow share HEAD", "verdict",
-        "fails"};
+        "allocator",         "op",      "size",          "pattern",       "instructions BASE",
+        "instructions HEAD", "change",  "branches BASE", "branches HEAD", "slow share BASE",
+        "slow share HEAD",   "verdict", "fails"};
     ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     i = 0;
     cJSON_ArrayForEach(r, rows)
@@ -176,9 +164,7 @@ static void fastpath_rows(struct ab_html *h, const cJSON *doc, const cJSON *rows
         ab_html_td_num(h, "%.4f", ab_html_num(sl, "base"));
         ab_html_td_num(h, "%.4f", ab_html_num(sl, "head"));
         const char *v = ab_json_str(r, "verdict");
-        ab_text_printf(&h->t, "<td class=\"%s\">", hr[i].cls);
-        ab_html_text(&h->t, *v ? v : ab_json_str(r, "reason"));
-        ab_text_printf(&h->t, "</td>");
+        ab_html_td_class(h, hr[i].cls, *v ? v : ab_json_str(r, "reason"));
         ab_html_td(h, ab_json_bool(r, "fails") ? "FAILS" : "no");
         ab_html_tr_end(h);
         i++;
@@ -196,8 +182,10 @@ static void one_side(struct ab_html *h, const cJSON *list, const char *side, boo
     char head[64];
     snprintf(head, sizeof head, "Rows in %s only", side);
     ab_html_h3(h, head);
-    static const char *const run_keys[] = {"variant", "threads", "allocator"},
-                             *const fp_keys[] = {"allocator", "op", "size", "pattern"};
+    static const char *const run_keys[] = {"variant", "threads", "allocator"}, *const fp_keys[] = {
+                                                                                   "allocator",
+                                                                                   "op", "size",
+                                                                                   "pattern"};
     ab_html_diagnostics(h, list, run ? run_keys : fp_keys, run ? run_keys : fp_keys, run ? 3 : 4,
                         "");
 }
@@ -211,8 +199,9 @@ void ab_html_compare(struct ab_html *h, const cJSON *doc)
     snprintf(h->title, sizeof h->title, "allocbench compare: %s%s%s",
              run ? "run " : "fast-path reports", run ? ab_json_str(cmp, "workload") : "",
              run ? " reports" : "");
-    snprintf(h->summary, sizeof h->summary, "BASE %s (%s), HEAD %s (%s); %.0f rows compared, "
-                                            "%.0f fail the gate at %.4g %%",
+    snprintf(h->summary, sizeof h->summary,
+             "BASE %s (%s), HEAD %s (%s); %.0f rows compared, "
+             "%.0f fail the gate at %.4g %%",
              ab_json_str(b, "path"), ab_html_when(wb, sizeof wb, ab_json_str(b, "started_utc")),
              ab_json_str(hd, "path"), ab_html_when(wh, sizeof wh, ab_json_str(hd, "started_utc")),
              (double)cJSON_GetArraySize(rows), ab_html_num(doc, "failures"),
@@ -222,11 +211,11 @@ void ab_html_compare(struct ab_html *h, const cJSON *doc)
     ab_html_p(h, NULL, "Rows matched by %s; a row fails when %s.", ab_json_str(cmp, "matched_by"),
               run ? "its whole interval lies above the gate, 1 + threshold"
                   : "a count rises by more than the threshold");
-    static const char *const side_keys[] = {"path",    "started_utc",        "hostname",
+    static const char *const side_keys[] = {"path",      "started_utc",        "hostname",
                                             "cpu_model", "allocbench_version", "git_revision",
                                             "counter"};
-    static const char *const side_heads[] = {"path", "started", "host", "CPU", "allocbench",
-                                             "revision", "counter"};
+    static const char *const side_heads[] = {"path",       "started",  "host",   "CPU",
+                                             "allocbench", "revision", "counter"};
     cJSON *sides = cJSON_CreateArray();
     if (sides) {
         cJSON_AddItemReferenceToArray(sides, (cJSON *)b);
@@ -248,12 +237,12 @@ void ab_html_compare(struct ab_html *h, const cJSON *doc)
     if (cJSON_GetArraySize(ab_html_get(doc, "notes"))) {
         ab_html_h3(h, "Notes");
         ab_text_printf(&h->t, "<ul>\n");
-        cJSON_ArrayForEach(x, ab_html_get(doc, "notes"))
-            if (cJSON_IsString(x)) {
-                ab_text_printf(&h->t, "<li>");
-                ab_html_text(&h->t, x->valuestring);
-                ab_text_printf(&h->t, "</li>\n");
-            }
+        cJSON_ArrayForEach(x, ab_html_get(doc, "notes")) if (cJSON_IsString(x))
+        {
+            ab_text_printf(&h->t, "<li>");
+            ab_html_text(&h->t, x->valuestring);
+            ab_text_printf(&h->t, "</li>\n");
+        }
         ab_text_printf(&h->t, "</ul>\n");
     }
     static const char *const keys[] = {"code", "detail"};

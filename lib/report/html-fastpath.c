@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define W 720.0
+#define W         720.0
 #define MAX_LINES 128
 
 /* Sizes as 8, 512, 4K, 1M. */
@@ -32,7 +32,7 @@ static const char *fmt_size(char *buf, size_t len, double v)
 struct line {
     const char *allocator, *pattern;
     int series;
-    size_t first, n;            /* its rows: ops[first .. first + n) */
+    size_t first, n; /* its rows: ops[first .. first + n) */
 };
 
 struct op_rows {
@@ -69,19 +69,22 @@ static int op_rows(struct ab_html *h, const cJSON *doc, const char *op, struct o
     for (size_t i = 0; i < o->nlines; i++) {
         struct line *l = &o->line[i];
         l->first = o->n;
-        cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
-            if (!strcmp(ab_json_str(r, "op"), op) && !strcmp(ab_json_str(r, "allocator"), l->allocator) &&
-                !strcmp(ab_json_str(r, "pattern"), l->pattern) && o->n < max) {
-                /* Insertion by size: a line holds a few dozen rows. */
-                size_t j = o->n++;
-                double s = ab_html_num(r, "size");
-                while (j > l->first && ab_html_num(o->row[j - 1], "size") > s) {
-                    o->row[j] = o->row[j - 1];
-                    j--;
-                }
-                o->row[j] = r;
-                l->n++;
+        cJSON_ArrayForEach(
+            r, ab_html_get(doc, "rows")) if (!strcmp(ab_json_str(r, "op"), op) &&
+                                             !strcmp(ab_json_str(r, "allocator"), l->allocator) &&
+                                             !strcmp(ab_json_str(r, "pattern"), l->pattern) &&
+                                             o->n < max)
+        {
+            /* Insertion by size: a line holds a few dozen rows. */
+            size_t j = o->n++;
+            double s = ab_html_num(r, "size");
+            while (j > l->first && ab_html_num(o->row[j - 1], "size") > s) {
+                o->row[j] = o->row[j - 1];
+                j--;
             }
+            o->row[j] = r;
+            l->n++;
+        }
     }
     return 0;
 }
@@ -96,9 +99,9 @@ static size_t sizes(const cJSON *doc, const struct op_rows *o, double *v, size_t
 {
     size_t n = 0;
     const cJSON *s;
-    cJSON_ArrayForEach(s, ab_html_get(ab_html_get(doc, "config"), "sizes"))
-        if (cJSON_IsNumber(s) && n < max)
-            v[n++] = s->valuedouble;
+    cJSON_ArrayForEach(s, ab_html_get(ab_html_get(doc, "config"), "sizes")) if (cJSON_IsNumber(s) &&
+                                                                                n < max) v[n++] =
+        s->valuedouble;
     for (size_t i = 0; i < o->n && n < max; i++) {
         double x = ab_html_num(o->row[i], "size");
         bool seen = false;
@@ -120,7 +123,7 @@ static void size_axis(struct ab_chart *c, const cJSON *doc, const struct op_rows
         if (v[i] > 0)
             lo = isfinite(lo) ? fmin(lo, v[i]) : v[i], hi = isfinite(hi) ? fmax(hi, v[i]) : v[i];
     ab_scale_set(&c->x, true, lo, hi, c->left, c->right, false);
-    for (size_t i = 0; i < n; i += n > 12 ? 2 : 1)
+    for (size_t i = 0; i<n; i += n> 12 ? 2 : 1)
         v[m++] = v[i];
     ab_svg_axis_at(c, 'x', "requested size (bytes, log scale)", v, NULL, m, fmt_size);
 }
@@ -192,8 +195,8 @@ static void histogram(struct ab_html *h, int row, const cJSON *r, int lo, int hi
         double low = k ? ldexp(1, k - 1) : 0, high = k ? ldexp(1, k) - 1 : 0;
         char tip[160];
         snprintf(tip, sizeof tip, "%.0f to %.0f instructions: %.0f calls", low, high, count[k]);
-        struct ab_mark m = {.series = -1, .row = row, .v = log10(1 + count[k]), .cls = "mini",
-                            .title = tip};
+        struct ab_mark m = {
+            .series = -1, .row = row, .v = log10(1 + count[k]), .cls = "mini", .title = tip};
         ab_svg_vbar(&c, 2 + (k - lo) * bw, bw > 2 ? bw - 1 : bw, m.v, &m);
     }
     ab_svg_end(&c);
@@ -207,14 +210,16 @@ static void instructions_chart(struct ab_html *h, const cJSON *doc, const char *
     bool any = false, any_band = false;
     for (size_t i = 0; i < o->n; i++) {
         const cJSON *in = ab_html_get(o->row[i], "instructions");
-        const double f[3] = {ab_html_num(in, "p50"), ab_html_num(in, "p99"), ab_html_num(in, "max")};
+        const double f[3] = {ab_html_num(in, "p50"), ab_html_num(in, "p99"),
+                             ab_html_num(in, "max")};
         if (!ok(o->row[i]))
             continue;
         any = any || isfinite(f[0]);
         any_band = any_band || (isfinite(f[1]) && isfinite(f[2]) && f[2] > f[1]);
         for (int k = 0; k < 3; k++)
             if (isfinite(f[k]) && f[k] > 0)
-                lo = isfinite(lo) ? fmin(lo, f[k]) : f[k], hi = isfinite(hi) ? fmax(hi, f[k]) : f[k];
+                lo = isfinite(lo) ? fmin(lo, f[k]) : f[k],
+                hi = isfinite(hi) ? fmax(hi, f[k]) : f[k];
     }
     if (!any) {
         ab_html_p(h, "note", "%s: no row was counted.", op);
@@ -263,9 +268,11 @@ static void instructions_chart(struct ab_html *h, const cJSON *doc, const char *
             ab_svg_line(&c, xs + ln->first, p50 + ln->first, ln->n, strcmp(ln->pattern, "pairs"),
                         &lm);
             for (size_t i = ln->first; i < ln->first + ln->n; i++) {
-                snprintf(tip, sizeof tip, "%s, %s %.0f B: p50 %.0f instructions (p99 %.0f, max %.0f)",
-                         name, op, xs[i], p50[i], p99[i], mx[i]);
-                struct ab_mark pm = {.series = ln->series, .row = (int)i, .v = p50[i], .title = tip};
+                snprintf(tip, sizeof tip,
+                         "%s, %s %.0f B: p50 %.0f instructions (p99 %.0f, max %.0f)", name, op,
+                         xs[i], p50[i], p99[i], mx[i]);
+                struct ab_mark pm = {
+                    .series = ln->series, .row = (int)i, .v = p50[i], .title = tip};
                 ab_svg_point(&c, xs[i], p50[i], &pm);
             }
         }
@@ -276,10 +283,19 @@ static void instructions_chart(struct ab_html *h, const cJSON *doc, const char *
     free(mx);
     ab_svg_end(&c);
     legend(h, o);
-    static const char *const heads[] = {
-        "allocator",      "pattern",         "size",       "status", "p50",  "p90", "p99",
-        "max",            "mean",            "branches p50", "conditional p50", "slow share",
-        "calls by log2 bin of instructions (height: log of calls)"};
+    static const char *const heads[] = {"allocator",
+                                        "pattern",
+                                        "size",
+                                        "status",
+                                        "p50",
+                                        "p90",
+                                        "p99",
+                                        "max",
+                                        "mean",
+                                        "branches p50",
+                                        "conditional p50",
+                                        "slow share",
+                                        "calls by log2 bin of instructions (height: log of calls)"};
     double scratch[BINS];
     int lo_bin = BINS, hi_bin = -1;
     for (size_t i = 0; i < o->n; i++)
@@ -342,15 +358,15 @@ static void slow_chart(struct ab_html *h, const cJSON *doc, const char *op, cons
             char pct[32];
             snprintf(tip, sizeof tip, "%s, %s %.0f B: slow-path share %s", name, op, xs[i],
                      ab_svg_fmt_pct(pct, sizeof pct, ys[i]));
-            struct ab_mark pm = {.series = ln->series, .row = (int)(ln->first + i), .v = ys[i],
-                                 .title = tip};
+            struct ab_mark pm = {
+                .series = ln->series, .row = (int)(ln->first + i), .v = ys[i], .title = tip};
             ab_svg_point(&c, xs[i], ys[i], &pm);
         }
     }
     ab_svg_end(&c);
     legend(h, o);
-    static const char *const heads[] = {"allocator", "pattern", "size", "slow share",
-                                        "fast-path reference (pairs p50)", "calls"};
+    static const char *const heads[] = {
+        "allocator", "pattern", "size", "slow share", "fast-path reference (pairs p50)", "calls"};
     ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     for (size_t i = 0; i < o->n; i++) {
         const cJSON *r = o->row[i];
@@ -372,17 +388,18 @@ static void diagnostics(struct ab_html *h, const cJSON *doc)
     const cJSON *r;
     ab_html_section(h, "diagnostics", "Diagnostics");
     size_t bad = 0;
-    cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
-        bad += !ok(r) || (cJSON_IsBool(ab_html_get(r, "repetitions_agree")) &&
-                          !ab_json_bool(r, "repetitions_agree"));
+    cJSON_ArrayForEach(r, ab_html_get(doc, "rows")) bad +=
+        !ok(r) || (cJSON_IsBool(ab_html_get(r, "repetitions_agree")) &&
+                   !ab_json_bool(r, "repetitions_agree"));
     if (!bad) {
         ab_html_p(h, "note", "None: every row was counted, its repetitions agreeing.");
         return;
     }
-    ab_html_p(h, NULL, "%.0f rows were not counted or disagree between repetitions "
-                       "(failures: %.0f).",
+    ab_html_p(h, NULL,
+              "%.0f rows were not counted or disagree between repetitions "
+              "(failures: %.0f).",
               (double)bad, ab_html_num(doc, "failures"));
-    static const char *const heads[] = {"allocator", "op", "size", "pattern", "status",
+    static const char *const heads[] = {"allocator",         "op",    "size", "pattern", "status",
                                         "repetitions agree", "reason"};
     ab_html_table(h, "data diag", heads, sizeof heads / sizeof heads[0]);
     cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
@@ -434,28 +451,31 @@ void ab_html_fastpath(struct ab_html *h, const cJSON *doc)
              ab_html_plural((double)nsub, "allocator", "allocators"), ops_s,
              ab_json_str(ctx, "counter"), ab_json_str(ctx, "hostname"),
              ab_html_when(when, sizeof when, ab_json_str(ctx, "started_utc")));
-    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects"))
-        ab_html_series(h, ab_json_str(s, "name"));
+    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects")) ab_html_series(h, ab_json_str(s, "name"));
 
     ab_html_section(h, "counted", "What was counted");
-    ab_html_p(h, NULL, "Instructions per allocator call, from the function's first instruction "
-                       "to its return, counted with %s (%s).",
-              ab_json_str(ctx, "counter"), *ab_json_str(ctx, "counter_version") ? ab_json_str(ctx, "counter_version") : "-");
-    ab_html_p(h, NULL, "Sizes %s; ops %s; patterns %s: pairs, each call followed by its "
-                       "counterpart (the fast path); batch, a run of calls then as many frees "
-                       "(refills and flushes).",
+    ab_html_p(h, NULL,
+              "Instructions per allocator call, from the function's first instruction "
+              "to its return, counted with %s (%s).",
+              ab_json_str(ctx, "counter"),
+              *ab_json_str(ctx, "counter_version") ? ab_json_str(ctx, "counter_version") : "-");
+    ab_html_p(h, NULL,
+              "Sizes %s; ops %s; patterns %s: pairs, each call followed by its "
+              "counterpart (the fast path); batch, a run of calls then as many frees "
+              "(refills and flushes).",
               sizes_s, ops_s, patterns_s);
-    ab_html_p(h, NULL, "%.0f calls per row and repetition after %.0f warm-up calls, %.0f "
-                       "repetitions, %.0f blocks kept live, alignment %.0f.",
-              ab_html_num(cfg, "calls"), ab_html_num(cfg, "warmup"), ab_html_num(cfg, "repetitions"),
-              ab_html_num(cfg, "keep_live"), ab_html_num(cfg, "alignment"));
+    ab_html_p(h, NULL,
+              "%.0f calls per row and repetition after %.0f warm-up calls, %.0f "
+              "repetitions, %.0f blocks kept live, alignment %.0f.",
+              ab_html_num(cfg, "calls"), ab_html_num(cfg, "warmup"),
+              ab_html_num(cfg, "repetitions"), ab_html_num(cfg, "keep_live"),
+              ab_html_num(cfg, "alignment"));
 
     /* The ops of the config, then any other a row holds. */
     const char *ops[16];
     size_t nops = 0;
-    cJSON_ArrayForEach(s, ab_html_get(cfg, "ops"))
-        if (cJSON_IsString(s) && nops < 16)
-            ops[nops++] = s->valuestring;
+    cJSON_ArrayForEach(s, ab_html_get(cfg, "ops")) if (cJSON_IsString(s) && nops < 16) ops[nops++] =
+        s->valuestring;
     cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
     {
         bool seen = false;

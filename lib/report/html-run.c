@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define W 720.0   /* chart width, px */
+#define W 720.0 /* chart width, px */
 
 /* ----------------------------------------------------------- variants */
 
@@ -22,19 +22,18 @@ static size_t variant_rows(const cJSON *doc, const char *v, const cJSON **out, s
 {
     size_t n = 0;
     const cJSON *t, *a;
-    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads"))
-        cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
-            if (n < max && !strcmp(ab_json_str(a, "variant"), v) && cJSON_IsNumber(t) &&
-                ab_html_num(a, "threads") == t->valuedouble)
-                out[n++] = a;
+    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads")) cJSON_ArrayForEach(
+        a, ab_html_get(doc, "aggregates")) if (n < max && !strcmp(ab_json_str(a, "variant"), v) &&
+                                               cJSON_IsNumber(t) &&
+                                               ab_html_num(a, "threads") == t->valuedouble)
+        out[n++] = a;
     return n;
 }
 
 static const char *why_none(const cJSON *a)
 {
     const char *s = ab_json_str(a, "status");
-    return !strcmp(s, "unavailable") ? "not available" : !strcmp(s, "ok") ? "not measured"
-                                                                          : s;
+    return !strcmp(s, "unavailable") ? "not available" : !strcmp(s, "ok") ? "not measured" : s;
 }
 
 /* Bars of a figure of each aggregate: ns per op (with its interval),
@@ -45,7 +44,8 @@ static void figure_chart(struct ab_html *h, const cJSON *doc, const char *v, con
                          size_t n, enum figure which)
 {
     const char *unit = ab_json_str(ab_html_get(doc, "run"), "unit");
-    bool groups = cJSON_GetArraySize(ab_html_get(ab_html_get(doc, "run"), "threads")) > 1, any = false;
+    bool groups = cJSON_GetArraySize(ab_html_get(ab_html_get(doc, "run"), "threads")) > 1,
+         any = false;
     struct ab_html_row *rows = calloc(n ? n : 1, sizeof *rows);
     if (!rows) {
         h->t.oom = true;
@@ -75,14 +75,15 @@ static void figure_chart(struct ab_html *h, const cJSON *doc, const char *v, con
                      who, r->lo, r->hi);
         } else if (which == INSTRUCTIONS) {
             r->v = ab_html_num(a, "instructions_per_op");
-            snprintf(r->title, sizeof r->title, "%s: %.6g instructions per %s (median)", who,
-                     r->v, unit);
+            snprintf(r->title, sizeof r->title, "%s: %.6g instructions per %s (median)", who, r->v,
+                     unit);
         } else {
             double kib = ab_html_num(a, "peak_rss_kib");
             r->v = isfinite(kib) ? kib * 1024 : NAN;
             char b[32];
-            snprintf(r->title, sizeof r->title, "%s: peak RSS %s (%.0f KiB, the largest of "
-                                                "its trials)",
+            snprintf(r->title, sizeof r->title,
+                     "%s: peak RSS %s (%.0f KiB, the largest of "
+                     "its trials)",
                      who, ab_svg_fmt_bytes(b, sizeof b, r->v), kib);
         }
         any = any || isfinite(r->v);
@@ -107,12 +108,12 @@ static void figure_chart(struct ab_html *h, const cJSON *doc, const char *v, con
         return;
     }
     ab_html_figure(h, kinds[which]);
-    ab_html_hchart(h, title, axis, which == RSS ? ab_svg_fmt_bytes : ab_svg_fmt_num, AB_HTML_BARS, rows, n,
-           NAN, NAN);
+    ab_html_hchart(h, title, axis, which == RSS ? ab_svg_fmt_bytes : ab_svg_fmt_num, AB_HTML_BARS,
+                   rows, n, NAN, NAN);
     if (which == NS) {
         static const char *const heads[] = {"allocator", "threads", "status", "median ns",
-                                            "CI low", "CI high", "min", "max", "MAD",
-                                            "trials", "CV", "noisy"};
+                                            "CI low",    "CI high", "min",    "max",
+                                            "MAD",       "trials",  "CV",     "noisy"};
         ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     } else {
         const char *const heads[] = {"allocator", "threads", "status",
@@ -126,12 +127,12 @@ static void figure_chart(struct ab_html *h, const cJSON *doc, const char *v, con
         ab_html_td_num(h, "%.0f", ab_html_num(a, "threads"));
         ab_html_td(h, ab_json_str(a, "status"));
         if (which == NS) {
-            static const char *const k[] = {"median", "ci95_low", "ci95_high", "min", "max",
-                                            "mad"};
+            static const char *const k[] = {"median", "ci95_low", "ci95_high", "min", "max", "mad"};
             for (size_t j = 0; j < 6; j++)
                 ab_html_td_num(h, "%.4f", ab_html_num(ns, k[j]));
             char tr[64];
-            snprintf(tr, sizeof tr, "%.0f / %.0f", ab_html_num(a, "measured"), ab_html_num(a, "trials"));
+            snprintf(tr, sizeof tr, "%.0f / %.0f", ab_html_num(a, "measured"),
+                     ab_html_num(a, "trials"));
             ab_html_td(h, tr);
             ab_html_td_num(h, "%.3f", ab_html_num(a, "cv"));
             ab_html_td(h, ab_json_bool(a, "noisy") ? "yes" : "no");
@@ -154,12 +155,12 @@ static void scaling_chart(struct ab_html *h, const cJSON *doc, const char *v, co
     const cJSON *threads = ab_html_get(ab_html_get(doc, "run"), "threads"), *t;
     size_t nt = 0;
     double tv[16], tlo = NAN, thi = NAN, top = 0;
-    cJSON_ArrayForEach(t, threads)
-        if (cJSON_IsNumber(t) && nt < 16) {
-            tv[nt++] = t->valuedouble;
-            tlo = isfinite(tlo) ? fmin(tlo, t->valuedouble) : t->valuedouble;
-            thi = isfinite(thi) ? fmax(thi, t->valuedouble) : t->valuedouble;
-        }
+    cJSON_ArrayForEach(t, threads) if (cJSON_IsNumber(t) && nt < 16)
+    {
+        tv[nt++] = t->valuedouble;
+        tlo = isfinite(tlo) ? fmin(tlo, t->valuedouble) : t->valuedouble;
+        thi = isfinite(thi) ? fmax(thi, t->valuedouble) : t->valuedouble;
+    }
     bool any = false;
     for (size_t i = 0; i < n; i++) {
         const cJSON *o = ab_html_get(ag[i], "ops_per_s");
@@ -216,9 +217,8 @@ static void scaling_chart(struct ab_html *h, const cJSON *doc, const char *v, co
             const cJSON *o = ab_html_get(ag[i], "ops_per_s");
             double th = ab_html_num(ag[i], "threads"), med = ab_html_num(o, "median");
             char tip[320], ctip[320], b[32], lo[32], hi[32];
-            snprintf(tip, sizeof tip, "%s, %.0f %s: %s operations per second (median)",
-                     names[k], th, ab_html_plural(th, "thread", "threads"),
-                     ab_svg_fmt_num(b, sizeof b, med));
+            snprintf(tip, sizeof tip, "%s, %.0f %s: %s operations per second (median)", names[k],
+                     th, ab_html_plural(th, "thread", "threads"), ab_svg_fmt_num(b, sizeof b, med));
             snprintf(ctip, sizeof ctip, "%s, %.0f %s: 95%% CI [%s, %s] operations per second",
                      names[k], th, ab_html_plural(th, "thread", "threads"),
                      ab_svg_fmt_num(lo, sizeof lo, ab_html_num(o, "ci95_low")),
@@ -258,11 +258,12 @@ static void scaling_chart(struct ab_html *h, const cJSON *doc, const char *v, co
 static const cJSON *sampled_trial(const cJSON *doc, const char *v, const char *a, double th)
 {
     const cJSON *r;
-    cJSON_ArrayForEach(r, ab_html_get(doc, "trials"))
-        if (!strcmp(ab_json_str(r, "variant"), v) && !strcmp(ab_json_str(r, "allocator"), a) &&
-            ab_html_num(r, "threads") == th && !strcmp(ab_json_str(r, "status"), "ok") &&
-            cJSON_GetArraySize(ab_html_get(r, "samples")) > 0)
-            return r;
+    cJSON_ArrayForEach(r, ab_html_get(doc, "trials")) if (!strcmp(ab_json_str(r, "variant"), v) &&
+                                                          !strcmp(ab_json_str(r, "allocator"), a) &&
+                                                          ab_html_num(r, "threads") == th &&
+                                                          !strcmp(ab_json_str(r, "status"), "ok") &&
+                                                          cJSON_GetArraySize(ab_html_get(
+                                                              r, "samples")) > 0) return r;
     return NULL;
 }
 
@@ -311,9 +312,10 @@ static void phases_chart(struct ab_html *h, const cJSON *v_doc, const char *v, d
     const cJSON *s;
     for (size_t pass = 0; pass <= na; pass++) {
         const cJSON *r = tr[pass ? pass - 1 : longest];
-        cJSON_ArrayForEach(s, ab_html_get(r, "samples"))
-            if (np < MAX_PHASES && phase_index(phases, np, ab_json_str(s, "phase")) < 0)
-                phases[np++] = ab_json_str(s, "phase");
+        cJSON_ArrayForEach(
+            s, ab_html_get(r, "samples")) if (np < MAX_PHASES &&
+                                              phase_index(phases, np, ab_json_str(s, "phase")) < 0)
+            phases[np++] = ab_json_str(s, "phase");
     }
     for (size_t i = 0; i < MAX_PHASES * na; i++)
         rss[i] = live[i] = NAN;
@@ -331,8 +333,10 @@ static void phases_chart(struct ab_html *h, const cJSON *v_doc, const char *v, d
                 continue;
             rss[k * MAX_PHASES + (size_t)p] = ab_html_num(s, "rss_bytes");
             live[k * MAX_PHASES + (size_t)p] = ab_html_num(s, "live_bytes");
-            top = fmax(top, fmax(isfinite(ab_html_num(s, "rss_bytes")) ? ab_html_num(s, "rss_bytes") : 0,
-                                 isfinite(ab_html_num(s, "live_bytes")) ? ab_html_num(s, "live_bytes") : 0));
+            top = fmax(
+                top,
+                fmax(isfinite(ab_html_num(s, "rss_bytes")) ? ab_html_num(s, "rss_bytes") : 0,
+                     isfinite(ab_html_num(s, "live_bytes")) ? ab_html_num(s, "live_bytes") : 0));
         }
     }
     for (size_t p = 0; p < np; p++)
@@ -340,8 +344,9 @@ static void phases_chart(struct ab_html *h, const cJSON *v_doc, const char *v, d
 
     ab_html_figure(h, "phases");
     char title[256];
-    snprintf(title, sizeof title, "%s, %.0f %s: RSS (solid) and live bytes (dashed) at each "
-                                  "phase",
+    snprintf(title, sizeof title,
+             "%s, %.0f %s: RSS (solid) and live bytes (dashed) at each "
+             "phase",
              v, th, ab_html_plural(th, "thread", "threads"));
     struct ab_chart c;
     ab_svg_begin(&c, &h->t, W, 320, 28, 24, 58, 72, title);
@@ -384,11 +389,12 @@ static void phases_chart(struct ab_html *h, const cJSON *v_doc, const char *v, d
     }
     ab_svg_end(&c);
     ab_svg_legend(&h->t, names, series, NULL, na);
-    ab_html_p(h, "note", "One trial per allocator: the first measured repetition that sampled "
-                         "its phases. RSS is the process's resident set; live bytes the "
-                         "workload's own count of the bytes it holds.");
+    ab_html_p(h, "note",
+              "One trial per allocator: the first measured repetition that sampled "
+              "its phases. RSS is the process's resident set; live bytes the "
+              "workload's own count of the bytes it holds.");
     const char **heads = calloc(1 + 2 * na, sizeof *heads);
-    char (*hb)[192] = calloc(2 * na, sizeof *hb);
+    char(*hb)[192] = calloc(2 * na, sizeof *hb);
     if (!heads || !hb) {
         free(heads);
         free(hb);
@@ -430,8 +436,8 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
 {
     const cJSON *c, *t;
     size_t n = 0;
-    cJSON_ArrayForEach(c, ab_html_get(doc, "comparisons"))
-        n += !strcmp(ab_json_str(c, "variant"), v);
+    cJSON_ArrayForEach(c, ab_html_get(doc, "comparisons")) n +=
+        !strcmp(ab_json_str(c, "variant"), v);
     if (!n)
         return;
     const cJSON **cs = calloc(n, sizeof *cs);
@@ -444,18 +450,19 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
     }
     bool groups = cJSON_GetArraySize(ab_html_get(ab_html_get(doc, "run"), "threads")) > 1;
     size_t m = 0;
-    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads"))
-        cJSON_ArrayForEach(c, ab_html_get(doc, "comparisons"))
-            if (m < n && !strcmp(ab_json_str(c, "variant"), v) && cJSON_IsNumber(t) &&
-                ab_html_num(c, "threads") == t->valuedouble)
-                cs[m++] = c;
+    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads")) cJSON_ArrayForEach(
+        c, ab_html_get(doc, "comparisons")) if (m < n && !strcmp(ab_json_str(c, "variant"), v) &&
+                                                cJSON_IsNumber(t) &&
+                                                ab_html_num(c, "threads") == t->valuedouble)
+        cs[m++] = c;
     for (size_t i = 0; i < m; i++) {
         struct ab_html_row *r = &rows[i];
         c = cs[i];
         const char *verdict = ab_json_str(c, "verdict");
         bool noisy = ab_json_bool(c, "noisy");
         double th = ab_html_num(c, "threads");
-        snprintf(r->name, sizeof r->name, "%s / %s", ab_json_str(c, "allocator"), ab_json_str(c, "base"));
+        snprintf(r->name, sizeof r->name, "%s / %s", ab_json_str(c, "allocator"),
+                 ab_json_str(c, "base"));
         if (groups)
             snprintf(r->group, sizeof r->group, "%.0f %s", th,
                      ab_html_plural(th, "thread", "threads"));
@@ -464,16 +471,14 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
         r->lo = ab_html_num(c, "ci95_low");
         r->hi = ab_html_num(c, "ci95_high");
         r->none = "no ratio";
-        r->cls = !strcmp(verdict, "faster")   ? "v-faster"
-                 : !strcmp(verdict, "slower") ? "v-slower"
-                 : !strcmp(verdict, "same")   ? "v-same"
-                                              : "v-none";
+        r->cls = ab_html_verdict_class(verdict);
         snprintf(r->right, sizeof r->right, "%s%s", *verdict ? verdict : "no verdict",
                  noisy ? " (noisy)" : "");
         snprintf(r->title, sizeof r->title,
-                 "%s against %s, %.0f %s: ratio %.3f, 95%% CI [%.3f, %.3f], p %.3g: %s", 
-                 ab_json_str(c, "allocator"), ab_json_str(c, "base"), th, ab_html_plural(th, "thread", "threads"), r->v,
-                 r->lo, r->hi, ab_html_num(c, "p_value"), r->right);
+                 "%s against %s, %.0f %s: ratio %.3f, 95%% CI [%.3f, %.3f], p %.3g: %s",
+                 ab_json_str(c, "allocator"), ab_json_str(c, "base"), th,
+                 ab_html_plural(th, "thread", "threads"), r->v, r->lo, r->hi,
+                 ab_html_num(c, "p_value"), r->right);
         snprintf(r->ci_title, sizeof r->ci_title, "%s against %s: 95%% CI [%.3f, %.3f]",
                  ab_json_str(c, "allocator"), ab_json_str(c, "base"), r->lo, r->hi);
     }
@@ -483,9 +488,8 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
              ab_json_str(ab_html_get(doc, "run"), "unit"));
     snprintf(axis, sizeof axis, "ratio to the base (log scale; above 1: slower)");
     ab_html_hchart(h, title, axis, ab_svg_fmt_ratio, AB_HTML_POINTS, rows, m, 1.0, NAN);
-    static const char *const heads[] = {"threads", "allocator", "base",    "pairs",
-                                        "ratio",   "CI low",    "CI high", "p",
-                                        "verdict", "noisy"};
+    static const char *const heads[] = {"threads", "allocator", "base", "pairs",   "ratio",
+                                        "CI low",  "CI high",   "p",    "verdict", "noisy"};
     ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     for (size_t i = 0; i < m; i++) {
         c = cs[i];
@@ -499,9 +503,7 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
         ab_html_td_num(h, "%.4f", ab_html_num(c, "ci95_high"));
         ab_html_td_num(h, "%.3g", ab_html_num(c, "p_value"));
         const char *verdict = ab_json_str(c, "verdict");
-        ab_text_printf(&h->t, "<td class=\"%s\">", rows[i].cls);
-        ab_html_text(&h->t, *verdict ? verdict : ab_json_str(c, "why_no_verdict"));
-        ab_text_printf(&h->t, "</td>");
+        ab_html_td_class(h, rows[i].cls, *verdict ? verdict : ab_json_str(c, "why_no_verdict"));
         ab_html_td(h, ab_json_bool(c, "noisy") ? "noisy" : "no");
         ab_html_tr_end(h);
     }
@@ -523,17 +525,17 @@ static void metrics(struct ab_html *h, const cJSON *doc)
     const cJSON *a, *m;
     cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
         cJSON_ArrayForEach(m, ab_html_get(a, "metrics"))
-        {
-            bool seen = false;
-            for (size_t i = 0; i < nm && !seen; i++)
-                seen = !strcmp(names[i], m->string);
-            if (!seen && nm < 32 && m->string) {
-                snprintf(heads_buf[nm], sizeof heads_buf[0], "%s (%s)", m->string,
-                         ab_json_str(m, "unit"));
-                heads[3 + nm] = heads_buf[nm];
-                names[nm++] = m->string;
-            }
+    {
+        bool seen = false;
+        for (size_t i = 0; i < nm && !seen; i++)
+            seen = !strcmp(names[i], m->string);
+        if (!seen && nm < 32 && m->string) {
+            snprintf(heads_buf[nm], sizeof heads_buf[0], "%s (%s)", m->string,
+                     ab_json_str(m, "unit"));
+            heads[3 + nm] = heads_buf[nm];
+            names[nm++] = m->string;
         }
+    }
     if (!nm)
         return;
     const cJSON *merit = ab_html_get(ab_html_get(doc, "run"), "figure_of_merit");
@@ -551,7 +553,8 @@ static void metrics(struct ab_html *h, const cJSON *doc)
         ab_html_td(h, ab_json_str(a, "allocator"));
         ab_html_td_num(h, "%.0f", ab_html_num(a, "threads"));
         for (size_t i = 0; i < nm; i++)
-            ab_html_td_num(h, "%.6g", ab_html_num(ab_html_get(ab_html_get(a, "metrics"), names[i]), "median"));
+            ab_html_td_num(h, "%.6g",
+                           ab_html_num(ab_html_get(ab_html_get(a, "metrics"), names[i]), "median"));
         ab_html_tr_end(h);
     }
     ab_html_table_end(h);
@@ -562,18 +565,18 @@ static void diagnostics(struct ab_html *h, const cJSON *doc)
     const cJSON *a, *e, *r;
     ab_html_section(h, "diagnostics", "Diagnostics");
     bool noisy = false;
-    cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
-        noisy = noisy || ab_json_bool(a, "noisy");
+    cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates")) noisy = noisy || ab_json_bool(a, "noisy");
     if (noisy) {
         ab_html_h3(h, "Noisy configurations");
         ab_text_printf(&h->t, "<ul>\n");
-        cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
-            if (ab_json_bool(a, "noisy")) {
-                ab_text_printf(&h->t, "<li>");
-                ab_html_printf(&h->t, "%s on %s, %.0f threads: %s", ab_json_str(a, "variant"),
-                               ab_json_str(a, "allocator"), ab_html_num(a, "threads"), ab_json_str(a, "noisy_why"));
-                ab_text_printf(&h->t, "</li>\n");
-            }
+        cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates")) if (ab_json_bool(a, "noisy"))
+        {
+            ab_text_printf(&h->t, "<li>");
+            ab_html_printf(&h->t, "%s on %s, %.0f threads: %s", ab_json_str(a, "variant"),
+                           ab_json_str(a, "allocator"), ab_html_num(a, "threads"),
+                           ab_json_str(a, "noisy_why"));
+            ab_text_printf(&h->t, "</li>\n");
+        }
         ab_text_printf(&h->t, "</ul>\n");
     }
     bool heading = false;
@@ -588,21 +591,23 @@ static void diagnostics(struct ab_html *h, const cJSON *doc)
                    !strcmp(ab_json_str(e, "allocator"), ab_json_str(a, "allocator"));
         if (said)
             continue;
-        cJSON_ArrayForEach(r, ab_html_get(doc, "trials"))
-            if (!strcmp(ab_json_str(r, "variant"), ab_json_str(a, "variant")) &&
-                !strcmp(ab_json_str(r, "allocator"), ab_json_str(a, "allocator"))) {
-                if (!heading)
-                    ab_html_h3(h, "Not available"), heading = true;
-                ab_html_p(h, NULL, "%s on %s: %s", ab_json_str(a, "variant"), ab_json_str(a, "allocator"),
-                          ab_json_str(r, "reason"));
-                break;
-            }
+        cJSON_ArrayForEach(r, ab_html_get(doc, "trials")) if (!strcmp(ab_json_str(r, "variant"),
+                                                                      ab_json_str(a, "variant")) &&
+                                                              !strcmp(ab_json_str(r, "allocator"),
+                                                                      ab_json_str(a, "allocator")))
+        {
+            if (!heading)
+                ab_html_h3(h, "Not available"), heading = true;
+            ab_html_p(h, NULL, "%s on %s: %s", ab_json_str(a, "variant"),
+                      ab_json_str(a, "allocator"), ab_json_str(r, "reason"));
+            break;
+        }
     }
     ab_html_h3(h, "Diagnostic codes");
     static const char *const keys[] = {"code",    "allocator",  "workload", "variant",
                                        "threads", "repetition", "detail"};
-    ab_html_diagnostics(h, ab_html_get(doc, "diagnostics"), keys, keys, sizeof keys / sizeof keys[0],
-                        "None: every trial ran to its end.");
+    ab_html_diagnostics(h, ab_html_get(doc, "diagnostics"), keys, keys,
+                        sizeof keys / sizeof keys[0], "None: every trial ran to its end.");
 }
 
 void ab_html_run(struct ab_html *h, const cJSON *doc)
@@ -612,22 +617,20 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
     snprintf(h->title, sizeof h->title, "allocbench run %s", ab_json_str(rc, "workload"));
     char threads[128] = "";
     size_t tn = 0;
-    cJSON_ArrayForEach(p, ab_html_get(rc, "threads"))
-        if (tn + 16 < sizeof threads)
-            tn += (size_t)snprintf(threads + tn, sizeof threads - tn, "%s%.0f", tn ? "," : "",
-                                   cJSON_IsNumber(p) ? p->valuedouble : NAN);
+    cJSON_ArrayForEach(p, ab_html_get(rc, "threads")) if (tn + 16 < sizeof threads) tn +=
+        (size_t)snprintf(threads + tn, sizeof threads - tn, "%s%.0f", tn ? "," : "",
+                         cJSON_IsNumber(p) ? p->valuedouble : NAN);
     size_t nsub = (size_t)cJSON_GetArraySize(ab_html_get(ctx, "subjects"));
     char when[64];
     snprintf(h->summary, sizeof h->summary,
              "%zu %s, %d %s, threads %s, %.0f repetitions; on %s, started %s", nsub,
              ab_html_plural((double)nsub, "allocator", "allocators"),
              cJSON_GetArraySize(ab_html_get(rc, "variants")),
-             ab_html_plural(cJSON_GetArraySize(ab_html_get(rc, "variants")), "variant", "variants"), threads,
-             ab_html_num(rc, "repetitions"), ab_json_str(ctx, "hostname"),
+             ab_html_plural(cJSON_GetArraySize(ab_html_get(rc, "variants")), "variant", "variants"),
+             threads, ab_html_num(rc, "repetitions"), ab_json_str(ctx, "hostname"),
              ab_html_when(when, sizeof when, ab_json_str(ctx, "started_utc")));
     const cJSON *s;
-    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects"))
-        ab_html_series(h, ab_json_str(s, "name"));
+    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects")) ab_html_series(h, ab_json_str(s, "name"));
 
     ab_html_section(h, "run", "The run");
     char params[1024] = "";
@@ -643,16 +646,17 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
             pn += (size_t)snprintf(params + pn, sizeof params - pn, "%s%s=%s", pn ? ", " : "",
                                    p->string, val);
     }
-    ab_html_p(h, NULL, "Workload %s, one op is one %s; parameters: %s.", ab_json_str(rc, "workload"),
-              ab_json_str(rc, "unit"), *params ? params : "none");
+    ab_html_p(h, NULL, "Workload %s, one op is one %s; parameters: %s.",
+              ab_json_str(rc, "workload"), ab_json_str(rc, "unit"), *params ? params : "none");
     char rounds[64], mt[64], seed[32];
-    ab_html_p(h, NULL, "%.0f repetitions per configuration, %.0f warm-up rounds, rounds %s "
-                       "(minimum measured time %s s), seed %s, timeout %.4g s, threads %s.",
+    ab_html_p(h, NULL,
+              "%.0f repetitions per configuration, %.0f warm-up rounds, rounds %s "
+              "(minimum measured time %s s), seed %s, timeout %.4g s, threads %s.",
               ab_html_num(rc, "repetitions"), ab_html_num(rc, "warmup"),
               ab_report_num(rounds, sizeof rounds, "%.0f", ab_html_num(rc, "rounds"), "calibrated"),
               ab_report_num(mt, sizeof mt, "%.4g", ab_html_num(rc, "min_time_s"), "-"),
-              ab_html_u64(seed, sizeof seed, rc, "seed"),
-              ab_html_num(rc, "timeout_s"), ab_json_bool(rc, "pin") ? "pinned" : "not pinned");
+              ab_html_u64(seed, sizeof seed, rc, "seed"), ab_html_num(rc, "timeout_s"),
+              ab_json_bool(rc, "pin") ? "pinned" : "not pinned");
     if (cJSON_IsString(ab_html_get(rc, "figure_of_merit")))
         ab_html_p(h, NULL, "Figure of merit: %s.", ab_json_str(rc, "figure_of_merit"));
 
@@ -681,9 +685,8 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
         forest(h, doc, name);
         scaling_chart(h, doc, name, ag, n);
         figure_chart(h, doc, name, ag, n, RSS);
-        cJSON_ArrayForEach(p, ab_html_get(rc, "threads"))
-            if (cJSON_IsNumber(p))
-                phases_chart(h, doc, name, p->valuedouble, ag, n);
+        cJSON_ArrayForEach(p, ab_html_get(rc, "threads")) if (cJSON_IsNumber(p))
+            phases_chart(h, doc, name, p->valuedouble, ag, n);
     }
     free(ag);
     metrics(h, doc);

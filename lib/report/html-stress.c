@@ -13,20 +13,12 @@
 
 #define MAX_AXIS 64
 
-/* A verdict's class and its word in a cell. */
-static const char *verdict_class(const char *v)
-{
-    return !strcmp(v, "pass")         ? "v-pass"
-           : !strcmp(v, "fail")       ? "v-fail"
-           : !strcmp(v, "incomplete") ? "v-incomplete"
-                                      : "v-na";
-}
-
+/* A verdict's word in a cell. */
 static const char *verdict_word(const char *v)
 {
-    return !strcmp(v, "pass")         ? "pass"
-           : !strcmp(v, "fail")       ? "FAIL"
-           : !strcmp(v, "incomplete") ? "incomplete"
+    return !strcmp(v, "pass")             ? "pass"
+           : !strcmp(v, "fail")           ? "FAIL"
+           : !strcmp(v, "incomplete")     ? "incomplete"
            : !strcmp(v, "not-applicable") ? "n/a"
                                           : v;
 }
@@ -55,10 +47,10 @@ static void failed_checks(char *buf, size_t len, const cJSON *c)
     const cJSON *k;
     size_t n = 0;
     buf[0] = '\0';
-    cJSON_ArrayForEach(k, ab_html_get(c, "checks"))
-        if (!strcmp(ab_json_str(k, "verdict"), "failed") && n + 8 < len)
-            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "",
-                                  ab_json_str(k, "name"));
+    cJSON_ArrayForEach(k,
+                       ab_html_get(c, "checks")) if (!strcmp(ab_json_str(k, "verdict"), "failed") &&
+                                                     n + 8 < len) n +=
+        (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", ab_json_str(k, "name"));
 }
 
 static void matrix(struct ab_html *h, const cJSON *doc)
@@ -68,9 +60,9 @@ static void matrix(struct ab_html *h, const cJSON *doc)
     size_t na = 0, nc = 0;
     /* The cases run, in the profile's order, then any other. */
     cJSON_ArrayForEach(x, ab_html_get(ab_html_get(ab_html_get(doc, "stress"), "profile"), "cases"))
-        cJSON_ArrayForEach(c, cases)
-            if (cJSON_IsString(x) && !strcmp(ab_json_str(c, "case"), x->valuestring))
-                nc = add_name(names, nc, x->valuestring);
+        cJSON_ArrayForEach(c, cases) if (cJSON_IsString(x) &&
+                                         !strcmp(ab_json_str(c, "case"), x->valuestring)) nc =
+            add_name(names, nc, x->valuestring);
     cJSON_ArrayForEach(c, cases)
     {
         na = add_name(allocs, na, ab_json_str(c, "allocator"));
@@ -90,8 +82,8 @@ static void matrix(struct ab_html *h, const cJSON *doc)
     snprintf(title, sizeof title, "Verdicts under profile %s: allocator by case",
              ab_json_str(ab_html_get(ab_html_get(doc, "stress"), "profile"), "name"));
     struct ab_chart chart, *k = &chart;
-    ab_svg_begin(k, &h->t, fmin(720, left + cw * (double)nc + 80), top + rh * (double)na + 12,
-                 top, 80, 12, left, title);
+    ab_svg_begin(k, &h->t, fmin(720, left + cw * (double)nc + 80), top + rh * (double)na + 12, top,
+                 80, 12, left, title);
     for (size_t j = 0; j < nc; j++)
         ab_svg_text_turned(k, left + cw * ((double)j + 0.5) - 4, top - 8, -40, "cat", names[j]);
     for (size_t i = 0; i < na; i++)
@@ -108,15 +100,15 @@ static void matrix(struct ab_html *h, const cJSON *doc)
         snprintf(tip, sizeof tip, "%s, %s: %s%s%s%s%s", ab_json_str(c, "allocator"),
                  ab_json_str(c, "case"), v, *failed ? "; failed: " : "", failed,
                  *reason ? "; " : "", reason);
-        struct ab_mark m = {.series = -1, .row = row++, .v = NAN, .cls = verdict_class(v),
-                            .title = tip};
+        struct ab_mark m = {
+            .series = -1, .row = row++, .v = NAN, .cls = ab_html_verdict_class(v), .title = tip};
         if (i >= 0 && j >= 0)
             ab_svg_cell(k, left + cw * j, top + rh * i, cw, rh, verdict_word(v), &m);
     }
     ab_svg_end(k);
-    static const char *const heads[] = {"allocator", "case",     "verdict",    "threads",
-                                        "operations", "blocks verified", "ns per op",
-                                        "seconds",   "diagnostics", "failed checks", "reason"};
+    static const char *const heads[] = {
+        "allocator", "case",    "verdict",     "threads",       "operations", "blocks verified",
+        "ns per op", "seconds", "diagnostics", "failed checks", "reason"};
     ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     row = 0;
     cJSON_ArrayForEach(c, cases)
@@ -125,9 +117,7 @@ static void matrix(struct ab_html *h, const cJSON *doc)
         ab_html_tr(h, row++);
         ab_html_td(h, ab_json_str(c, "allocator"));
         ab_html_td(h, ab_json_str(c, "case"));
-        ab_text_printf(&h->t, "<td class=\"%s\">", verdict_class(v));
-        ab_html_text(&h->t, v);
-        ab_text_printf(&h->t, "</td>");
+        ab_html_td_class(h, ab_html_verdict_class(v), v);
         ab_html_td_num(h, "%.0f", ab_html_num(c, "threads"));
         ab_html_td_num(h, "%.0f", ab_html_num(c, "operations"));
         ab_html_td_num(h, "%.0f", ab_html_num(c, "blocks_verified"));
@@ -136,10 +126,9 @@ static void matrix(struct ab_html *h, const cJSON *doc)
         char codes[512], failed[256];
         size_t n = 0;
         codes[0] = '\0';
-        cJSON_ArrayForEach(x, ab_html_get(c, "diagnostics"))
-            if (cJSON_IsString(x) && n + 8 < sizeof codes)
-                n += (size_t)snprintf(codes + n, sizeof codes - n, "%s%s", n ? ", " : "",
-                                      x->valuestring);
+        cJSON_ArrayForEach(x, ab_html_get(c, "diagnostics")) if (cJSON_IsString(x) &&
+                                                                 n + 8 < sizeof codes) n +=
+            (size_t)snprintf(codes + n, sizeof codes - n, "%s%s", n ? ", " : "", x->valuestring);
         ab_html_td(h, codes);
         failed_checks(failed, sizeof failed, c);
         ab_html_td(h, failed);
@@ -156,24 +145,22 @@ static size_t checks(struct ab_html *h, const cJSON *doc, const char *verdict)
 {
     const cJSON *c, *k;
     size_t n = 0;
-    cJSON_ArrayForEach(c, ab_html_get(doc, "cases"))
-        cJSON_ArrayForEach(k, ab_html_get(c, "checks"))
-        {
-            if (strcmp(ab_json_str(k, "verdict"), verdict))
-                continue;
-            if (!n++) {
-                static const char *const heads[] = {"allocator", "case", "check", "verdict",
-                                                    "detail"};
-                ab_html_table(h, "data diag", heads, 5);
-            }
-            ab_html_tr(h, -1);
-            ab_html_td(h, ab_json_str(c, "allocator"));
-            ab_html_td(h, ab_json_str(c, "case"));
-            ab_html_td(h, ab_json_str(k, "name"));
-            ab_html_td(h, ab_json_str(k, "verdict"));
-            ab_html_td(h, ab_json_str(k, "detail"));
-            ab_html_tr_end(h);
+    cJSON_ArrayForEach(c, ab_html_get(doc, "cases")) cJSON_ArrayForEach(k, ab_html_get(c, "checks"))
+    {
+        if (strcmp(ab_json_str(k, "verdict"), verdict))
+            continue;
+        if (!n++) {
+            static const char *const heads[] = {"allocator", "case", "check", "verdict", "detail"};
+            ab_html_table(h, "data diag", heads, 5);
         }
+        ab_html_tr(h, -1);
+        ab_html_td(h, ab_json_str(c, "allocator"));
+        ab_html_td(h, ab_json_str(c, "case"));
+        ab_html_td(h, ab_json_str(k, "name"));
+        ab_html_td(h, ab_json_str(k, "verdict"));
+        ab_html_td(h, ab_json_str(k, "detail"));
+        ab_html_tr_end(h);
+    }
     if (n)
         ab_html_table_end(h);
     return n;
@@ -200,21 +187,21 @@ void ab_html_stress(struct ab_html *h, const cJSON *doc)
              nsub, ab_html_plural((double)nsub, "allocator", "allocators"), pass, fail, other,
              ab_json_str(ctx, "hostname"),
              ab_html_when(when, sizeof when, ab_json_str(ctx, "started_utc")));
-    cJSON_ArrayForEach(c, ab_html_get(ctx, "subjects"))
-        ab_html_series(h, ab_json_str(c, "name"));
+    cJSON_ArrayForEach(c, ab_html_get(ctx, "subjects")) ab_html_series(h, ab_json_str(c, "name"));
 
     ab_html_section(h, "verdicts", "Verdicts");
-    ab_html_p(h, NULL, "Profile %s (%s): threads %s (%.0f here), sizes %s, large blocks %s; "
-                       "operations per thread %s, %s per timed case; verification %s; "
-                       "seed %s.",
-              ab_json_str(prof, "name"), ab_json_str(prof, "summary"),
-              ab_json_str(prof, "threads"), ab_html_num(prof, "threads_here"),
-              ab_json_str(prof, "sizes"), ab_json_str(prof, "large"),
-              ab_report_num(ops, sizeof ops, "%.0f", ab_html_num(st, "ops"), "uncapped"),
-              isfinite(ab_html_num(st, "duration_s"))
-                  ? (snprintf(dur, sizeof dur, "at most %.4g s", ab_html_num(st, "duration_s")), dur)
-                  : "no time cap",
-              ab_json_bool(st, "verify") ? "on" : "off", ab_html_u64(seed, sizeof seed, st, "seed"));
+    ab_html_p(
+        h, NULL,
+        "Profile %s (%s): threads %s (%.0f here), sizes %s, large blocks %s; "
+        "operations per thread %s, %s per timed case; verification %s; "
+        "seed %s.",
+        ab_json_str(prof, "name"), ab_json_str(prof, "summary"), ab_json_str(prof, "threads"),
+        ab_html_num(prof, "threads_here"), ab_json_str(prof, "sizes"), ab_json_str(prof, "large"),
+        ab_report_num(ops, sizeof ops, "%.0f", ab_html_num(st, "ops"), "uncapped"),
+        isfinite(ab_html_num(st, "duration_s"))
+            ? (snprintf(dur, sizeof dur, "at most %.4g s", ab_html_num(st, "duration_s")), dur)
+            : "no time cap",
+        ab_json_bool(st, "verify") ? "on" : "off", ab_html_u64(seed, sizeof seed, st, "seed"));
     matrix(h, doc);
 
     ab_html_section(h, "failed", "Failed checks");
@@ -234,8 +221,7 @@ void ab_html_stress(struct ab_html *h, const cJSON *doc)
     }
 
     ab_html_section(h, "diagnostics", "Diagnostics");
-    static const char *const keys[] = {"code", "allocator", "profile", "case", "count",
-                                       "detail"};
+    static const char *const keys[] = {"code", "allocator", "profile", "case", "count", "detail"};
     ab_html_diagnostics(h, ab_html_get(doc, "diagnostics"), keys, keys,
                         sizeof keys / sizeof keys[0], "None: no diagnostic fired.");
     ab_html_h3(h, "Checks that did not apply");

@@ -94,9 +94,16 @@ static void histogram(struct ab_html *h, const char *kind, const char *title, co
 static void functions(struct ab_html *h, const cJSON *tr)
 {
     const cJSON *f;
-    static const char *const heads[] = {"function", "calls", "nested", "failed", "bytes",
-                                        "latency ns (mean)", "task-clock ns per call",
-                                        "instructions per call", "object", "attach error"};
+    static const char *const heads[] = {"function",
+                                        "calls",
+                                        "nested",
+                                        "failed",
+                                        "bytes",
+                                        "latency ns (mean)",
+                                        "task-clock ns per call",
+                                        "instructions per call",
+                                        "object",
+                                        "attach error"};
     ab_html_table(h, NULL, heads, sizeof heads / sizeof heads[0]);
     cJSON_ArrayForEach(f, ab_html_get(tr, "functions"))
     {
@@ -123,8 +130,9 @@ void ab_html_trace(struct ab_html *h, const cJSON *doc)
     char when[64], secs[32];
     snprintf(h->title, sizeof h->title, "allocbench trace: %s",
              *ab_json_str(target, "exe") ? ab_json_str(target, "exe") : "a process");
-    snprintf(h->summary, sizeof h->summary, "pid %.0f, malloc served by %s (%s); traced %s s, "
-                                            "ended by %s; on %s, started %s",
+    snprintf(h->summary, sizeof h->summary,
+             "pid %.0f, malloc served by %s (%s); traced %s s, "
+             "ended by %s; on %s, started %s",
              ab_html_num(target, "pid"), ab_json_str(lib, "path"), ab_json_str(lib, "family"),
              ab_report_num(secs, sizeof secs, "%.3f", ab_html_num(tr, "traced_s"), "-"),
              ab_json_str(tr, "ended_by"), ab_json_str(ctx, "hostname"),
@@ -133,15 +141,17 @@ void ab_html_trace(struct ab_html *h, const cJSON *doc)
     ab_html_section(h, "calls", "Calls");
     if (*ab_json_str(target, "command"))
         ab_html_p(h, NULL, "Started as: %s", ab_json_str(target, "command"));
-    ab_html_p(h, NULL, "%.0f functions probed in %s (chosen by %s), attached in %.1f ms, "
-                       "detached in %.1f ms.",
+    ab_html_p(h, NULL,
+              "%.0f functions probed in %s (chosen by %s), attached in %.1f ms, "
+              "detached in %.1f ms.",
               ab_html_num(tr, "functions_probed"), ab_json_str(lib, "path"),
               ab_json_str(lib, "chosen_by"), ab_html_num(tr, "attach_ms"),
               ab_html_num(tr, "detach_ms"));
     functions(h, tr);
-    ab_html_p(h, "note", "Latency and task-clock include the probes' own cost (two traps a "
-                         "call): compare calls traced the same way, never as the allocator's "
-                         "speed.");
+    ab_html_p(h, "note",
+              "Latency and task-clock include the probes' own cost (two traps a "
+              "call): compare calls traced the same way, never as the allocator's "
+              "speed.");
 
     ab_html_section(h, "latency", "Latency per function");
     int k = 0;
@@ -159,12 +169,13 @@ void ab_html_trace(struct ab_html *h, const cJSON *doc)
 
     ab_html_section(h, "sizes", "Requested sizes");
     histogram(h, "sizes", "Allocating calls by requested size (bytes)",
-              "requested size (bytes, log2 bins, low end)", "B",
-              ab_html_get(tr, "size_histogram"), -1);
+              "requested size (bytes, log2 bins, low end)", "B", ab_html_get(tr, "size_histogram"),
+              -1);
     const cJSON *out = ab_html_get(tr, "outstanding");
     ab_html_h3(h, "Outstanding at the end");
-    ab_html_p(h, NULL, "%.0f blocks, %.0f bytes allocated while traced and not freed%s; the "
-                       "largest groups of %.0f sizes:",
+    ab_html_p(h, NULL,
+              "%.0f blocks, %.0f bytes allocated while traced and not freed%s; the "
+              "largest groups of %.0f sizes:",
               ab_html_num(out, "allocations"), ab_html_num(out, "bytes"),
               ab_json_bool(out, "complete") ? "" : " (a lower bound: the live set was full)",
               ab_html_num(out, "groups_total"));
@@ -183,8 +194,6 @@ void ab_html_trace(struct ab_html *h, const cJSON *doc)
         ab_html_tr_end(h);
     }
     ab_html_table_end(h);
-    cJSON_ArrayForEach(e, ab_html_get(tr, "events"))
-        if (!ab_json_bool(e, "available"))
-            ab_html_p(h, NULL, "%s: not counted: %s", e->string ? e->string : "-",
-                      ab_json_str(e, "reason"));
+    cJSON_ArrayForEach(e, ab_html_get(tr, "events")) if (!ab_json_bool(e, "available")) ab_html_p(
+        h, NULL, "%s: not counted: %s", e->string ? e->string : "-", ab_json_str(e, "reason"));
 }

@@ -49,13 +49,14 @@ static const char style_sheet[] =
     ".fg{fill:var(--fg);stroke:var(--fg)}\n"
     ".v-faster,.v-pass{fill:var(--good);stroke:var(--good)}.v-slower,.v-fail{fill:var(--bad);"
     "stroke:var(--bad)}.v-same{fill:var(--same);stroke:var(--same)}.v-incomplete{"
-    "fill:var(--warn);stroke:var(--warn)}.v-none,.v-na{fill:var(--na);stroke:var(--na)}circle.v-none{fill:var(--mute);stroke:var(--mute)}\n"
+    "fill:var(--warn);stroke:var(--warn)}.v-none,.v-na{fill:var(--na);stroke:var(--na)}"
+    "circle.v-none{fill:var(--mute);stroke:var(--mute)}\n"
     "rect.bar{stroke:none}path.ln{fill:none;stroke-width:2}path.ci{fill:none;stroke-width:1.5}"
     "path.band{stroke:none;fill-opacity:.2}.dash{stroke-dasharray:6 3}circle.pt{"
     "stroke-width:0}.mark:hover{opacity:.7}\n"
     ".cell rect{stroke:var(--bg);stroke-width:2}.cell text{font-weight:600;stroke:none}"
     ".cell.v-pass text,.cell.v-fail text{fill:#fff}.cell.v-incomplete text{fill:#000}"
-    ".cell.v-na text{fill:var(--mute)}\n"
+    ".cell.v-na text,.cell.v-none text{fill:var(--mute)}\n"
     "td.v-pass,td.v-faster{color:var(--good);font-weight:600}td.v-fail,td.v-slower{"
     "color:var(--bad);font-weight:600}td.v-incomplete{color:var(--warn);font-weight:600}\n"
     "td svg{display:block}td svg .bar{fill:var(--mute)}\n"
@@ -212,6 +213,26 @@ void ab_html_td_fmt(struct ab_html *h, ab_svg_fmt fmt, double v)
     ab_text_printf(&h->t, "</td>");
 }
 
+const char *ab_html_verdict_class(const char *v)
+{
+    static const char *const known[][2] = {
+        {"faster", "v-faster"},     {"slower", "v-slower"}, {"same", "v-same"},
+        {"pass", "v-pass"},         {"fail", "v-fail"},     {"incomplete", "v-incomplete"},
+        {"not-applicable", "v-na"},
+    };
+    for (size_t i = 0; v && i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(v, known[i][0]))
+            return known[i][1];
+    return "v-none";
+}
+
+void ab_html_td_class(struct ab_html *h, const char *cls, const char *s)
+{
+    ab_text_printf(&h->t, "<td class=\"%s\">", cls);
+    ab_html_text(&h->t, s && *s ? s : "-");
+    ab_text_printf(&h->t, "</td>");
+}
+
 double ab_html_num(const cJSON *o, const char *k)
 {
     return ab_json_num(o, k, NAN);
@@ -267,8 +288,8 @@ void ab_html_diagnostics(struct ab_html *h, const cJSON *list, const char *const
 #define RH 20.0 /* a row, px */
 
 void ab_html_hchart(struct ab_html *h, const char *title, const char *axis, ab_svg_fmt fmt,
-                    enum ab_html_style style, const struct ab_html_row *rows, size_t n,
-                    double rule, double gate)
+                    enum ab_html_style style, const struct ab_html_row *rows, size_t n, double rule,
+                    double gate)
 {
     double maxname = 0, lo = NAN, hi = NAN, height = 30;
     bool right = false, points = style == AB_HTML_POINTS;
@@ -321,8 +342,8 @@ void ab_html_hchart(struct ab_html *h, const char *title, const char *axis, ab_s
             y += 20;
         }
         ab_svg_category(&c, y + RH / 2, left - 10, r->name);
-        struct ab_mark m = {.series = r->series, .row = (int)i, .v = r->v, .cls = r->cls,
-                            .title = r->title};
+        struct ab_mark m = {
+            .series = r->series, .row = (int)i, .v = r->v, .cls = r->cls, .title = r->title};
         if (!isfinite(r->v))
             ab_svg_text(&c, c.left + 6, y + RH / 2 + 4, "start", "tick", r->none);
         else if (!points)
@@ -413,10 +434,10 @@ static void context(struct ab_html *h, const cJSON *doc)
     {
         char sz[32];
         if (n + 64 < sizeof buf)
-            n += (size_t)snprintf(buf + n, sizeof buf - n, "%sL%lld %s %s", n ? ", " : "",
-                                  (long long)ab_json_int(cache, "level"),
-                                  ab_json_str(cache, "type"),
-                                  ab_svg_fmt_bytes(sz, sizeof sz, ab_html_num(cache, "size_bytes")));
+            n +=
+                (size_t)snprintf(buf + n, sizeof buf - n, "%sL%lld %s %s", n ? ", " : "",
+                                 (long long)ab_json_int(cache, "level"), ab_json_str(cache, "type"),
+                                 ab_svg_fmt_bytes(sz, sizeof sz, ab_html_num(cache, "size_bytes")));
     }
     dl_item(t, "caches", buf);
     dl_item(t, "kernel", ab_json_str(c, "kernel"));
@@ -432,14 +453,14 @@ static void context(struct ab_html *h, const cJSON *doc)
     char ls[96], le[96];
     load_text(ls, sizeof ls, cJSON_GetObjectItemCaseSensitive(la, "start"));
     load_text(le, sizeof le, cJSON_GetObjectItemCaseSensitive(la, "end"));
-    snprintf(buf, sizeof buf, "%s at the start, %s at the end (1, 5, 15 minutes)",
-             *ls ? ls : "-", *le ? le : "-");
+    snprintf(buf, sizeof buf, "%s at the start, %s at the end (1, 5, 15 minutes)", *ls ? ls : "-",
+             *le ? le : "-");
     dl_item(t, "load average", buf);
     /* The counter: a name and its version, or {name, version}. */
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(c, "counter");
     const char *kname = cJSON_IsString(k) ? k->valuestring : ab_json_str(k, "name");
-    const char *kver = cJSON_IsObject(k) ? ab_json_str(k, "version")
-                                         : ab_json_str(c, "counter_version");
+    const char *kver =
+        cJSON_IsObject(k) ? ab_json_str(k, "version") : ab_json_str(c, "counter_version");
     snprintf(buf, sizeof buf, "%s%s%s%s", *kname ? kname : "-", *kver ? " (" : "", kver,
              *kver ? ")" : "");
     dl_item(t, "counter", buf);
@@ -449,8 +470,8 @@ static void context(struct ab_html *h, const cJSON *doc)
     if (!cJSON_GetArraySize(subs))
         return;
     ab_html_h3(h, "Allocators");
-    static const char *const heads[] = {"name",    "kind",          "family", "version",
-                                        "path",    "malloc from",   "error"};
+    static const char *const heads[] = {"name", "kind",        "family", "version",
+                                        "path", "malloc from", "error"};
     ab_html_table(h, "data subjects", heads, sizeof heads / sizeof heads[0]);
     cJSON_ArrayForEach(s, subs)
     {
@@ -474,10 +495,10 @@ char *ab_html_finish(struct ab_html *h, const cJSON *doc)
     ab_text_printf(&page, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                           "<meta name=\"viewport\" content=\"width=device-width, "
                           "initial-scale=1\">\n<meta name=\"generator\" content=\"allocbench ");
-    ab_html_text(&page, ab_json_str(cJSON_GetObjectItemCaseSensitive(
-                                        cJSON_GetObjectItemCaseSensitive(doc, "context"),
-                                        "allocbench"),
-                                    "version"));
+    ab_html_text(&page,
+                 ab_json_str(cJSON_GetObjectItemCaseSensitive(
+                                 cJSON_GetObjectItemCaseSensitive(doc, "context"), "allocbench"),
+                             "version"));
     ab_text_printf(&page, "\">\n<title>");
     ab_html_text(&page, h->title);
     ab_text_printf(&page, "</title>\n<style>\n%s</style>\n</head>\n<body data-command=\"",
@@ -502,9 +523,10 @@ char *ab_html_finish(struct ab_html *h, const cJSON *doc)
     else
         ab_text_printf(&page, "%s", body);
     free(body);
-    ab_text_printf(&page, "</main>\n<footer class=\"note\"><p>Written by allocbench from "
-                          "report.json; <code>allocbench report DIR</code> writes it "
-                          "again.</p></footer>\n<script>\n%s</script>\n</body>\n</html>\n",
+    ab_text_printf(&page,
+                   "</main>\n<footer class=\"note\"><p>Written by allocbench from "
+                   "report.json; <code>allocbench report DIR</code> writes it "
+                   "again.</p></footer>\n<script>\n%s</script>\n</body>\n</html>\n",
                    script);
     return ab_text_finish(&page);
 }
@@ -515,11 +537,8 @@ static const struct {
     const char *command;
     void (*page)(struct ab_html *h, const cJSON *doc);
 } pages[] = {
-    {"run", ab_html_run},
-    {"fastpath", ab_html_fastpath},
-    {"stress", ab_html_stress},
-    {"compare", ab_html_compare},
-    {"trace", ab_html_trace},
+    {"run", ab_html_run},         {"fastpath", ab_html_fastpath}, {"stress", ab_html_stress},
+    {"compare", ab_html_compare}, {"trace", ab_html_trace},
 };
 
 char *ab_report_html(const cJSON *doc)

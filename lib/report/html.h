@@ -22,9 +22,9 @@
 
 /* A page being written. */
 struct ab_html {
-    struct ab_text t;                 /* the body */
-    char title[256];                  /* <title> and the heading */
-    char summary[512];                /* one line under the heading */
+    struct ab_text t;  /* the body */
+    char title[256];   /* <title> and the heading */
+    char summary[512]; /* one line under the heading */
     /* Allocator names in the order met: the series index is a name's
      * colour on every chart of the page. */
     const char *series[64];
@@ -60,6 +60,12 @@ void ab_html_tr_end(struct ab_html *h);
 void ab_html_td(struct ab_html *h, const char *s);
 void ab_html_td_num(struct ab_html *h, const char *fmt, double v);
 void ab_html_td_fmt(struct ab_html *h, ab_svg_fmt fmt, double v);
+/* A verdict's class, coloured by the style sheet: v-faster, v-slower,
+ * v-same (ratios), v-pass, v-fail, v-incomplete, v-na (stress cases), and
+ * v-none for no verdict. */
+const char *ab_html_verdict_class(const char *verdict);
+/* A cell of text (escaped) in a class of its own (a verdict's). */
+void ab_html_td_class(struct ab_html *h, const char *cls, const char *s);
 
 /* A start time of the context (20261203T111523Z) for people:
  * 2026-12-03 11:15:23 UTC; anything else as it is.  Returns buf. */
@@ -83,13 +89,13 @@ static inline const char *ab_html_plural(double n, const char *one, const char *
 /* One row of a chart of rows (ab_html_hchart): a bar, or a point, with
  * its interval. */
 struct ab_html_row {
-    char name[160];          /* the category, left of the plot area */
-    char group[160];         /* a heading above the rows where it changes; "": none */
+    char name[160];  /* the category, left of the plot area */
+    char group[160]; /* a heading above the rows where it changes; "": none */
     int series;
-    double v, lo, hi;        /* the figure and its interval; NAN: none */
-    const char *none;        /* what stands where there is no figure */
-    const char *cls;         /* a class of the mark (a verdict), or NULL */
-    char right[48];          /* text right of the plot area (a verdict), or "" */
+    double v, lo, hi; /* the figure and its interval; NAN: none */
+    const char *none; /* what stands where there is no figure */
+    const char *cls;  /* a class of the mark (a verdict), or NULL */
+    char right[48];   /* text right of the plot area (a verdict), or "" */
     char title[400], ci_title[400];
 };
 
@@ -100,8 +106,8 @@ enum ab_html_style { AB_HTML_BARS, AB_HTML_POINTS };
  * (a forest plot of ratios) with a rule at rule and another at gate (NAN:
  * none); intervals as whiskers. */
 void ab_html_hchart(struct ab_html *h, const char *title, const char *axis, ab_svg_fmt fmt,
-                    enum ab_html_style style, const struct ab_html_row *rows, size_t n,
-                    double rule, double gate);
+                    enum ab_html_style style, const struct ab_html_row *rows, size_t n, double rule,
+                    double gate);
 
 /* The document's diagnostics: a table of the members keys of each object
  * in list (heads their headers), or the line none when there is none. */

@@ -80,8 +80,7 @@ static double nice_step(double span, double parts)
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
 }
 
-void ab_scale_set(struct ab_scale *s, bool log, double lo, double hi, double a, double b,
-                  bool nice)
+void ab_scale_set(struct ab_scale *s, bool log, double lo, double hi, double a, double b, bool nice)
 {
     s->log = log;
     s->unit = 1;
@@ -266,8 +265,9 @@ void ab_svg_begin(struct ab_chart *c, struct ab_text *t, double w, double h, dou
     c->bottom = h - mbottom;
     ab_scale_set(&c->x, false, 0, 1, c->left, c->right, false);
     ab_scale_set(&c->y, false, 0, 1, c->bottom, c->top, false);
-    ab_text_printf(t, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 "
-                      "%.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\"><title>",
+    ab_text_printf(t,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" viewBox=\"0 0 "
+                   "%.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\"><title>",
                    w, h, w, h);
     ab_html_text(t, title);
     ab_text_printf(t, "</title>\n<text class=\"ttl\" x=\"%.1f\" y=\"16\">", c->left);
@@ -284,8 +284,9 @@ void ab_svg_begin_small(struct ab_chart *c, struct ab_text *t, double w, double 
     c->h = c->bottom = h;
     ab_scale_set(&c->x, false, 0, 1, 0, w, false);
     ab_scale_set(&c->y, false, 0, 1, h, 0, false);
-    ab_text_printf(t, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"small\" viewBox=\"0 0 "
-                      "%.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\"><title>",
+    ab_text_printf(t,
+                   "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"small\" viewBox=\"0 0 "
+                   "%.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\"><title>",
                    w, h, w, h);
     ab_html_text(t, title);
     ab_text_printf(t, "</title>");
@@ -349,8 +350,9 @@ static void axis_draw(struct ab_chart *c, char axis, const char *label, const do
     if (x) {
         ab_svg_text(c, (c->left + c->right) / 2, c->bottom + 30, "middle", "lbl", label);
     } else {
-        ab_text_printf(t, "<text class=\"lbl\" text-anchor=\"middle\" transform=\"translate(12 "
-                          "%.1f) rotate(-90)\">",
+        ab_text_printf(t,
+                       "<text class=\"lbl\" text-anchor=\"middle\" transform=\"translate(12 "
+                       "%.1f) rotate(-90)\">",
                        (c->top + c->bottom) / 2);
         ab_html_text(t, label);
         ab_text_printf(t, "</text>\n");
@@ -385,8 +387,8 @@ void ab_svg_category(struct ab_chart *c, double py, double maxw, const char *nam
     if (chars <= room)
         cut = at;
     struct ab_text *t = c->t;
-    ab_text_printf(t, "<text class=\"cat\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">",
-                   c->left - 6, py + 4);
+    ab_text_printf(t, "<text class=\"cat\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", c->left - 6,
+                   py + 4);
     if (p[cut]) {
         char *head = strndup(name, cut);
         if (!head) {
@@ -404,8 +406,7 @@ void ab_svg_category(struct ab_chart *c, double py, double maxw, const char *nam
     ab_text_printf(t, "</text>\n");
 }
 
-void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label,
-                 const char *anchor)
+void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label, const char *anchor)
 {
     if (!isfinite(v))
         return;
@@ -414,9 +415,10 @@ void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label,
         ab_text_printf(c->t, "<path class=\"rule\" d=\"M%.1f %.1fV%.1f\"/>\n", p, c->top - 4,
                        c->bottom);
         bool end = anchor && !strcmp(anchor, "end"), start = anchor && !strcmp(anchor, "start");
+        double shift = end ? -3 : start ? 3 : 0;
         if (label)
-            ab_svg_text(c, p + (end ? -3 : start ? 3 : 0), c->top - 6,
-                        end || start ? anchor : "middle", "tick", label);
+            ab_svg_text(c, p + shift, c->top - 6, end || start ? anchor : "middle", "tick",
+                        label);
     } else {
         double p = ab_scale_px(&c->y, v);
         ab_text_printf(c->t, "<path class=\"rule\" d=\"M%.1f %.1fH%.1f\"/>\n", c->left, p,
@@ -463,8 +465,8 @@ void ab_svg_hbar(struct ab_chart *c, double py, double thick, double v, const st
     double x0 = ab_scale_px(&c->x, c->x.log ? c->x.lo : fmax(c->x.lo, 0)),
            x1 = ab_scale_px(&c->x, v);
     mark_open(c, "rect", "bar", m, false);
-    ab_text_printf(c->t, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"", fmin(x0, x1),
-                   py, fabs(x1 - x0), thick);
+    ab_text_printf(c->t, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"", fmin(x0, x1), py,
+                   fabs(x1 - x0), thick);
     mark_close(c, "rect", m);
 }
 
@@ -475,8 +477,8 @@ void ab_svg_vbar(struct ab_chart *c, double px, double thick, double v, const st
     double y0 = ab_scale_px(&c->y, c->y.log ? c->y.lo : fmax(c->y.lo, 0)),
            y1 = ab_scale_px(&c->y, v);
     mark_open(c, "rect", "bar", m, false);
-    ab_text_printf(c->t, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"", px,
-                   fmin(y0, y1), thick, fabs(y1 - y0));
+    ab_text_printf(c->t, " x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"", px, fmin(y0, y1),
+                   thick, fabs(y1 - y0));
     mark_close(c, "rect", m);
 }
 
@@ -488,12 +490,12 @@ void ab_svg_whisker(struct ab_chart *c, bool horizontal, double at, double lo, d
     mark_open(c, "path", "ci", m, false);
     if (horizontal) {
         double a = ab_scale_px(&c->x, lo), b = ab_scale_px(&c->x, hi);
-        ab_text_printf(c->t, " d=\"M%.1f %.1fH%.1fM%.1f %.1fv8M%.1f %.1fv8\"", a, at, b, a,
-                       at - 4, b, at - 4);
+        ab_text_printf(c->t, " d=\"M%.1f %.1fH%.1fM%.1f %.1fv8M%.1f %.1fv8\"", a, at, b, a, at - 4,
+                       b, at - 4);
     } else {
         double a = ab_scale_px(&c->y, lo), b = ab_scale_px(&c->y, hi);
-        ab_text_printf(c->t, " d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\"", at, a, b, at - 4,
-                       a, at - 4, b);
+        ab_text_printf(c->t, " d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\"", at, a, b, at - 4, a,
+                       at - 4, b);
     }
     mark_close(c, "path", m);
 }
@@ -537,8 +539,8 @@ void ab_svg_line(struct ab_chart *c, const double *xs, const double *ys, size_t 
     mark_close(c, "path", m);
 }
 
-void ab_svg_band(struct ab_chart *c, const double *xs, const double *lo, const double *hi,
-                 size_t n, const struct ab_mark *m)
+void ab_svg_band(struct ab_chart *c, const double *xs, const double *lo, const double *hi, size_t n,
+                 const struct ab_mark *m)
 {
     size_t drawn = 0;
     for (size_t i = 0; i < n; i++)
@@ -568,8 +570,8 @@ void ab_svg_cell(struct ab_chart *c, double px, double py, double w, double h, c
     mark_open(c, "g", "cell", m, false);
     ab_text_printf(c->t, "><title>");
     ab_html_text(c->t, m->title);
-    ab_text_printf(c->t, "</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>",
-                   px, py, w, h);
+    ab_text_printf(c->t, "</title><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>", px,
+                   py, w, h);
     ab_text_printf(c->t, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px + w / 2,
                    py + h / 2 + 4);
     ab_html_text(c->t, text);
@@ -584,8 +586,9 @@ void ab_svg_legend(struct ab_text *t, const char *const *names, const int *serie
         char cls[16] = "fg";
         if (series[i] >= 0)
             snprintf(cls, sizeof cls, "s%d", series[i] % AB_SVG_PALETTE);
-        ab_text_printf(t, "<li><svg width=\"26\" height=\"10\" aria-hidden=\"true\"><path "
-                          "class=\"ln %s%s\" d=\"M1 5H25\"/></svg>",
+        ab_text_printf(t,
+                       "<li><svg width=\"26\" height=\"10\" aria-hidden=\"true\"><path "
+                       "class=\"ln %s%s\" d=\"M1 5H25\"/></svg>",
                        cls, (dashed && dashed[i]) || series[i] >= AB_SVG_PALETTE ? " dash" : "");
         ab_html_text(t, names[i]);
         ab_text_printf(t, "</li>");

@@ -40,10 +40,10 @@ struct ab_scale {
     bool log;
     double lo, hi;
     double a, b;
-    double unit;       /* ticks are round in this unit (1, or a power of 1024) */
+    double unit; /* ticks are round in this unit (1, or a power of 1024) */
 };
 
-/* Set s up for the figures lo..hi (finite; NAN where none: a placeholder
+/* Set s up for the figures lo..hi (finite; NAN where none: a default
  * domain).  Linear with nice: widened to round ticks; log: widened by a
  * tenth of a decade each way (nice: to whole decades). */
 void ab_scale_set(struct ab_scale *s, bool log, double lo, double hi, double a, double b,
@@ -107,8 +107,7 @@ void ab_svg_text_turned(struct ab_chart *c, double px, double py, double deg, co
  * labelled at its end (1.0 of a ratio, a threshold): on an x rule the label
  * ends at the line (anchor "end") or starts there ("start"), so that two
  * rules side by side keep their labels apart. */
-void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label,
-                 const char *anchor);
+void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label, const char *anchor);
 
 /* What a mark carries: its series (its colour; -1: the foreground), the
  * row of the table under the chart that holds its figure (-1: none), the
@@ -140,8 +139,8 @@ void ab_svg_line(struct ab_chart *c, const double *xs, const double *ys, size_t 
                  const struct ab_mark *m);
 /* The area between lo[i] and hi[i] over xs[i] (points where either is
  * not finite are left out). */
-void ab_svg_band(struct ab_chart *c, const double *xs, const double *lo, const double *hi,
-                 size_t n, const struct ab_mark *m);
+void ab_svg_band(struct ab_chart *c, const double *xs, const double *lo, const double *hi, size_t n,
+                 const struct ab_mark *m);
 /* A cell of a matrix in pixels, with its text centred in it. */
 void ab_svg_cell(struct ab_chart *c, double px, double py, double w, double h, const char *text,
                  const struct ab_mark *m);
