@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: allocbench check --budgets FILE [--require-budget] REPORT...\n"
+    "usage: allocbench check --budgets FILE [--require-budget] [--format json|junit\n"
+    "                        [--output FILE]] REPORT...\n"
     "\n"
     "Checks fast-path reports (report.json written by `allocbench fastpath`, or the\n"
     "folder holding one) against budgets: a TSV file with the columns allocator, op,\n"
@@ -36,6 +37,12 @@ static const char usage[] =
     "options:\n"
     "  --budgets FILE     the budget file, e.g. results/budgets/size-classes.tsv\n"
     "  --require-budget   a row without a budget fails the check\n"
+    "  --format F         also write the verdict for CI systems: json (a verdict per\n"
+    "                     row with its lines, the counts, the budget file's findings)\n"
+    "                     or junit (JUnit XML, a test case per row); the console lines\n"
+    "                     are printed as always\n"
+    "  --output FILE      where --format writes (default check.json or check.xml in\n"
+    "                     the current directory; written whole or not at all)\n"
     "\n"
     "exit status: 0 every budget held; 1 a budget was exceeded, a row was not\n"
     "measured (or its repetitions disagree), a budget row matched no report row,\n"
@@ -44,16 +51,20 @@ static const char usage[] =
     "malformed budget file (file and line named) or a report that is not a\n"
     "fast-path report of this schema\n";
 
-enum { OPT_BUDGETS = 256, OPT_REQUIRE };
+enum { OPT_BUDGETS = 256, OPT_REQUIRE, OPT_FORMAT, OPT_OUTPUT };
 
 static const struct ab_opt options[] = {
     {"budgets", true, OPT_BUDGETS},
     {"require-budget", false, OPT_REQUIRE},
+    {"format", true, OPT_FORMAT},
+    {"output", true, OPT_OUTPUT},
 };
 
 struct check_args {
     const char *budgets;
     bool require;
+    int format;                    /* -1 none, else enum ab_gate_format */
+    const char *output;
     const char **reports;          /* in argv */
     unsigned nreports;
 };
@@ -61,10 +72,22 @@ struct check_args {
 static int on_option(int id, const char *v, void *ctx)
 {
     struct check_args *a = ctx;
-    if (id == OPT_BUDGETS)
+    if (id == OPT_BUDGETS) {
         a->budgets = v;
-    else
+    } else if (id == OPT_FORMAT) {
+        if (!strcmp(v, "json"))
+            a->format = AB_GATE_JSON;
+        else if (!strcmp(v, "junit"))
+            a->format = AB_GATE_JUNIT;
+        else
+            return ab_error(AB_ALLOCBENCH_USAGE, "check: --format %s: json or junit", v);
+    } else if (id == OPT_OUTPUT) {
+        if (!*v)
+            return ab_error(AB_ALLOCBENCH_USAGE, "check: --output: an empty file name");
+        a->output = v;
+    } else {
         a->require = true;
+    }
     return AB_EXIT_OK;
 }
 
@@ -73,10 +96,15 @@ static int check_parse(int argc, char **argv, void *args)
     struct check_args *a = args;
     struct ab_common co = {0};
     struct ab_args pos = {.max = (unsigned)argc};
+    a->format = -1;
     int rc = ab_cmd_parse(argc, argv, &ab_command_check, 0, &co, options,
                           sizeof options / sizeof options[0], on_option, a, &pos);
     if (rc == AB_EXIT_OK && !a->budgets)
         rc = ab_error(AB_ALLOCBENCH_USAGE, "check: --budgets FILE is required");
+    if (rc == AB_EXIT_OK && a->output && a->format < 0)
+        rc = ab_error(AB_ALLOCBENCH_USAGE, "check: --output needs --format json or junit");
+    if (rc == AB_EXIT_OK && a->format >= 0 && !a->output)
+        a->output = a->format == AB_GATE_JSON ? "check.json" : "check.xml";
     if (rc == AB_EXIT_OK && !pos.n)
         rc = ab_error(AB_ALLOCBENCH_USAGE, "check: which reports? (report.json or its folder)");
     a->reports = pos.v;
@@ -109,7 +137,9 @@ static int check_run(void *args)
         if (ab_fp_report_read(reports[i], &docs[i], err, sizeof err))
             status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
     struct ab_gate chk;
-    if (status == AB_EXIT_OK && ab_gate_begin(&chk, &budgets, stdout, stderr))
+    if (status == AB_EXIT_OK &&
+        (a->format < 0 ? ab_gate_begin(&chk, &budgets, stdout, stderr)
+                       : ab_gate_begin_recorded(&chk, &budgets, stdout, stderr)))
         status = ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
     if (status == AB_EXIT_OK) {
         for (int i = 0; i < nrep; i++)
@@ -127,6 +157,19 @@ static int check_run(void *args)
                 chk.counter_mismatch, chk.figure_missing, chk.unmatched,
                 require && chk.unchecked ? " (--require-budget)" : "");
         status = ab_gate_failed(&chk, require) ? AB_EXIT_FAIL : AB_EXIT_OK;
+        if (a->format >= 0) {
+            char *text = ab_gate_verdict(&chk, (enum ab_gate_format)a->format, budgets_path,
+                                         require);
+            int w = text ? ab_write_file_atomic(a->output, text, strlen(text)) : -ENOMEM;
+            free(text);
+            if (w)
+                status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "check: cannot write %s: %s (the "
+                                  "verdict above stands; no file was written)",
+                                  a->output, strerror(-w));
+            else
+                fprintf(stderr, "check: %s verdict: %s\n",
+                        a->format == AB_GATE_JSON ? "JSON" : "JUnit", a->output);
+        }
         ab_gate_end(&chk);
     }
     for (int i = 0; i < nrep; i++)

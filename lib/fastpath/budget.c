@@ -521,10 +521,26 @@ int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE
     return c->used ? 0 : -ENOMEM;
 }
 
+int ab_gate_begin_recorded(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn)
+{
+    if (ab_gate_begin(c, b, out, warn))
+        return -ENOMEM;
+    c->verdicts = cJSON_CreateArray();
+    c->budget_findings = cJSON_CreateArray();
+    if (!c->verdicts || !c->budget_findings) {
+        ab_gate_end(c);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 void ab_gate_end(struct ab_gate *c)
 {
     free(c->used);
     c->used = NULL;
+    cJSON_Delete(c->verdicts);
+    cJSON_Delete(c->budget_findings);
+    c->verdicts = c->budget_findings = NULL;
 }
 
 /* A ceiling the report cannot be held to: the figure was not counted. */
@@ -555,11 +571,11 @@ static void version_warning(struct ab_gate *c, const char *allocator, const char
             allocator, got, line, want, ab_code_name(AB_ALLOCBENCH_BUDGET_VERSION));
 }
 
-void ab_gate_report(struct ab_gate *c, const cJSON *doc)
+/* One report row against its budget: its lines on c->out, and its
+ * verdict (the names of the check's JSON and JUnit outputs). */
+static const char *gate_row(struct ab_gate *c, const cJSON *row)
 {
     FILE *out = c->out;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows"))
     {
         struct where w = {ab_json_str(row, "allocator"), ab_json_str(row, "op"),
                           ab_json_str(row, "pattern"),
@@ -577,7 +593,7 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
             c->unavailable++;
             fprintf(out, "UNAVAILABLE %s %s size=%llu pattern=%s: %s\n", w.allocator, w.op,
                     w.size, w.pattern, reason);
-            continue;
+            return "unavailable";
         }
         const cJSON *agree = cJSON_GetObjectItemCaseSensitive(row, "repetitions_agree");
         double ins = fig(row, "instructions");
@@ -590,13 +606,13 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
                     w.pattern,
                     !strcmp(st, "ok") && !cJSON_IsTrue(agree) ? "the repetitions disagree"
                                                                : (*reason ? reason : st));
-            continue;
+            return "not-measured";
         }
         if (!bg) {
             c->unchecked++;
             fprintf(out, "UNCHECKED %s %s size=%llu pattern=%s no budget\n", w.allocator, w.op,
                     w.size, w.pattern);
-            continue;
+            return "unchecked";
         }
         if (bg->counter[0] && strcmp(bg->counter, counter)) {
             /* callgrind counts a locked read-modify-write as a conditional
@@ -607,7 +623,7 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
                     "report counter=%s\n",
                     ab_code_name(AB_ALLOCBENCH_BUDGET_COUNTER), w.allocator, w.op, w.size,
                     w.pattern, bg->counter, bg->line, counter);
-            continue;
+            return "counter-mismatch";
         }
         const cJSON *ver = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
         const char *v = cJSON_IsString(ver) ? ver->valuestring : "";
@@ -619,17 +635,53 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
                gone;
         if (gone) {
             c->figure_missing++;
-            continue;
+            return "figure-missing";
         }
         bool v1 = over(out, &w, "instructions", ins, bg->max_instructions);
         bool v2 = over(out, &w, "branches", br, bg->max_branches);
         bool v3 = over(out, &w, "slow_path_share", share, bg->max_slow_path_share);
-        if (v1 || v2 || v3)
+        if (v1 || v2 || v3) {
             c->violated++;
-        else
-            c->held++;
+            return "over-budget";
+        }
+        c->held++;
+        return "held";
     }
 }
+
+void ab_gate_report(struct ab_gate *c, const cJSON *doc)
+{
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows"))
+    {
+        if (!c->verdicts) {
+            gate_row(c, row);
+            continue;
+        }
+        /* Recorded too: the row's lines are caught, kept with its verdict,
+         * then printed as they would have been. */
+        FILE *out = c->out;
+        char *lines = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&lines, &len);
+        if (!mem) {
+            c->oom = true;
+            gate_row(c, row);
+            continue;
+        }
+        c->out = mem;
+        const char *verdict = gate_row(c, row);
+        c->out = out;
+        if (fclose(mem) == 0 && lines) {
+            fputs(lines, out);
+            ab_gate_record(c, row, verdict, lines);
+        } else {
+            c->oom = true;
+        }
+        free(lines);
+    }
+}
+
 
 void ab_gate_finish(struct ab_gate *c)
 {
@@ -644,14 +696,18 @@ void ab_gate_finish(struct ab_gate *c)
         else
             snprintf(size, sizeof size, "%llu", (unsigned long long)x->size);
         c->unmatched++;
-        fprintf(c->out, "%s %s:%u %s %s size=%s pattern=%s matches no report row\n",
-                ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED), b->path, x->line, x->allocator,
-                ab_fp_op_name(x->op), size, ab_fp_pattern_name(x->pattern));
+        char line[PATH_MAX + AB_NAME_MAX + 256];
+        snprintf(line, sizeof line, "%s %s:%u %s %s size=%s pattern=%s matches no report row",
+                 ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED), b->path, x->line, x->allocator,
+                 ab_fp_op_name(x->op), size, ab_fp_pattern_name(x->pattern));
+        fprintf(c->out, "%s\n", line);
+        ab_gate_record_budget(c, x, size, line);
     }
     if (!c->held && !c->violated) {
         c->nothing_checked = true;
         fprintf(c->out, "%s no report row was checked against a budget\n",
                 ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED));
+        ab_gate_record_budget(c, NULL, NULL, NULL);
     }
 }
 
