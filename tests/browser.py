@@ -2,7 +2,7 @@
 
 Headless Chromium loads a copy of a page with two scripts added: one at the
 top of <head> that records every script error, and one at the end of <body>
-that, once the page's own script has run and the layout is done, writes
+that, once the page has loaded (its own script run, the layout done), writes
 what it finds (every chart, each mark with its figure, row, <title> and box
 from getBBox, the table under it, the errors, what was loaded) into the DOM
 as JSON.  --dump-dom prints the DOM, the JSON is read back, and
@@ -31,7 +31,7 @@ __abErrors.push(String(e.message||e.type))},true);(function(){var ce=console.err
 console.error=function(){__abErrors.push('console.error: '+[].join.call(arguments,' '));
 return ce.apply(console,arguments)}})();</script>"""
 
-COLLECT = """<script>(function(){
+COLLECT = """<script>window.addEventListener('load',function(){
 function txt(e){return e?e.textContent:null}
 function own(e,sel){for(var c=e.firstElementChild;c;c=c.nextElementSibling)if(c.matches(sel))return c;return null}
 function mark(m){var b=m.getBBox(),t=own(m,'title');return {tag:m.tagName,cls:m.getAttribute('class'),
@@ -42,6 +42,8 @@ function mark(m){var b=m.getBBox(),t=own(m,'title');return {tag:m.tagName,cls:m.
 var out={errors:window.__abErrors,dark:matchMedia('(prefers-color-scheme: dark)').matches,
  bg:getComputedStyle(document.body).backgroundColor,
  resources:performance.getEntriesByType('resource').map(function(e){return e.name}),
+ external:[].map.call(document.querySelectorAll('[src],[href]'),function(e){
+  return e.getAttribute('src')||e.getAttribute('href')}).filter(function(u){return u.charAt(0)!='#'}),
  title:document.title,figures:[],
  sections:[].map.call(document.querySelectorAll('section[id]'),function(s){return s.id}),
  commandLine:txt(document.querySelector('#context pre')),
@@ -62,7 +64,7 @@ document.querySelectorAll('figure.chart').forEach(function(f){
    parseInt(r.getAttribute('data-row')):null,cells:[].map.call(r.cells,function(c){return c.textContent})})})}
  out.figures.push(fig)});
 var pre=document.createElement('pre');pre.id='ab-test-result';pre.textContent=JSON.stringify(out);
-document.body.appendChild(pre)})();</script>"""
+document.body.appendChild(pre)});</script>"""
 
 
 def chromium(args, timeout=120):
@@ -242,8 +244,8 @@ def page_problems(found, doc):
     out = []
     if found["errors"]:
         out.append(f"script errors: {found['errors']}")
-    if found["resources"]:
-        out.append(f"resources loaded: {found['resources']}")
+    if found["resources"] or found["external"]:
+        out.append(f"resources loaded: {found['resources']}, referred to: {found['external']}")
     for s in ("context", "diagnostics"):
         if s not in found["sections"]:
             out.append(f"no section {s!r} (sections: {found['sections']})")
