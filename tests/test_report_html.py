@@ -1,7 +1,8 @@
 """`allocbench report DIR`: report.html written again from report.json.
 
 - The page it writes is the page the command wrote, byte for byte (run,
-  stress, compare --out), from the folder or from the report.json named.
+  stress, fastpath, compare --out), from the folder or from the report.json
+  named.
 - Bad input gets exit 2 and one line on stderr, and leaves the folder as it
   was: no argument, a missing folder, a folder without report.json, a
   report.json that is not JSON, has trailing data or a member held twice, a
@@ -54,6 +55,12 @@ p = run("stress", "--profile", "hosted-small", "--allocator", "glibc", "--case",
         "--ops", "2000", "--out", s)
 check(p.returncode == 0, f"stress: exit {p.returncode}: {p.stderr[-300:]}")
 rerendered("stress", s)
+
+f = os.path.join(base, "fastpath")
+p = run("fastpath", "--allocator", "glibc", "--sizes", "16,256", "--calls", "50", "--repetitions", "1",
+        "--out", f)
+check(p.returncode == 0, f"fastpath: exit {p.returncode}: {p.stderr[-300:]}")
+rerendered("fastpath", f)
 
 c = os.path.join(base, "compare")
 p = run("compare", r, r, "--out", c)
