@@ -211,18 +211,23 @@ void ab_html_compare(struct ab_html *h, const cJSON *doc)
     ab_html_p(h, NULL, "Rows matched by %s; a row fails when %s.", ab_json_str(cmp, "matched_by"),
               run ? "its whole interval lies above the gate, 1 + threshold"
                   : "a count rises by more than the threshold");
-    static const char *const side_keys[] = {"path",      "started_utc",        "hostname",
-                                            "cpu_model", "allocbench_version", "git_revision",
-                                            "counter"};
-    static const char *const side_heads[] = {"path",       "started",  "host",   "CPU",
-                                             "allocbench", "revision", "counter"};
-    cJSON *sides = cJSON_CreateArray();
-    if (sides) {
-        cJSON_AddItemReferenceToArray(sides, (cJSON *)b);
-        cJSON_AddItemReferenceToArray(sides, (cJSON *)hd);
-        ab_html_diagnostics(h, sides, side_keys, side_heads, 7, "");
-        cJSON_Delete(sides);
+    static const char *const side_keys[] = {
+        "path", "hostname", "cpu_model", "allocbench_version", "git_revision", "counter"};
+    static const char *const side_heads[] = {"side", "path",       "started",  "host",
+                                             "CPU",  "allocbench", "revision", "counter"};
+    ab_html_table(h, "data sides", side_heads, sizeof side_heads / sizeof side_heads[0]);
+    const cJSON *const side[2] = {b, hd};
+    for (int k = 0; k < 2; k++) {
+        char when[64];
+        ab_html_tr(h, -1);
+        ab_html_td(h, k ? "HEAD" : "BASE");
+        ab_html_td(h, ab_json_str(side[k], "path"));
+        ab_html_td(h, ab_html_when(when, sizeof when, ab_json_str(side[k], "started_utc")));
+        for (size_t i = 1; i < sizeof side_keys / sizeof side_keys[0]; i++)
+            ab_html_td(h, ab_json_str(side[k], side_keys[i]));
+        ab_html_tr_end(h);
     }
+    ab_html_table_end(h);
     size_t n = (size_t)cJSON_GetArraySize(rows);
     if (!n)
         ab_html_p(h, "note", "No row is in both reports.");

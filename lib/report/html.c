@@ -14,8 +14,9 @@
 
 /* Light by default, dark where the reader's system prefers it on screen;
  * paper always gets the light one.  Series colours are Okabe and Ito's
- * (yellow darkened on white); verdicts are also written out, never told
- * by colour alone. */
+ * (yellow darkened on white; on dark, black turned white and blue a little
+ * lighter, still apart from sky blue); verdicts are also written out, never
+ * told by colour alone. */
 static const char style_sheet[] =
     ":root{--bg:#fff;--fg:#1b1c1e;--mute:#5c6066;--grid:#e6e6e6;--line:#d4d4d4;"
     "--panel:#f5f5f6;--rule:#7a7a7a;--p0:#0072b2;--p1:#e69f00;--p2:#009e73;--p3:#d55e00;"
@@ -23,7 +24,7 @@ static const char style_sheet[] =
     "--warn:#e69f00;--same:#8c8c8c;--na:#dcdcdc;color-scheme:light dark}\n"
     "@media screen and (prefers-color-scheme:dark){:root{--bg:#17181b;--fg:#e6e6e6;"
     "--mute:#a3a7ad;--grid:#303236;--line:#3c3e43;--panel:#222328;--rule:#9a9a9a;"
-    "--p0:#56b4e9;--p5:#2f8fd8;--p6:#f2f2f2;--p7:#f0e442;--same:#9a9a9a;--na:#3a3c40}}\n"
+    "--p0:#1f88c9;--p6:#f2f2f2;--p7:#f0e442;--same:#9a9a9a;--na:#3a3c40}}\n"
     "body{margin:0 auto;max-width:1040px;padding:16px 20px 40px;background:var(--bg);"
     "color:var(--fg);font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif}\n"
     "h1{font-size:22px;margin:8px 0 2px}h2{font-size:18px;margin:28px 0 8px;"
