@@ -153,6 +153,24 @@ static inline void ab_touch(void *p, size_t size, uint64_t v)
     AB_ESCAPE(p);
 }
 
+/* ---------------------------------------------------- shard.c, digest.c */
+
+/* `--shard K/N`: the K-th of N slices of a command's configurations; count
+ * 0 is the whole matrix (no --shard). */
+#define AB_SHARD_MAX 10000
+struct ab_shard {
+    unsigned index, count;
+};
+/* "K/N" with 0 <= K < N <= AB_SHARD_MAX: 0, -EINVAL (not K/N), -ERANGE. */
+int ab_shard_parse(const char *s, struct ab_shard *out);
+/* The slice of each of n configurations (shard_of[i] in [0, count)), from
+ * their expected costs alone: the costliest first, each to the slice that
+ * has the least so far (the lowest index among equals).  Deterministic,
+ * so every shard computes the same slices.  0 or -ENOMEM. */
+int ab_shard_assign(const double *cost, size_t n, unsigned count, unsigned *shard_of);
+/* SHA-256 of len bytes: 64 lowercase hex digits and a NUL. */
+void ab_sha256_hex(const void *data, size_t len, char out[65]);
+
 /* ----------------------------------------------------------------- stats.c */
 
 struct ab_summary {
@@ -257,6 +275,10 @@ const char *ab_json_duplicate(const struct cJSON *doc);
 /* len bytes as one whole document, strictly: NULL (why says which) when it
  * is not JSON, has data after the document or holds a member twice. */
 struct cJSON *ab_json_parse_strict(const char *text, size_t len, char *why, size_t whylen);
+/* After ab_json_parse_strict of text: every integer literal a double cannot
+ * hold exactly (past 2^53, as a 64-bit seed may be) becomes a raw item
+ * holding its literal, so that the document prints it as it was read. */
+void ab_json_keep_integers(struct cJSON *doc, const char *text, size_t len);
 /* Every string of doc made valid UTF-8 (paths are bytes): each stray byte
  * becomes U+FFFD, and "<name>_hex" beside it holds the bytes in hex. */
 size_t ab_json_utf8_fix(struct cJSON *doc);
