@@ -81,6 +81,8 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
 struct ab_subject;
 struct ab_observer;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
+/* --shard VAL refused by ab_shard_parse with rc. */
+int ab_cmd_bad_shard(const char *val, int rc);
 /* Split an option's comma list (empty items and more than max refused,
  * naming the option), or the exit status after one line. */
 int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,

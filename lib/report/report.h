@@ -132,4 +132,19 @@ struct cJSON *ab_report_context_json(const struct ab_host *h, const char *starte
                                      const char *counter, const char *counter_version,
                                      const struct ab_subject *subjects, size_t nsubjects);
 
+/* -------------------------------------------------------------- the matrix */
+
+/*
+ * What a report's configurations come from, added to doc after the
+ * engine's own blocks: "matrix_digest" ("sha256:" and the SHA-256 of
+ * matrix printed unformatted: the engine's object of everything that
+ * defines the configurations and their measurement, never --out, --format,
+ * --shard or anything of the machine), and "shard": null for a whole run,
+ * else {index, count, cost, matrix_cost, configurations} (the slice's
+ * configurations, in the order they ran, and the expected costs the slices
+ * were balanced by).  Consumes matrix and configurations (NULL: no shard).
+ */
+void ab_report_add_matrix(struct cJSON *doc, struct cJSON *matrix, const struct ab_shard *shard,
+                          double cost, double matrix_cost, struct cJSON *configurations);
+
 #endif
