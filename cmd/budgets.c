@@ -34,36 +34,46 @@ static const struct ab_opt options[] = {
     {"headroom", true, OPT_HEADROOM},
 };
 
+struct budgets_args {
+    double headroom;
+    const char *out;
+    const char **reports;          /* in argv */
+    unsigned nreports;
+};
+
 static int on_option(int id, const char *v, void *ctx)
 {
     (void)id;
-    int rc = ab_parse_double(v, 0, 1000, ctx);
+    struct budgets_args *a = ctx;
+    int rc = ab_parse_double(v, 0, 1000, &a->headroom);
     return rc ? ab_cmd_bad_number("headroom", v, rc, "[0, 1000] percent") : AB_EXIT_OK;
 }
 
-static int budgets_main(int argc, char **argv)
+static int budgets_parse(int argc, char **argv, void *args)
 {
-    double headroom = 0;
-    const char **reports = calloc((size_t)argc, sizeof *reports);
-    if (!reports)
-        return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
+    struct budgets_args *a = args;
     struct ab_common co = {0};
-    struct ab_args pos = {.min = 1, .max = (unsigned)argc, .v = reports,
+    struct ab_args pos = {.min = 1, .max = (unsigned)argc,
                           .missing = "which reports? (report.json of allocbench fastpath, or its "
                                      "folder)"};
     int rc = ab_cmd_parse(argc, argv, &ab_command_budgets, AB_COMMON_OUT, &co, options,
-                          sizeof options / sizeof options[0], on_option, &headroom, &pos);
-    if (rc) {
-        free(reports);
-        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
-    }
-    const char *out = co.out;
-    int n = (int)pos.n, status = AB_EXIT_OK;
+                          sizeof options / sizeof options[0], on_option, a, &pos);
+    a->out = co.out;
+    a->reports = pos.v;
+    a->nreports = pos.n;
+    return rc;
+}
+
+static int budgets_run(void *args)
+{
+    struct budgets_args *a = args;
+    const char **reports = a->reports;
+    double headroom = a->headroom;
+    const char *out = a->out;
+    int n = (int)a->nreports, status = AB_EXIT_OK, rc;
     cJSON **docs = calloc((size_t)n, sizeof *docs);
-    if (!docs) {
-        free(reports);
+    if (!docs)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
-    }
     char err[1024];
     for (int i = 0; i < n && status == AB_EXIT_OK; i++)
         if (ab_fp_report_read(reports[i], &docs[i], err, sizeof err))
@@ -84,7 +94,6 @@ static int budgets_main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         cJSON_Delete(docs[i]);
     free(docs);
-    free(reports);
     return status;
 }
 
@@ -92,5 +101,7 @@ const struct ab_command ab_command_budgets = {
     .name = "budgets",
     .synopsis = "write a budget file from fast-path reports",
     .usage = usage,
-    .main = budgets_main,
+    .parse = budgets_parse,
+    .args_size = sizeof(struct budgets_args),
+    .run = budgets_run,
 };

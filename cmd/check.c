@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: allocbench check --budgets FILE [--require-budget] REPORT...\n"
+    "usage: allocbench check --budgets FILE [--require-budget] [--format json|junit\n"
+    "                        [--output FILE]] REPORT...\n"
     "\n"
     "Checks fast-path reports (report.json written by `allocbench fastpath`, or the\n"
     "folder holding one) against budgets: a TSV file with the columns allocator, op,\n"
@@ -36,6 +37,12 @@ static const char usage[] =
     "options:\n"
     "  --budgets FILE     the budget file, e.g. results/budgets/size-classes.tsv\n"
     "  --require-budget   a row without a budget fails the check\n"
+    "  --format F         also write the verdict for CI systems: json (a verdict per\n"
+    "                     row with its lines, the counts, the budget file's findings)\n"
+    "                     or junit (JUnit XML, a test case per row); the console lines\n"
+    "                     are printed as always\n"
+    "  --output FILE      where --format writes (default check.json or check.xml in\n"
+    "                     the current directory; written whole or not at all)\n"
     "\n"
     "exit status: 0 every budget held; 1 a budget was exceeded, a row was not\n"
     "measured (or its repetitions disagree), a budget row matched no report row,\n"
@@ -44,59 +51,82 @@ static const char usage[] =
     "malformed budget file (file and line named) or a report that is not a\n"
     "fast-path report of this schema\n";
 
-enum { OPT_BUDGETS = 256, OPT_REQUIRE };
+enum { OPT_BUDGETS = 256, OPT_REQUIRE, OPT_FORMAT, OPT_OUTPUT };
 
 static const struct ab_opt options[] = {
     {"budgets", true, OPT_BUDGETS},
     {"require-budget", false, OPT_REQUIRE},
+    {"format", true, OPT_FORMAT},
+    {"output", true, OPT_OUTPUT},
 };
 
 struct check_args {
     const char *budgets;
     bool require;
+    int format;                    /* -1 none, else enum ab_gate_format */
+    const char *output;
+    const char **reports;          /* in argv */
+    unsigned nreports;
 };
 
 static int on_option(int id, const char *v, void *ctx)
 {
     struct check_args *a = ctx;
-    if (id == OPT_BUDGETS)
+    if (id == OPT_BUDGETS) {
         a->budgets = v;
-    else
+    } else if (id == OPT_FORMAT) {
+        if (!strcmp(v, "json"))
+            a->format = AB_GATE_JSON;
+        else if (!strcmp(v, "junit"))
+            a->format = AB_GATE_JUNIT;
+        else
+            return ab_error(AB_ALLOCBENCH_USAGE, "check: --format %s: json or junit", v);
+    } else if (id == OPT_OUTPUT) {
+        if (!*v)
+            return ab_error(AB_ALLOCBENCH_USAGE, "check: --output: an empty file name");
+        a->output = v;
+    } else {
         a->require = true;
+    }
     return AB_EXIT_OK;
 }
 
-static int check_main(int argc, char **argv)
+static int check_parse(int argc, char **argv, void *args)
 {
-    struct check_args a = {0};
+    struct check_args *a = args;
     struct ab_common co = {0};
-    const char **reports = calloc((size_t)argc, sizeof *reports);
-    if (!reports)
-        return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
-    struct ab_args pos = {.max = (unsigned)argc, .v = reports};
+    struct ab_args pos = {.max = (unsigned)argc};
+    a->format = -1;
     int rc = ab_cmd_parse(argc, argv, &ab_command_check, 0, &co, options,
-                          sizeof options / sizeof options[0], on_option, &a, &pos);
-    if (rc == AB_EXIT_OK && !a.budgets)
+                          sizeof options / sizeof options[0], on_option, a, &pos);
+    if (rc == AB_EXIT_OK && !a->budgets)
         rc = ab_error(AB_ALLOCBENCH_USAGE, "check: --budgets FILE is required");
+    if (rc == AB_EXIT_OK && a->output && a->format < 0)
+        rc = ab_error(AB_ALLOCBENCH_USAGE, "check: --output needs --format json or junit");
+    if (rc == AB_EXIT_OK && a->format >= 0 && !a->output)
+        a->output = a->format == AB_GATE_JSON ? "check.json" : "check.xml";
     if (rc == AB_EXIT_OK && !pos.n)
         rc = ab_error(AB_ALLOCBENCH_USAGE, "check: which reports? (report.json or its folder)");
-    if (rc) {
-        free(reports);
-        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
-    }
-    const char *budgets_path = a.budgets;
-    bool require = a.require;
+    a->reports = pos.v;
+    a->nreports = pos.n;
+    return rc;
+}
+
+static int check_run(void *args)
+{
+    struct check_args *a = args;
+    const char **reports = a->reports;
+    const char *budgets_path = a->budgets;
+    bool require = a->require;
     char err[1024];
     struct ab_budgets budgets;
-    rc = ab_budgets_load(budgets_path, &budgets, err, sizeof err);
-    if (rc) {
-        free(reports);
+    int rc = ab_budgets_load(budgets_path, &budgets, err, sizeof err);
+    if (rc)
         return ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
-    }
 
     /* Every report is read and validated before any verdict is printed, so a
      * bad input never leaves half a verdict. */
-    int nrep = (int)pos.n;
+    int nrep = (int)a->nreports;
     cJSON **docs = calloc((size_t)nrep, sizeof *docs);
     int status = AB_EXIT_OK;
     if (!docs) {
@@ -107,7 +137,9 @@ static int check_main(int argc, char **argv)
         if (ab_fp_report_read(reports[i], &docs[i], err, sizeof err))
             status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "%s", err);
     struct ab_gate chk;
-    if (status == AB_EXIT_OK && ab_gate_begin(&chk, &budgets, stdout, stderr))
+    if (status == AB_EXIT_OK &&
+        (a->format < 0 ? ab_gate_begin(&chk, &budgets, stdout, stderr)
+                       : ab_gate_begin_recorded(&chk, &budgets, stdout, stderr)))
         status = ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
     if (status == AB_EXIT_OK) {
         for (int i = 0; i < nrep; i++)
@@ -125,13 +157,25 @@ static int check_main(int argc, char **argv)
                 chk.counter_mismatch, chk.figure_missing, chk.unmatched,
                 require && chk.unchecked ? " (--require-budget)" : "");
         status = ab_gate_failed(&chk, require) ? AB_EXIT_FAIL : AB_EXIT_OK;
+        if (a->format >= 0) {
+            char *text = ab_gate_verdict(&chk, (enum ab_gate_format)a->format, budgets_path,
+                                         require);
+            int w = text ? ab_write_file_atomic(a->output, text, strlen(text)) : -ENOMEM;
+            free(text);
+            if (w)
+                status = ab_error(AB_ALLOCBENCH_BAD_INPUT, "check: cannot write %s: %s (the "
+                                  "verdict above stands; no file was written)",
+                                  a->output, strerror(-w));
+            else
+                fprintf(stderr, "check: %s verdict: %s\n",
+                        a->format == AB_GATE_JSON ? "JSON" : "JUnit", a->output);
+        }
         ab_gate_end(&chk);
     }
     for (int i = 0; i < nrep; i++)
         cJSON_Delete(docs[i]);
     free(docs);
     ab_budgets_free(&budgets);
-    free(reports);
     return status;
 }
 
@@ -139,5 +183,7 @@ const struct ab_command ab_command_check = {
     .name = "check",
     .synopsis = "check fast-path reports against budgets (the CI gate)",
     .usage = usage,
-    .main = check_main,
+    .parse = check_parse,
+    .args_size = sizeof(struct check_args),
+    .run = check_run,
 };

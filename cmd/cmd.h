@@ -1,7 +1,8 @@
 /* cmd.h — the subcommands.  Each is one file cmd/<name>.c ending in its
  * const descriptor `ab_command_<name>`, plus one line in cmd/meson.build
  * (command-list.h is generated from it).  cmd/ parses and dispatches,
- * nothing more. */
+ * nothing more.  A command is two steps: parse, pure (the command-line
+ * fuzz target drives it alone), then run. */
 #ifndef AB_CMD_H
 #define AB_CMD_H
 
@@ -12,12 +13,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct ab_command {
     const char *name;
     const char *synopsis;  /* one line for the main --help */
     const char *usage;     /* the whole `help <command>` text */
-    int (*main)(int argc, char **argv); /* argv[0] is the command name */
+    /* Fill args (args_size bytes, zeroed by the caller) from argv (argv[0]
+     * is the command name) and check everything that needs neither the
+     * file system nor a child process: option values and ranges, lists,
+     * duplicates, options that exclude each other.  Returns AB_EXIT_OK,
+     * AB_CMD_DONE (after --help), or an exit status after one line on
+     * stderr.  It never exits and allocates nothing (args may point into
+     * argv), so it can be called again and again. */
+    int (*parse)(int argc, char **argv, void *args);
+    size_t args_size;
+    /* The work, on what parse filled; the exit status. */
+    int (*run)(void *args);
     /* NULL when this build has the command; else why not (it is left out
      * of --help, and running it says this, exit 3). */
     const char *unavailable;
@@ -60,7 +72,9 @@ struct ab_common {
  * of its own (trace -- CMD). */
 struct ab_args {
     unsigned min, max, n;
-    const char **v;           /* room for max of them */
+    const char **v;           /* room for max of them; NULL: v is set to
+                               * where they are in argv (getopt moves them
+                               * to its end) */
     const char *missing;
     bool rest;
     int rest_argc;
@@ -87,7 +101,15 @@ int ab_cmd_bad_shard(const char *val, int rc);
  * naming the option), or the exit status after one line. */
 int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,
                 int *n);
-int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n);
+/* The --allocator list, split (parse): at most AB_CMD_MAX_SUBJECTS. */
+struct ab_cmd_allocators {
+    char item[AB_CMD_MAX_SUBJECTS][AB_NAME_MAX * 4];
+    int n;
+};
+int ab_cmd_allocators(const char *arg, struct ab_cmd_allocators *out);
+/* Resolve them (run: the file system, a child for a path); one library
+ * named twice is refused. */
+int ab_cmd_subjects(const struct ab_cmd_allocators *a, struct ab_subject *subjects, size_t *n);
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
 /* The report of a command: doc's files written into out_dir (every
  * format's, as one set), then doc shown on stdout in format; for people, a
@@ -100,6 +122,23 @@ int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
 const struct ab_observer *ab_cmd_observer(void);
 /* SIGINT, SIGTERM, SIGHUP kill the child in flight, then this process. */
 void ab_cmd_catch_signals(void);
+
+/* dispatch.c: the top-level command line (argv[0] is the program). */
+enum ab_dispatch_what {
+    AB_DISPATCH_USAGE,        /* no command: the usage on stderr, exit 2 */
+    AB_DISPATCH_HELP,         /* --help, or help alone */
+    AB_DISPATCH_VERSION,      /* --version */
+    AB_DISPATCH_HELP_COMMAND, /* help <command>: its usage */
+    AB_DISPATCH_COMMAND,      /* run the command on argv + 1 */
+};
+struct ab_dispatch {
+    enum ab_dispatch_what what;
+    const struct ab_command *cmd;
+};
+/* AB_EXIT_OK with d filled, or an exit status after one line on stderr
+ * (no such command, one this build lacks). */
+int ab_cmd_dispatch(int argc, char **argv, struct ab_dispatch *d);
+void ab_cmd_usage(FILE *out);
 
 #define AB_COMMAND_DECL(name) extern const struct ab_command ab_command_##name;
 AB_COMMANDS(AB_COMMAND_DECL)

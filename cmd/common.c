@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -42,18 +43,17 @@ int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4],
     return AB_EXIT_OK;
 }
 
-int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, size_t *n)
+int ab_cmd_allocators(const char *arg, struct ab_cmd_allocators *out)
 {
-    static char items[AB_CMD_MAX_SUBJECTS][AB_NAME_MAX * 4];
+    return ab_cmd_list("allocator", arg, out->item, AB_CMD_MAX_SUBJECTS, &out->n);
+}
+
+int ab_cmd_subjects(const struct ab_cmd_allocators *a, struct ab_subject *subjects, size_t *n)
+{
     char err[1024];
-    if (max > AB_CMD_MAX_SUBJECTS)
-        max = AB_CMD_MAX_SUBJECTS;
-    int count, rc;
-    if ((rc = ab_cmd_list("allocator", arg, items, (int)max, &count)))
-        return rc;
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; i < a->n; i++) {
         enum ab_code code;
-        if (ab_subject_resolve(items[i], &subjects[i], err, sizeof err, &code))
+        if (ab_subject_resolve(a->item[i], &subjects[i], err, sizeof err, &code))
             return ab_error(code, "%s", err);
         for (int j = 0; j < i; j++) {
             if (!strcmp(subjects[j].name, subjects[i].name))
@@ -66,7 +66,7 @@ int ab_cmd_subjects(const char *arg, struct ab_subject *subjects, size_t max, si
                                 subjects[i].path, subjects[j].spec, subjects[i].spec);
         }
     }
-    *n = (size_t)count;
+    *n = (size_t)a->n;
     return AB_EXIT_OK;
 }
 
@@ -143,29 +143,79 @@ void ab_cmd_catch_signals(void)
 
 /* The console's observer: progress on stderr, one line rewritten, when
  * stderr is a terminal; warnings and notes always, one line each. */
+/* Where the progress line goes: a terminal that takes escape codes, one
+ * that does not (TERM=dumb, NO_COLOR: the line is rewritten with \r and
+ * blanks), or no terminal (no progress line at all). */
+static struct {
+    int tty;                       /* -1: not looked at yet */
+    bool plain;
+    uint64_t t0;
+    size_t shown;                  /* characters of the line on screen */
+} term = {-1, false, 0, 0};
+
+static bool progress_shown(void)
+{
+    if (term.tty < 0) {
+        const char *t = getenv("TERM");
+        term.tty = isatty(2);
+        term.plain = getenv("NO_COLOR") || !t || !strcmp(t, "dumb");
+        term.t0 = ab_now_ns();
+    }
+    return term.tty;
+}
+
+/* Blank the progress line before another line goes to stderr. */
+static void clear_line(void)
+{
+    if (!progress_shown() || !term.shown)
+        return;
+    if (term.plain)
+        fprintf(stderr, "\r%*s\r", (int)term.shown, "");
+    else
+        fputs("\r\033[K", stderr);
+    term.shown = 0;
+}
+
 static void on_progress(void *ctx, const struct ab_progress *p)
 {
     (void)ctx;
-    if (!isatty(2))
+    if (!progress_shown())
         return;
-    if (p->what)
-        fprintf(stderr, "\r\033[K[%zu/%zu] %s", p->done, p->total, p->what);
+    char line[512] = "";
+    if (p->what) {
+        char eta[32] = "";
+        double el = (double)(ab_now_ns() - term.t0) / 1e9;
+        if (p->done && p->total > p->done) {
+            double left = el / (double)p->done * (double)(p->total - p->done);
+            snprintf(eta, sizeof eta, " ETA %d:%02d", (int)(left / 60), (int)left % 60);
+        }
+        snprintf(line, sizeof line, "[%zu/%zu%s] %s", p->done, p->total, eta, p->what);
+        struct winsize ws;
+        size_t width = !ioctl(2, TIOCGWINSZ, &ws) && ws.ws_col ? ws.ws_col : 80;
+        if (strlen(line) >= width) /* one row, or \r cannot rewrite it */
+            line[width - 1] = '\0';
+    }
+    size_t n = strlen(line);
+    if (term.plain)
+        fprintf(stderr, "\r%s%*s\r%s", line, (int)(term.shown > n ? term.shown - n : 0), "",
+                line);
     else
-        fputs("\r\033[K", stderr);
+        fprintf(stderr, "\r\033[K%s", line);
+    term.shown = n;
     fflush(stderr);
 }
 
 static void on_warning(void *ctx, const char *line)
 {
     (void)ctx;
-    if (isatty(2))
-        fputs("\r\033[K", stderr);
+    clear_line();
     ab_warn("%s", line);
 }
 
 static void on_note(void *ctx, const char *line)
 {
     (void)ctx;
+    clear_line();
     fprintf(stderr, "allocbench: %s\n", line);
 }
 

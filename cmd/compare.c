@@ -56,21 +56,35 @@ static int on_option(int id, const char *v, void *ctx)
     return rc ? ab_cmd_bad_number("threshold", v, rc, "[0, 1000] percent") : AB_EXIT_OK;
 }
 
-static int compare_main(int argc, char **argv)
-{
-    struct ab_compare_opts o = {.threshold_pct = AB_COMPARE_THRESHOLD_PCT};
-    struct ab_common co = {.format = "console"};
+struct compare_args {
+    struct ab_compare_opts o;
+    struct ab_common co;
     const char *paths[2];
-    struct ab_args pos = {.min = 2, .max = 2, .v = paths,
+};
+
+static int compare_parse(int argc, char **argv, void *args)
+{
+    struct compare_args *a = args;
+    a->o.threshold_pct = AB_COMPARE_THRESHOLD_PCT;
+    a->co.format = "console";
+    struct ab_args pos = {.min = 2, .max = 2, .v = a->paths,
                           .missing = "which two reports? (BASE and HEAD: report.json of "
                                      "allocbench run or fastpath, or its folder)"};
-    int rc = ab_cmd_parse(argc, argv, &ab_command_compare, AB_COMMON_FORMAT | AB_COMMON_OUT, &co,
-                          options, sizeof options / sizeof options[0], on_option,
-                          &o.threshold_pct, &pos);
-    if (rc)
-        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
-    o.base_path = paths[0];
-    o.head_path = paths[1];
+    int rc = ab_cmd_parse(argc, argv, &ab_command_compare, AB_COMMON_FORMAT | AB_COMMON_OUT,
+                          &a->co, options, sizeof options / sizeof options[0], on_option,
+                          &a->o.threshold_pct, &pos);
+    a->o.base_path = a->paths[0];
+    a->o.head_path = a->paths[1];
+    return rc;
+}
+
+static int compare_run(void *args)
+{
+    struct compare_args *a = args;
+    const struct ab_compare_opts o = a->o;
+    const struct ab_common co = a->co;
+    const char *const *paths = a->paths;
+    int rc;
 
     char err[1024];
     cJSON *docs[2] = {NULL, NULL}, *doc = NULL;
@@ -112,5 +126,7 @@ const struct ab_command ab_command_compare = {
     .name = "compare",
     .synopsis = "compare two run reports, or two fast-path reports (A/B)",
     .usage = usage,
-    .main = compare_main,
+    .parse = compare_parse,
+    .args_size = sizeof(struct compare_args),
+    .run = compare_run,
 };

@@ -47,7 +47,9 @@ static const char usage[] =
     AB_COUNTERS(HELP_COUNTER) ")\n"
     "                        or one of them (see: allocbench list counters)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
-    "  --format F            what stdout shows: console (default), json or tsv\n"
+    "  --format F            what stdout shows: console (default), json, tsv,\n"
+    "                        markdown (tables for a pull request) or gbench\n"
+    "                        (benchmark.json)\n"
     "  --timeout SECONDS     per child, 0.1..86400; default 600\n"
     "  --shard K/N           only the K-th of N slices of the sizes (every op, pattern\n"
     "                        and allocator of a size together), 0 <= K < N <= 10000;\n"
@@ -69,11 +71,14 @@ static const struct ab_opt options[] = {
     {"counter", true, OPT_COUNTER},     {"shard", true, OPT_SHARD},
 };
 
-/* What fastpath's own options set. */
+/* What fastpath's own options set, and what parse makes of them. */
 struct fastpath_args {
     const char *allocator, *sizes, *ops, *pattern, *counter;
     uint64_t calls, keep;
     struct ab_shard shard;
+    struct ab_common co;
+    struct ab_cmd_allocators allocators;
+    struct ab_fp_config cfg;       /* sizes, ops and patterns */
 };
 
 static int on_option(int id, const char *v, void *ctx)
@@ -93,7 +98,13 @@ static int on_option(int id, const char *v, void *ctx)
         if ((rc = ab_parse_u64(v, 0, 100000, false, &a->keep)))
             return ab_cmd_bad_number("keep-live", v, rc, "[0, 100000]");
         break;
-    case OPT_COUNTER: a->counter = v; break;
+    case OPT_COUNTER:
+        if (strcmp(v, "auto") && !ab_counter_find(v))
+            return ab_error(AB_ALLOCBENCH_USAGE,
+                            "--counter %s: no counter '%s' (see: allocbench list counters)", v,
+                            v);
+        a->counter = v;
+        break;
     case OPT_SHARD:
         if ((rc = ab_shard_parse(v, &a->shard)))
             return ab_cmd_bad_shard(v, rc);
@@ -102,33 +113,30 @@ static int on_option(int id, const char *v, void *ctx)
     return AB_EXIT_OK;
 }
 
-static int fastpath_main(int argc, char **argv)
+static int fastpath_parse(int argc, char **argv, void *args)
 {
     static char items[AB_FP_MAX_SIZES + 1][AB_NAME_MAX * 4];
-    static struct ab_subject subjects[MAX_SUBJECTS];
-    static struct ab_fp_config cfg;
-    struct fastpath_args a = {.allocator = "glibc",
-                              .sizes = "8,16,32,48,64,96,128,256,512,1024,2048,4096,8192",
-                              .ops = "malloc,free", .pattern = "pairs", .counter = "auto",
-                              .calls = 1000, .keep = 16};
-    struct ab_common co = {.format = "console", .timeout_s = 600, .repetitions = 3,
-                           .warmup = 1000};
+    struct fastpath_args *a = args;
+    a->allocator = "glibc";
+    a->sizes = "8,16,32,48,64,96,128,256,512,1024,2048,4096,8192";
+    a->ops = "malloc,free";
+    a->pattern = "pairs";
+    a->counter = "auto";
+    a->calls = 1000;
+    a->keep = 16;
+    a->co = (struct ab_common){.format = "console", .timeout_s = 600, .repetitions = 3,
+                               .warmup = 1000};
     struct ab_args pos = {0};
     int rc = ab_cmd_parse(argc, argv, &ab_command_fastpath,
                           AB_COMMON_FORMAT | AB_COMMON_OUT | AB_COMMON_TIMEOUT |
                               AB_COMMON_REPETITIONS | AB_COMMON_WARMUP,
-                          &co, options, sizeof options / sizeof options[0], on_option, &a, &pos);
-    if (rc == AB_CMD_DONE)
-        return AB_EXIT_OK;
+                          &a->co, options, sizeof options / sizeof options[0], on_option, a,
+                          &pos);
     if (rc)
         return rc;
-    const char *allocator_arg = a.allocator, *counter_arg = a.counter, *out = co.out;
-    const char *sizes_arg = a.sizes, *ops_arg = a.ops, *format = co.format;
-    const char *pattern_arg = a.pattern;
-    uint64_t calls = a.calls, warmup = co.warmup, keep = a.keep, reps = co.repetitions;
-    double timeout = co.timeout_s;
+    const char *sizes_arg = a->sizes, *ops_arg = a->ops, *pattern_arg = a->pattern;
+    struct ab_fp_config *cfg = &a->cfg;
 
-    memset(&cfg, 0, sizeof cfg);
     int n;
     if ((rc = ab_cmd_list("sizes", sizes_arg, items, AB_FP_MAX_SIZES, &n)))
         return rc;
@@ -136,11 +144,11 @@ static int fastpath_main(int argc, char **argv)
         uint64_t v;
         if ((rc = ab_parse_u64(items[i], 1, 1ull << 30, true, &v)))
             return ab_cmd_bad_number("sizes", items[i], rc, "[1, 1G] bytes");
-        for (size_t j = 0; j < cfg.nsizes; j++)
-            if (cfg.sizes[j] == v)
+        for (size_t j = 0; j < cfg->nsizes; j++)
+            if (cfg->sizes[j] == v)
                 return ab_error(AB_ALLOCBENCH_USAGE, "--sizes names %llu twice",
                                 (unsigned long long)v);
-        cfg.sizes[cfg.nsizes++] = v;
+        cfg->sizes[cfg->nsizes++] = v;
     }
     if ((rc = ab_cmd_list("ops", ops_arg, items, AB_FP_OP_COUNT, &n)))
         return rc;
@@ -150,9 +158,9 @@ static int fastpath_main(int argc, char **argv)
             return ab_error(AB_ALLOCBENCH_USAGE,
                             "--ops: '%s' is not malloc, free, calloc, realloc or aligned",
                             items[i]);
-        if (cfg.op_on[op])
+        if (cfg->op_on[op])
             return ab_error(AB_ALLOCBENCH_USAGE, "--ops names %s twice", items[i]);
-        cfg.op_on[op] = true;
+        cfg->op_on[op] = true;
     }
     if ((rc = ab_cmd_list("pattern", pattern_arg, items, AB_FP_PATTERN_COUNT, &n)))
         return rc;
@@ -161,44 +169,57 @@ static int fastpath_main(int argc, char **argv)
         if (p < 0)
             return ab_error(AB_ALLOCBENCH_USAGE, "--pattern: '%s' is not pairs or batch",
                             items[i]);
-        if (cfg.pattern_on[p])
+        if (cfg->pattern_on[p])
             return ab_error(AB_ALLOCBENCH_USAGE, "--pattern names %s twice", items[i]);
-        cfg.pattern_on[p] = true;
+        cfg->pattern_on[p] = true;
     }
+    return ab_cmd_allocators(a->allocator, &a->allocators);
+}
+
+static int fastpath_run(void *args)
+{
+    static struct ab_subject subjects[MAX_SUBJECTS];
+    struct fastpath_args *a = args;
+    const char *counter_arg = a->counter, *out = a->co.out, *format = a->co.format;
+    uint64_t calls = a->calls, warmup = a->co.warmup, keep = a->keep, reps = a->co.repetitions;
+    double timeout = a->co.timeout_s;
+    struct ab_fp_config *cfg = &a->cfg;
+    int rc;
 
     char err[1024];
     size_t nsubjects;
-    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)))
+    if ((rc = ab_cmd_subjects(&a->allocators, subjects, &nsubjects)))
         return rc;
-    cfg.subjects = subjects;
-    cfg.nsubjects = nsubjects;
+    cfg->subjects = subjects;
+    cfg->nsubjects = nsubjects;
 
-    rc = ab_counter_choose(counter_arg, &cfg.counter, cfg.counter_version,
-                           sizeof cfg.counter_version, err, sizeof err);
+    rc = ab_counter_choose(counter_arg, &cfg->counter, cfg->counter_version,
+                           sizeof cfg->counter_version, err, sizeof err);
     if (rc == -ENOENT)
         return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter_arg, err);
     if (rc)
         return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "--counter %s cannot count here: %s",
                         counter_arg, err);
 
-    cfg.calls = (unsigned)calls;
-    cfg.warmup = (unsigned)warmup;
-    cfg.keep_live = (unsigned)keep;
-    cfg.repetitions = (unsigned)reps;
-    cfg.timeout_s = timeout;
-    cfg.shard = a.shard;
-    cfg.obs = ab_cmd_observer();
-    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+    cfg->calls = (unsigned)calls;
+    cfg->warmup = (unsigned)warmup;
+    cfg->keep_live = (unsigned)keep;
+    cfg->repetitions = (unsigned)reps;
+    cfg->timeout_s = timeout;
+    cfg->shard = a->shard;
+    cfg->obs = ab_cmd_observer();
+    if ((rc = ab_cmd_out_dir(out, cfg->out_dir, sizeof cfg->out_dir)))
         return rc;
     ab_cmd_catch_signals();
     static struct ab_fp_run run;
-    rc = ab_fp_execute(&cfg, &run);
+    rc = ab_fp_execute(cfg, &run);
     if (rc) {
         ab_fp_free(&run);
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
     }
-    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv", NULL};
-    rc = ab_cmd_report(ab_fp_doc(&run), cfg.out_dir, format, where);
+    static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv",
+                                        "benchmark.json", NULL};
+    rc = ab_cmd_report(ab_fp_doc(&run), cfg->out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_fp_free(&run);
     return status;
@@ -208,5 +229,7 @@ const struct ab_command ab_command_fastpath = {
     .name = "fastpath",
     .synopsis = "count instructions and branches per allocator call (exact)",
     .usage = usage,
-    .main = fastpath_main,
+    .parse = fastpath_parse,
+    .args_size = sizeof(struct fastpath_args),
+    .run = fastpath_run,
 };

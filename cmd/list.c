@@ -144,19 +144,30 @@ static int no_options(int id, const char *v, void *ctx)
     return AB_EXIT_OK;
 }
 
-static int list_main(int argc, char **argv)
+struct list_args {
+    const char *what;              /* NULL: all of them */
+};
+
+static int list_parse(int argc, char **argv, void *args)
 {
+    struct list_args *a = args;
     const char *thing[1];
     struct ab_common co = {0};
     struct ab_args pos = {.max = 1, .v = thing};
     int rc = ab_cmd_parse(argc, argv, &ab_command_list, 0, &co, NULL, 0, no_options, NULL, &pos);
     if (rc)
-        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
-    const char *what = pos.n ? thing[0] : NULL;
+        return rc;
+    const char *what = a->what = pos.n ? thing[0] : NULL;
     if (what && strcmp(what, "workloads") && strcmp(what, "allocators") &&
         strcmp(what, "counters") && strcmp(what, "profiles"))
         return ab_error(AB_ALLOCBENCH_USAGE,
                         "list: '%s' is not workloads, allocators, counters or profiles", what);
+    return AB_EXIT_OK;
+}
+
+static int list_run(void *args)
+{
+    const char *what = ((struct list_args *)args)->what;
     if (!what || !strcmp(what, "workloads")) {
         if (!what)
             puts("workloads:\n");
@@ -184,5 +195,7 @@ const struct ab_command ab_command_list = {
     .name = "list",
     .synopsis = "list workloads, allocators, counters or profiles",
     .usage = usage,
-    .main = list_main,
+    .parse = list_parse,
+    .args_size = sizeof(struct list_args),
+    .run = list_run,
 };

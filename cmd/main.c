@@ -1,18 +1,13 @@
-/* main.c — dispatch to a subcommand; --help, --version, help <command>. */
+/* main.c — dispatch to a subcommand (parse, then run); --help, --version,
+ * help <command>; the supervisor's child modes. */
 #include "cmd.h"
 #include "modes.h"
 #include "proc.h"
 #include "report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
-static const struct ab_command *const commands[] = {
-#define AB_COMMAND_PTR(name) &ab_command_##name,
-    AB_COMMANDS(AB_COMMAND_PTR)
-#undef AB_COMMAND_PTR
-};
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 #define AB_MODE_DECL(name) extern const struct ab_child_mode ab_mode_##name;
 AB_SUPERVISOR_MODES(AB_MODE_DECL)
@@ -24,73 +19,40 @@ static const struct ab_child_mode *const modes[] = {
 #undef AB_MODE_PTR
 };
 
-static const struct ab_command *find(const char *name)
-{
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(commands[i]->name, name))
-            return commands[i];
-    return NULL;
-}
-
-static void usage(FILE *out)
-{
-    fprintf(out, "allocbench %s: benchmark and stress-test memory allocators\n\n"
-                 "usage: allocbench <command> [options]\n\ncommands:\n",
-            ab_version);
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!commands[i]->unavailable)
-            fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->synopsis);
-    fprintf(out, "  %-10s %s\n", "help", "show a command's options: allocbench help <command>");
-    fputs("\noptions:\n"
-          "  -h, --help     this text\n"
-          "  -V, --version  version, revision and build type\n"
-          "\nexit status:\n"
-          "  0  everything held\n"
-          "  1  a trial, check or verdict failed (a crashed or hung allocator included)\n"
-          "  2  usage or input error (one line on stderr says which)\n"
-          "  3  a required resource is missing (an allocator not installed, privileges)\n",
-          out);
-}
-
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "__child"))
         return ab_child_main(argv[2], modes, sizeof modes / sizeof modes[0]);
-    if (argc < 2) {
-        usage(stderr);
-        return AB_EXIT_USAGE;
-    }
     ab_report_set_command_line(argc, argv);
-    const char *c = argv[1];
-    if (!strcmp(c, "-h") || !strcmp(c, "--help")) {
-        usage(stdout);
+    struct ab_dispatch d;
+    int rc = ab_cmd_dispatch(argc, argv, &d);
+    if (rc)
+        return rc;
+    switch (d.what) {
+    case AB_DISPATCH_USAGE:
+        ab_cmd_usage(stderr);
+        return AB_EXIT_USAGE;
+    case AB_DISPATCH_HELP:
+        ab_cmd_usage(stdout);
         return AB_EXIT_OK;
-    }
-    if (!strcmp(c, "-V") || !strcmp(c, "--version")) {
+    case AB_DISPATCH_VERSION:
         printf("allocbench %s (revision %s, %s build)\n", ab_version,
                ab_git_revision[0] ? ab_git_revision : "unknown", ab_build_type);
         return AB_EXIT_OK;
-    }
-    if (!strcmp(c, "help")) {
-        if (argc < 3) {
-            usage(stdout);
-            return AB_EXIT_OK;
-        }
-        const struct ab_command *cmd = find(argv[2]);
-        if (!cmd)
-            return ab_error(AB_ALLOCBENCH_USAGE, "no command '%s' (see: allocbench --help)",
-                            argv[2]);
-        if (cmd->unavailable)
-            return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "%s is not in this build: %s",
-                            cmd->name, cmd->unavailable);
-        fputs(cmd->usage, stdout);
+    case AB_DISPATCH_HELP_COMMAND:
+        fputs(d.cmd->usage, stdout);
         return AB_EXIT_OK;
+    case AB_DISPATCH_COMMAND:
+        break;
     }
-    const struct ab_command *cmd = find(c);
-    if (!cmd)
-        return ab_error(AB_ALLOCBENCH_USAGE, "no command '%s' (see: allocbench --help)", c);
-    if (cmd->unavailable)
-        return ab_error(AB_ALLOCBENCH_NOT_INSTALLED, "%s is not in this build: %s", cmd->name,
-                        cmd->unavailable);
-    return cmd->main(argc - 1, argv + 1);
+    void *args = calloc(1, d.cmd->args_size);
+    if (!args)
+        return ab_error(AB_ALLOCBENCH_INTERNAL, "out of memory");
+    rc = d.cmd->parse(argc - 1, argv + 1, args);
+    if (rc == AB_EXIT_OK)
+        rc = d.cmd->run(args);
+    else if (rc == AB_CMD_DONE)
+        rc = AB_EXIT_OK;
+    free(args);
+    return rc;
 }

@@ -101,18 +101,28 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
     table[n] = (struct option){NULL, 0, NULL, 0};
     pos->n = 0;
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: glibc then starts afresh (the ordering "+" asks for, the
+     * rest of a cluster like -xyz left from an earlier parse). */
+    optind = 0;
     /* "+": options stop at the first positional argument only where the
      * command takes a command line of its own (trace -- CMD). */
     const char *shortopts = pos->rest ? "+" : "";
     int id;
     while ((id = getopt_long(argc, argv, shortopts, table, NULL)) != -1) {
         if (id == '?' || id == ':') {
-            if (optopt)
+            /* optopt: a long option without its value sets its id; a short
+             * option (every one is unknown) its character, and optind
+             * stays on a -xyz cluster until its last. */
+            const char *arg = argv[optind - 1];
+            bool long_opt = !strncmp(arg, "--", 2);
+            if (optopt >= 256 || (optopt && optopt <= NCOMMON && long_opt))
                 return ab_error(AB_ALLOCBENCH_USAGE, "%s: option '%s' needs a value",
-                                cmd->name, argv[optind - 1]);
+                                cmd->name, arg);
+            if (optopt)
+                return ab_error(AB_ALLOCBENCH_USAGE, "%s: unknown option '-%c' (see: "
+                                "allocbench help %s)", cmd->name, optopt, cmd->name);
             return ab_error(AB_ALLOCBENCH_USAGE, "%s: unknown option '%s' (see: allocbench "
-                            "help %s)", cmd->name, argv[optind - 1], cmd->name);
+                            "help %s)", cmd->name, arg, cmd->name);
         }
         if (id == OPT_HELP) {
             fputs(cmd->usage, stdout);
@@ -122,6 +132,10 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
         if (rc != AB_EXIT_OK)
             return rc;
     }
+    /* v NULL: they stay where getopt moved them, at the end of argv. */
+    bool in_place = !pos->v && !pos->rest;
+    if (in_place)
+        pos->v = (const char **)argv + optind;
     for (int i = optind; i < argc; i++) {
         if (pos->rest) {
             /* Everything from here on is the command line to run. */
@@ -132,7 +146,9 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
         if (pos->n == pos->max)
             return ab_error(AB_ALLOCBENCH_USAGE, "%s: unexpected argument '%s'", cmd->name,
                             argv[i]);
-        pos->v[pos->n++] = argv[i];
+        if (!in_place)
+            pos->v[pos->n] = argv[i];
+        pos->n++;
     }
     if (pos->n < pos->min)
         return ab_error(AB_ALLOCBENCH_USAGE, "%s: %s", cmd->name, pos->missing);

@@ -36,8 +36,9 @@ static const char usage[] =
     "  --param KEY=VALUE     a workload parameter (repeatable), checked against its range\n"
     "  --preset quick        the workload's small preset (applied before --param)\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
-    "  --format F            what stdout shows: console (default), json or tsv;\n"
-    "                        the files are always written\n"
+    "  --format F            what stdout shows: console (default), json, tsv,\n"
+    "                        markdown (tables for a pull request) or gbench\n"
+    "                        (benchmark.json); the files are always written\n"
     "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
     "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
     "  --shard K/N           only the K-th of N slices of the configurations (variant x\n"
@@ -71,7 +72,7 @@ static const struct ab_opt options[] = {
     {"min-time", true, OPT_MIN_TIME},   {"shard", true, OPT_SHARD},
 };
 
-/* What run's own options set. */
+/* What run's own options set, and what parse makes of them. */
 struct run_args {
     const char *allocator, *threads, *variant, *preset, *counter;
     const char *assign[MAX_ASSIGN];
@@ -80,6 +81,11 @@ struct run_args {
     double min_time;
     bool pin, min_time_set;
     struct ab_shard shard;
+    struct ab_common co;
+    const char *workload;
+    struct ab_cmd_allocators allocators;
+    /* The workload, its parameters, thread counts and variants. */
+    struct ab_run_config cfg;
 };
 
 static int on_option(int id, const char *v, void *ctx)
@@ -134,60 +140,53 @@ static int on_option(int id, const char *v, void *ctx)
     return AB_EXIT_OK;
 }
 
-static int run_main(int argc, char **argv)
+static int run_parse(int argc, char **argv, void *args)
 {
     static char thread_items[16][AB_NAME_MAX * 4];
     static char variant_items[32][AB_NAME_MAX * 4];
-    static struct ab_subject subjects[MAX_SUBJECTS];
-    static struct run_args a;
-    memset(&a, 0, sizeof a);
-    a.allocator = "glibc";
-    a.threads = "1";
-    a.counter = "none";
-    struct ab_common co = {.format = "console", .seed = 1, .timeout_s = 60,
-                           .repetitions = 15, .warmup = 2};
+    struct run_args *a = args;
+    a->allocator = "glibc";
+    a->threads = "1";
+    a->counter = "none";
+    a->co = (struct ab_common){.format = "console", .seed = 1, .timeout_s = 60,
+                               .repetitions = 15, .warmup = 2};
     const char *words[1];
     struct ab_args pos = {.min = 1, .max = 1, .v = words,
                           .missing = "which workload? (see: allocbench list workloads)"};
     int rc = ab_cmd_parse(argc, argv, &ab_command_run,
                           AB_COMMON_FORMAT | AB_COMMON_OUT | AB_COMMON_SEED | AB_COMMON_TIMEOUT |
                               AB_COMMON_REPETITIONS | AB_COMMON_WARMUP,
-                          &co, options, sizeof options / sizeof options[0], on_option, &a, &pos);
-    if (rc == AB_CMD_DONE)
-        return AB_EXIT_OK;
+                          &a->co, options, sizeof options / sizeof options[0], on_option, a, &pos);
     if (rc)
         return rc;
-    const char *allocator_arg = a.allocator, *threads_arg = a.threads, *variant_arg = a.variant;
-    const char *preset = a.preset, *out = co.out, *format = co.format, *counter = a.counter;
-    const char *const *assign = a.assign;
-    size_t nassign = a.nassign;
-    uint64_t reps = co.repetitions, warmup = co.warmup, rounds = a.rounds, seed = co.seed;
-    double timeout = co.timeout_s;
-    bool pin = a.pin;
-    const char *workload = pos.v[0];
+    if (a->rounds && a->min_time_set)
+        return ab_error(AB_ALLOCBENCH_USAGE, "run: --rounds and --min-time exclude each other");
+    const char *threads_arg = a->threads, *variant_arg = a->variant, *preset = a->preset;
+    const char *const *assign = a->assign;
+    size_t nassign = a->nassign;
+    const char *workload = a->workload = pos.v[0];
 
-    static struct ab_run_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.wl = ab_workload_find(workload);
-    if (!cfg.wl)
+    struct ab_run_config *cfg = &a->cfg;
+    cfg->wl = ab_workload_find(workload);
+    if (!cfg->wl)
         return ab_error(AB_ALLOCBENCH_UNKNOWN_WORKLOAD,
                         "unknown workload '%s' (see: allocbench list workloads)", workload);
     char err[1024];
-    if (ab_params_defaults(cfg.wl, &cfg.params, err, sizeof err))
+    if (ab_params_defaults(cfg->wl, &cfg->params, err, sizeof err))
         return ab_error(AB_ALLOCBENCH_INTERNAL, "%s", err);
     if (preset) {
         char buf[512];
-        ab_strlcpy(buf, cfg.wl->quick, sizeof buf);
+        ab_strlcpy(buf, cfg->wl->quick, sizeof buf);
         for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
              tok = strtok_r(NULL, ",", &save))
-            if (ab_params_apply(cfg.wl, &cfg.params, tok, err, sizeof err))
+            if (ab_params_apply(cfg->wl, &cfg->params, tok, err, sizeof err))
                 return ab_error(AB_ALLOCBENCH_INTERNAL, "preset quick: %s", err);
     }
     for (size_t i = 0; i < nassign; i++) {
-        if (ab_params_apply(cfg.wl, &cfg.params, assign[i], err, sizeof err))
+        if (ab_params_apply(cfg->wl, &cfg->params, assign[i], err, sizeof err))
             return ab_error(AB_ALLOCBENCH_BAD_PARAM, "%s", err);
-        size_t len = strlen(cfg.assignments);
-        snprintf(cfg.assignments + len, sizeof cfg.assignments - len, "%s%s", len ? "," : "",
+        size_t len = strlen(cfg->assignments);
+        snprintf(cfg->assignments + len, sizeof cfg->assignments - len, "%s%s", len ? "," : "",
                  assign[i]);
     }
 
@@ -198,57 +197,72 @@ static int run_main(int argc, char **argv)
         uint64_t v;
         if ((rc = ab_parse_u64(thread_items[i], 1, AB_MAX_THREADS, false, &v)))
             return ab_cmd_bad_number("threads", thread_items[i], rc, "[1, 1024]");
-        for (size_t j = 0; j < cfg.nthreads; j++)
-            if (cfg.threads[j] == v)
+        for (size_t j = 0; j < cfg->nthreads; j++)
+            if (cfg->threads[j] == v)
                 return ab_error(AB_ALLOCBENCH_USAGE, "--threads names %llu twice",
                                 (unsigned long long)v);
-        unsigned room = ab_host_thread_room();
-        if (v > room)
-            return ab_error(AB_ALLOCBENCH_USAGE,
-                            "--threads %llu: this machine lets a process start %u more "
-                            "(threads-max, RLIMIT_NPROC)",
-                            (unsigned long long)v, room);
-        cfg.threads[cfg.nthreads++] = (unsigned)v;
+        cfg->threads[cfg->nthreads++] = (unsigned)v;
     }
     if (variant_arg) {
         if ((rc = ab_cmd_list("variant", variant_arg, variant_items, 32, &n)))
             return rc;
         for (int i = 0; i < n; i++) {
-            int v = ab_workload_variant_index(cfg.wl, variant_items[i]);
+            int v = ab_workload_variant_index(cfg->wl, variant_items[i]);
             if (v < 0)
                 return ab_error(AB_ALLOCBENCH_USAGE,
                                 "workload %s has no variant '%s' (see: allocbench list "
                                 "workloads)",
-                                cfg.wl->name, variant_items[i]);
-            if (cfg.variant_on[v])
+                                cfg->wl->name, variant_items[i]);
+            if (cfg->variant_on[v])
                 return ab_error(AB_ALLOCBENCH_USAGE, "--variant names %s twice",
                                 variant_items[i]);
-            cfg.variant_on[v] = true;
+            cfg->variant_on[v] = true;
         }
     } else {
-        for (int v = 0; cfg.wl->variants[v]; v++)
-            cfg.variant_on[v] = true;
+        for (int v = 0; cfg->wl->variants[v]; v++)
+            cfg->variant_on[v] = true;
     }
+    return ab_cmd_allocators(a->allocator, &a->allocators);
+}
+
+static int run_run(void *args)
+{
+    static struct ab_subject subjects[MAX_SUBJECTS];
+    struct run_args *a = args;
+    const char *out = a->co.out, *format = a->co.format, *counter = a->counter;
+    uint64_t reps = a->co.repetitions, warmup = a->co.warmup, rounds = a->rounds;
+    uint64_t seed = a->co.seed;
+    double timeout = a->co.timeout_s;
+    bool pin = a->pin;
+    struct ab_run_config *cfg = &a->cfg;
+    char err[1024];
+    int rc;
 
     size_t nsubjects;
-    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)))
+    if ((rc = ab_cmd_subjects(&a->allocators, subjects, &nsubjects)))
         return rc;
-    cfg.subjects = subjects;
-    cfg.nsubjects = nsubjects;
-    cfg.repetitions = (unsigned)reps;
-    cfg.warmup = (unsigned)warmup;
-    cfg.rounds = rounds ? (unsigned)rounds : cfg.wl->default_rounds;
-    cfg.min_time_s = rounds ? 0 : a.min_time_set ? a.min_time : 0.2;
-    if (rounds && a.min_time_set)
-        return ab_error(AB_ALLOCBENCH_USAGE, "run: --rounds and --min-time exclude each other");
-    cfg.seed = seed;
-    cfg.timeout_s = timeout;
-    cfg.pin = pin;
-    cfg.shard = a.shard;
-    cfg.obs = ab_cmd_observer();
+    /* What a process may start here (threads-max, RLIMIT_NPROC). */
+    unsigned room = ab_host_thread_room();
+    for (size_t i = 0; i < cfg->nthreads; i++)
+        if (cfg->threads[i] > room)
+            return ab_error(AB_ALLOCBENCH_USAGE,
+                            "--threads %u: this machine lets a process start %u more "
+                            "(threads-max, RLIMIT_NPROC)",
+                            cfg->threads[i], room);
+    cfg->subjects = subjects;
+    cfg->nsubjects = nsubjects;
+    cfg->repetitions = (unsigned)reps;
+    cfg->warmup = (unsigned)warmup;
+    cfg->rounds = rounds ? (unsigned)rounds : cfg->wl->default_rounds;
+    cfg->min_time_s = rounds ? 0 : a->min_time_set ? a->min_time : 0.2;
+    cfg->seed = seed;
+    cfg->timeout_s = timeout;
+    cfg->pin = pin;
+    cfg->shard = a->shard;
+    cfg->obs = ab_cmd_observer();
     if (strcmp(counter, "none")) {
-        rc = ab_counter_choose(counter, &cfg.counter, cfg.counter_version,
-                               sizeof cfg.counter_version, err, sizeof err);
+        rc = ab_counter_choose(counter, &cfg->counter, cfg->counter_version,
+                               sizeof cfg->counter_version, err, sizeof err);
         if (rc == -ENOENT)
             return ab_error(AB_ALLOCBENCH_USAGE, "--counter %s: %s", counter, err);
         if (rc)
@@ -256,16 +270,16 @@ static int run_main(int argc, char **argv)
                             counter, err);
     }
 
-    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+    if ((rc = ab_cmd_out_dir(out, cfg->out_dir, sizeof cfg->out_dir)))
         return rc;
     ab_cmd_catch_signals();
     static struct ab_run run;
-    rc = ab_run_execute(&cfg, &run);
+    rc = ab_run_execute(cfg, &run);
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the run failed: %s", strerror(-rc));
     static const char *const where[] = {"report.json", "allocator-fast-path-benchmarks.tsv",
-                                        NULL};
-    rc = ab_cmd_report(ab_run_doc(&run), cfg.out_dir, format, where);
+                                        "benchmark.json", NULL};
+    rc = ab_cmd_report(ab_run_doc(&run), cfg->out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_run_free(&run);
     return status;
@@ -275,5 +289,7 @@ const struct ab_command ab_command_run = {
     .name = "run",
     .synopsis = "run a workload on allocators, a fresh child per trial",
     .usage = usage,
-    .main = run_main,
+    .parse = run_parse,
+    .args_size = sizeof(struct run_args),
+    .run = run_run,
 };

@@ -36,8 +36,9 @@ static const char usage[] =
     "  --profiles FILE       the profiles file; default $ALLOCBENCH_PROFILES, else\n"
     "                        stress/profiles.tsv of the build or the installed copy\n"
     "  --out DIR             report folder; default results/runs/<UTC timestamp>/\n"
-    "  --format F            what stdout shows: console (default), json or tsv;\n"
-    "                        the files are always written\n"
+    "  --format F            what stdout shows: console (default), json, tsv or\n"
+    "                        markdown (tables for a pull request); the files are\n"
+    "                        always written\n"
     "  --timeout SECONDS     per case, 0.1..86400; default 300, or twice the duration\n"
     "                        per timed case plus 60 when that is more; a case past it\n"
     "                        is killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
@@ -62,13 +63,16 @@ static const struct ab_opt options[] = {
     {"profiles", true, OPT_PROFILES}, {"shard", true, OPT_SHARD},
 };
 
-/* What stress's own options set. */
+/* What stress's own options set, and what parse makes of them. */
 struct stress_args {
     const char *profile, *allocator, *cases, *profiles;
     uint64_t ops;
     double duration;
     bool ops_set, duration_set, no_verify;
     struct ab_shard shard;
+    struct ab_common co;
+    struct ab_case_set case_set;   /* asked for (all when --case is not given) */
+    struct ab_cmd_allocators allocators;
 };
 
 static int on_option(int id, const char *v, void *ctx)
@@ -99,31 +103,63 @@ static int on_option(int id, const char *v, void *ctx)
     return AB_EXIT_OK;
 }
 
-static int stress_main(int argc, char **argv)
+static int stress_parse(int argc, char **argv, void *args)
 {
     static char case_items[16][AB_NAME_MAX * 4];
-    static struct ab_subject subjects[MAX_SUBJECTS];
-    struct stress_args a = {.allocator = "glibc"};
-    struct ab_common co = {.format = "console", .seed = 1, .timeout_s = 300};
+    struct stress_args *a = args;
+    a->allocator = "glibc";
+    a->co = (struct ab_common){.format = "console", .seed = 1, .timeout_s = 300};
     struct ab_args pos = {0};
     int rc = ab_cmd_parse(argc, argv, &ab_command_stress,
                           AB_COMMON_FORMAT | AB_COMMON_OUT | AB_COMMON_SEED | AB_COMMON_TIMEOUT,
-                          &co, options, sizeof options / sizeof options[0], on_option, &a, &pos);
-    if (rc == AB_CMD_DONE)
-        return AB_EXIT_OK;
+                          &a->co, options, sizeof options / sizeof options[0], on_option, a,
+                          &pos);
     if (rc)
         return rc;
-    const char *profile = a.profile, *allocator_arg = a.allocator, *case_arg = a.cases;
-    const char *profiles_arg = a.profiles, *out = co.out, *format = co.format;
-    uint64_t ops = a.ops, seed = co.seed;
-    double duration = a.duration, timeout = co.timeout_s;
-    bool ops_set = a.ops_set, duration_set = a.duration_set, timeout_set = co.timeout_set;
-    bool verify = !a.no_verify;
-    if (!profile)
+    if (!a->profile)
         return ab_error(AB_ALLOCBENCH_USAGE,
                         "stress: which profile? --profile P (see: allocbench list profiles)");
-    if (ops_set && duration_set)
+    if (a->ops_set && a->duration_set)
         return ab_error(AB_ALLOCBENCH_USAGE, "stress: --ops and --duration exclude each other");
+
+    const char *case_arg = a->cases;
+    size_t ncases;
+    const struct ab_stress_case *const *cases = ab_stress_cases(&ncases);
+    for (size_t i = 0; i < ncases && !case_arg; i++)
+        ab_case_set_add(&a->case_set, cases[i]->name);
+    if (case_arg) {
+        int n;
+        if ((rc = ab_cmd_list("case", case_arg, case_items, 16, &n)))
+            return rc;
+        for (int i = 0; i < n; i++) {
+            int ci = ab_stress_case_index(case_items[i]);
+            if (ci < 0) {
+                char known[256] = "";
+                for (size_t k = 0; k < ncases; k++) {
+                    strncat(known, k ? ", " : "", sizeof known - strlen(known) - 1);
+                    strncat(known, cases[k]->name, sizeof known - strlen(known) - 1);
+                }
+                return ab_error(AB_ALLOCBENCH_USAGE, "--case: no case '%s' (cases: %s)",
+                                case_items[i], known);
+            }
+            if (ab_case_set_add(&a->case_set, case_items[i]))
+                return ab_error(AB_ALLOCBENCH_USAGE, "--case names %s twice", case_items[i]);
+        }
+    }
+    return ab_cmd_allocators(a->allocator, &a->allocators);
+}
+
+static int stress_run(void *args)
+{
+    static struct ab_subject subjects[MAX_SUBJECTS];
+    struct stress_args *a = args;
+    const char *profile = a->profile, *profiles_arg = a->profiles;
+    const char *out = a->co.out, *format = a->co.format;
+    uint64_t ops = a->ops, seed = a->co.seed;
+    double duration = a->duration, timeout = a->co.timeout_s;
+    bool ops_set = a->ops_set, duration_set = a->duration_set, timeout_set = a->co.timeout_set;
+    bool verify = !a->no_verify;
+    int rc;
 
     char err[1024];
     static char path[PATH_MAX];
@@ -142,36 +178,12 @@ static int stress_main(int argc, char **argv)
                                              "profiles)", profile, path);
     cfg.profiles_path = path;
     cfg.profiles_text = profiles.text;
-
-    size_t ncases;
-    const struct ab_stress_case *const *cases = ab_stress_cases(&ncases);
-    memset(&cfg.cases, 0, sizeof cfg.cases);
-    for (size_t i = 0; i < ncases && !case_arg; i++)
-        ab_case_set_add(&cfg.cases, cases[i]->name);
-    if (case_arg) {
-        int n;
-        if ((rc = ab_cmd_list("case", case_arg, case_items, 16, &n)))
-            return rc;
-        for (int i = 0; i < n; i++) {
-            int ci = ab_stress_case_index(case_items[i]);
-            if (ci < 0) {
-                char known[256] = "";
-                for (size_t k = 0; k < ncases; k++) {
-                    strncat(known, k ? ", " : "", sizeof known - strlen(known) - 1);
-                    strncat(known, cases[k]->name, sizeof known - strlen(known) - 1);
-                }
-                return ab_error(AB_ALLOCBENCH_USAGE, "--case: no case '%s' (cases: %s)",
-                                case_items[i], known);
-            }
-            if (ab_case_set_add(&cfg.cases, case_items[i]))
-                return ab_error(AB_ALLOCBENCH_USAGE, "--case names %s twice", case_items[i]);
-        }
-    }
+    cfg.cases = a->case_set;
     cfg.ops = ops_set ? ops : duration_set ? 0 : cfg.profile->ops;
     cfg.duration_s = duration_set ? duration : ops_set ? 0 : cfg.profile->duration_s;
 
     size_t nsubjects;
-    if ((rc = ab_cmd_subjects(allocator_arg, subjects, MAX_SUBJECTS, &nsubjects)))
+    if ((rc = ab_cmd_subjects(&a->allocators, subjects, &nsubjects)))
         return rc;
     cfg.subjects = subjects;
     cfg.nsubjects = nsubjects;
@@ -181,7 +193,7 @@ static int stress_main(int argc, char **argv)
     if (!timeout_set && 2 * cfg.duration_s + 60 > timeout)
         timeout = 2 * cfg.duration_s + 60;
     cfg.timeout_s = timeout;
-    cfg.shard = a.shard;
+    cfg.shard = a->shard;
     cfg.obs = ab_cmd_observer();
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;
@@ -203,5 +215,7 @@ const struct ab_command ab_command_stress = {
     .name = "stress",
     .synopsis = "run an allocator profile's verified stress cases",
     .usage = usage,
-    .main = stress_main,
+    .parse = stress_parse,
+    .args_size = sizeof(struct stress_args),
+    .run = stress_run,
 };

@@ -84,45 +84,59 @@ static int on_option(int id, const char *v, void *ctx)
     return AB_EXIT_OK;
 }
 
-static int trace_main(int argc, char **argv)
+struct trace_args {
+    struct ab_trace_config cfg;
+    struct ab_common co;
+};
+
+static int trace_parse(int argc, char **argv, void *args)
 {
-    static struct ab_trace_config cfg;
-    static struct ab_trace_result res;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.top = 10;
-    cfg.max_live = 1u << 20;
-    struct ab_common co = {.format = "console"};
+    struct trace_args *a = args;
+    struct ab_trace_config *cfg = &a->cfg;
+    cfg->top = 10;
+    cfg->max_live = 1u << 20;
+    a->co = (struct ab_common){.format = "console"};
     /* The first word that is not an option starts the command. */
     struct ab_args pos = {.rest = true};
-    int rc = ab_cmd_parse(argc, argv, &ab_command_trace, AB_COMMON_FORMAT | AB_COMMON_OUT, &co,
-                          options, sizeof options / sizeof options[0], on_option, &cfg, &pos);
+    int rc = ab_cmd_parse(argc, argv, &ab_command_trace, AB_COMMON_FORMAT | AB_COMMON_OUT,
+                          &a->co, options, sizeof options / sizeof options[0], on_option, cfg,
+                          &pos);
     if (rc)
-        return rc == AB_CMD_DONE ? AB_EXIT_OK : rc;
-    const char *out = co.out, *format = co.format;
+        return rc;
     bool has_command = pos.rest_argc > 0;
-    if (cfg.pid && has_command)
+    if (cfg->pid && has_command)
         return ab_error(AB_ALLOCBENCH_USAGE, "trace: --pid or a command, not both");
-    if (!cfg.pid && !has_command)
+    if (!cfg->pid && !has_command)
         return ab_error(AB_ALLOCBENCH_USAGE,
                         "trace: what to trace? --pid PID or -- COMMAND (see: allocbench help "
                         "trace)");
     if (has_command)
-        cfg.command = pos.rest_argv;
+        cfg->command = pos.rest_argv;
+    return AB_EXIT_OK;
+}
+
+static int trace_run(void *args)
+{
+    static struct ab_trace_result res;
+    struct trace_args *a = args;
+    struct ab_trace_config *cfg = &a->cfg;
+    const char *out = a->co.out, *format = a->co.format;
+    int rc;
 
     char err[1024];
     enum ab_code code;
-    if (ab_trace_check(&cfg, err, sizeof err, &code))
+    if (ab_trace_check(cfg, err, sizeof err, &code))
         return ab_error(code, "%s", err);
-    if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
+    if ((rc = ab_cmd_out_dir(out, cfg->out_dir, sizeof cfg->out_dir)))
         return rc;
 
-    cfg.obs = ab_cmd_observer();
-    if (ab_trace_execute(&cfg, &res, err, sizeof err, &code)) {
+    cfg->obs = ab_cmd_observer();
+    if (ab_trace_execute(cfg, &res, err, sizeof err, &code)) {
         ab_trace_free(&res);
         return ab_error(code, "%s", err);
     }
     static const char *const where[] = {"report.json", "allocator-trace-report.tsv", NULL};
-    rc = ab_cmd_report(ab_trace_doc(&res), cfg.out_dir, format, where);
+    rc = ab_cmd_report(ab_trace_doc(&res), cfg->out_dir, format, where);
     ab_trace_free(&res);
     return rc;
 }
@@ -131,7 +145,9 @@ const struct ab_command ab_command_trace = {
     .name = "trace",
     .synopsis = "trace a live process's allocator with uprobes (libbpf; root)",
     .usage = usage,
-    .main = trace_main,
+    .parse = trace_parse,
+    .args_size = sizeof(struct trace_args),
+    .run = trace_run,
 };
 
 #else /* AB_HAVE_TRACE */

@@ -30,6 +30,9 @@ cases = [
     ("parameter not a number", ["run", "bulk-new", "--param", "size=lots"], 2, ["size", "ALLOCBENCH_BAD_PARAM"]),
     ("threads out of range", ["run", "bulk-new", "--threads", "0"], 2, ["--threads", "ALLOCBENCH_USAGE"]),
     ("threads twice", ["run", "bulk-new", "--threads", "2,1,2"], 2, ["--threads names 2 twice"]),
+    ("a stray word after help", ["help", "run", "extra"], 2, ["unexpected argument 'extra'"]),
+    ("a stray word after --version", ["--version", "extra"], 2, ["unexpected argument 'extra'"]),
+    ("a stray word after --help", ["--help", "extra"], 2, ["unexpected argument 'extra'"]),
     ("threads twice, spelled apart", ["run", "bulk-new", "--threads", "1,01"], 2, ["--threads names 1 twice"]),
     ("threads with an empty item", ["run", "bulk-new", "--threads", "1,,2"], 2, ["--threads", "empty item"]),
     ("variant twice", ["run", "bulk-new", "--variant", "loop,array,loop"], 2, ["--variant names loop twice"]),
@@ -78,6 +81,18 @@ if os.geteuid() == 0 and shutil.which("setpriv") and shutil.which("prlimit"):
           f"threads within RLIMIT_NPROC: exit {p.returncode}, {p.stderr!r}")
 else:
     print("note: not root, or no setpriv/prlimit: the RLIMIT_NPROC case is left out")
+
+# The default --out is a folder of its own: runs within one second never
+# share one (three at once here).
+cwd = tmpdir()
+procs = [subprocess.Popen([AB, "run", "bulk-new", "--variant", "loop", "--rounds", "1",
+                           "--repetitions", "1", "--param", "n=64"], cwd=cwd,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(3)]
+codes = [p.wait(timeout=120) for p in procs]
+made = os.listdir(os.path.join(cwd, "results", "runs"))
+check(codes == [0, 0, 0] and len(made) == 3 and
+      all(os.path.exists(os.path.join(cwd, "results", "runs", m, "report.json")) for m in made),
+      f"three runs at once: exits {codes}, folders {made}")
 
 # The same shapes, valid: none of them fires.
 good = tmpdir()

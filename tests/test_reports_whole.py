@@ -18,7 +18,8 @@ import time
 
 from abtest import *
 
-SET = {"report.json", "allocator-fast-path-benchmarks.tsv", "allocator-diagnostics-report.tsv"}
+SET = {"report.json", "allocator-fast-path-benchmarks.tsv", "allocator-diagnostics-report.tsv",
+       "benchmark.json"}
 ARGS = ["run", "bulk-new", "--variant", "loop", "--repetitions", "1", "--rounds", "1"]
 
 

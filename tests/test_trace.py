@@ -369,7 +369,9 @@ check(ready == b"ready\n" and p.returncode == 0, f"busy: exit {p.returncode}: {p
 if p.returncode == 0:
     f = functions(load_report(out))
     m, fr = f["malloc"]["calls"], f["free"]["calls"]
-    check(m > 10000, f"busy: {m} mallocs counted in a second of two busy threads")
+    # How many depends on the machine's load (a count, not a rate, is
+    # checked: that calls are seen at all, and that they pair up).
+    check(m > 100, f"busy: {m} mallocs counted in a second of two busy threads")
     check(abs(m - fr) <= 2, f"busy: {m} mallocs but {fr} frees (two threads: at most 2 apart)")
     check(f["malloc"]["nested_calls"] == 0 and f["free"]["nested_calls"] == 0,
           "busy: nested calls counted in a program that never nests")

@@ -2,6 +2,7 @@
 #include "workload.h"
 #include "check.h"
 
+#include <cJSON.h>
 #include <errno.h>
 #include <string.h>
 
@@ -19,8 +20,28 @@ static int dummy_run(struct ab_trial *t)
 static const struct ab_workload wl = {"t", "test", "", "op", variants, params, 3, "n=2", 1,
                                       dummy_run};
 
+/* A reply's figures are counts, or the reply is not believed. */
+static void reply_counts(void)
+{
+    static const char *const names[] = {"ops", "wall_ns"};
+    char why[128];
+    const char *good = "{\"rc\":0,\"ops\":10,\"wall_ns\":0}";
+    const char *bad[] = {"{\"rc\":0,\"ops\":10}", "{\"rc\":0,\"ops\":-1,\"wall_ns\":1}",
+                         "{\"rc\":0,\"ops\":1.5,\"wall_ns\":1}",
+                         "{\"rc\":0,\"ops\":\"10\",\"wall_ns\":1}"};
+    cJSON *d = cJSON_Parse(good);
+    CHECK(ab_reply_counts(d, names, 2, why, sizeof why) == 0);
+    cJSON_Delete(d);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        d = cJSON_Parse(bad[i]);
+        CHECK(ab_reply_counts(d, names, 2, why, sizeof why) == -EPROTO && strstr(why, "\""));
+        cJSON_Delete(d);
+    }
+}
+
 int main(void)
 {
+    reply_counts();
     uint64_t u;
     CHECK(ab_parse_u64("42", 0, 100, false, &u) == 0 && u == 42);
     CHECK(ab_parse_u64("101", 0, 100, false, &u) == -ERANGE);
@@ -41,6 +62,10 @@ int main(void)
     CHECK(ab_parse_double("0", 0.1, 10, &d) == -ERANGE);
     CHECK(ab_parse_double("nan", 0.1, 10, &d) == -EINVAL);
     CHECK(ab_parse_double("1s", 0.1, 10, &d) == -EINVAL);
+    CHECK(ab_parse_double("0x4", 0.1, 10, &d) == -EINVAL);
+    CHECK(ab_parse_double(" 1", 0.1, 10, &d) == -EINVAL);
+    CHECK(ab_parse_double("1e300", 0.1, 10, &d) == -ERANGE);
+    CHECK(ab_parse_double("2.5e0", 0.1, 10, &d) == 0 && d == 2.5);
 
     int64_t i;
     CHECK(ab_parse_i64("-5", -10, 10, &i) == 0 && i == -5);

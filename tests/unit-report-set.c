@@ -57,8 +57,10 @@ int main(void)
 
     /* An older set with a file this one lacks: replaced whole. */
     put(out, "allocator-remote-free-report.tsv", "old\n");
+    put(out, "benchmark.json", "{}\n");
     CHECK(ab_report_write(doc, out, err, sizeof err) == 0);
-    CHECK(entries(out) == 3 && !exists(out, "allocator-remote-free-report.tsv"));
+    CHECK(entries(out) == 3 && !exists(out, "allocator-remote-free-report.tsv") &&
+          !exists(out, "benchmark.json"));
     CHECK(entries(tmp) == 1);
 
     /* A folder with the user's own file: written in place, the file kept,
@@ -89,6 +91,18 @@ int main(void)
     CHECK(ab_report_write(other_doc, out, err, sizeof err) == 0);
     CHECK(entries(out) == 1 && exists(out, "report.json"));
     cJSON_Delete(other_doc);
+
+    /* Run and fastpath sets hold benchmark.json; a stress set does not. */
+    cJSON *run_doc = cJSON_Parse("{\"command\": \"run\", \"trials\": [], \"aggregates\": [], "
+                                 "\"diagnostics\": []}");
+    CHECK(ab_report_write(run_doc, out, err, sizeof err) == 0);
+    CHECK(entries(out) == 4 && exists(out, "benchmark.json"));
+    const struct ab_format *gbench = ab_format_find("gbench");
+    CHECK(gbench && ab_format_prints(gbench, "run") && ab_format_prints(gbench, "fastpath") &&
+          !ab_format_prints(gbench, "stress") && !gbench->for_people);
+    CHECK(ab_report_write(doc, out, err, sizeof err) == 0);
+    CHECK(entries(out) == 3 && !exists(out, "benchmark.json"));
+    cJSON_Delete(run_doc);
     cJSON_Delete(doc);
 
     const char *const dirs[] = {out, other};

@@ -164,6 +164,107 @@ int main(void)
     CHECK(con && strstr(con, "crashy             1          -                       -        "
                              "-          -    1.2 MiB  failed (0/1 measured)\n"));
     free(con);
+
+    /* benchmark.json: the measured trial alone (one trial: no aggregates),
+     * its CPU time from the trial's rusage where it has one, strings made
+     * valid UTF-8. */
+    cJSON *gb_doc = cJSON_Duplicate(built, true);
+    cJSON *gb_ctx = (cJSON *)get(gb_doc, "context");
+    cJSON *t0_gb = cJSON_GetArrayItem(get(gb_doc, "trials"), 0);
+    cJSON *ru = cJSON_CreateObject();
+    cJSON_AddNumberToObject(ru, "user_s", 0.001);
+    cJSON_AddNumberToObject(ru, "sys_s", 0.0005);
+    cJSON *la = cJSON_CreateObject(), *la_start = cJSON_AddArrayToObject(la, "start");
+    cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.5));
+    cJSON_AddItemToArray(la_start, cJSON_CreateNumber(0.25));
+    cJSON_AddItemToArray(la_start, cJSON_CreateNull());
+    /* Set, replacing what the document may hold already. */
+    const struct {
+        cJSON *obj;
+        const char *key;
+        cJSON *value;
+    } sets[] = {
+        {t0_gb, "rusage", ru},
+        {gb_ctx, "hostname", cJSON_CreateString("h\xffx")},
+        {gb_ctx, "cpu_governor", cJSON_CreateString("powersave")},
+        {gb_ctx, "cpu_mhz", cJSON_CreateNumber(2399.6)},
+        {gb_ctx, "load_average", la},
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        cJSON_DeleteItemFromObjectCaseSensitive(sets[i].obj, sets[i].key);
+        cJSON_AddItemToObject(sets[i].obj, sets[i].key, sets[i].value);
+    }
+    char *gb_text = ab_format_find("gbench")->print(gb_doc);
+    cJSON *gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    const cJSON *gbs = get(gb, "benchmarks"), *b0 = cJSON_GetArrayItem(gbs, 0);
+    CHECK(cJSON_GetArraySize(gbs) == 1);
+    CHECK(!strcmp(ab_json_str(b0, "name"), "bulk-new/loop/glibc/threads:1") &&
+          !strcmp(ab_json_str(b0, "run_type"), "iteration") &&
+          !strcmp(ab_json_str(b0, "time_unit"), "ns"));
+    CHECK(ab_json_num(b0, "iterations", 0) == 4096 && ab_json_num(b0, "real_time", 0) == 10);
+    CHECK_NEAR(ab_json_num(b0, "cpu_time", 0), 1.5e6 / 4096);
+    CHECK(!strcmp(ab_json_str(get(gb, "context"), "date"), "2026-01-01T00:00:00+00:00"));
+    CHECK(!strcmp(ab_json_str(get(gb, "context"), "host_name"), "h\xef\xbf\xbdx"));
+    CHECK(cJSON_IsTrue(get(get(gb, "context"), "cpu_scaling_enabled")));
+    CHECK(ab_json_num(get(gb, "context"), "mhz_per_cpu", 0) == 2400);
+    const cJSON *load = get(get(gb, "context"), "load_avg");
+    CHECK(cJSON_GetArraySize(load) == 2 && cJSON_GetArrayItem(load, 0)->valuedouble == 0.5 &&
+          cJSON_GetArrayItem(load, 1)->valuedouble == 0.25);
+    cJSON_Delete(gb);
+    free(gb_text);
+    /* Without rusage (null), cpu_time is the trial's ns per op; without
+     * the figures, no member for them. */
+    cJSON_DeleteItemFromObjectCaseSensitive(t0_gb, "rusage");
+    cJSON_AddNullToObject(t0_gb, "rusage");
+    gb_text = ab_format_find("gbench")->print(gb_doc);
+    gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    CHECK(ab_json_num(cJSON_GetArrayItem(get(gb, "benchmarks"), 0), "cpu_time", 0) == 10);
+    cJSON_Delete(gb);
+    free(gb_text);
+    gb_text = ab_format_find("gbench")->print(built);
+    gb = gb_text ? cJSON_Parse(gb_text) : NULL;
+    CHECK(!get(get(gb, "context"), "cpu_scaling_enabled") &&
+          !get(get(gb, "context"), "mhz_per_cpu"));
+    cJSON_Delete(gb);
+    free(gb_text);
+    cJSON_Delete(gb_doc);
+
+    /* --format markdown: the ratio table and the noisy note where the
+     * document has them (comparisons[], aggregates[].noisy). */
+    cJSON *md_doc = cJSON_Duplicate(built, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(md_doc, "comparisons");
+    cJSON *md_cmp = cJSON_CreateObject();
+    cJSON_AddStringToObject(md_cmp, "variant", "loop");
+    cJSON_AddNumberToObject(md_cmp, "threads", 1);
+    cJSON_AddStringToObject(md_cmp, "allocator", "cr|ashy");
+    cJSON_AddStringToObject(md_cmp, "base", "glibc");
+    cJSON_AddNumberToObject(md_cmp, "ratio", 1.25);
+    cJSON_AddNumberToObject(md_cmp, "ci95_low", 1.1);
+    cJSON_AddNumberToObject(md_cmp, "ci95_high", 1.4);
+    cJSON_AddNumberToObject(md_cmp, "p_value", 0.0123);
+    cJSON_AddStringToObject(md_cmp, "verdict", "slower");
+    cJSON_AddTrueToObject(md_cmp, "noisy");
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(md_doc, "comparisons"), md_cmp);
+    cJSON *a0_md = cJSON_GetArrayItem(get(md_doc, "aggregates"), 0);
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy");
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy_why");
+    cJSON_AddTrueToObject(a0_md, "noisy");
+    cJSON_AddStringToObject(a0_md, "noisy_why", "cv 7 % over 5 %");
+    char *md = ab_format_find("markdown")->print(md_doc);
+    CHECK(md && strstr(md, "\n| variant | threads | allocator | base | ratio | 95 % CI | p | "
+                           "verdict |\n|---|---:|---|---|---:|---:|---:|---|\n| loop | 1 | "
+                           "cr\\|ashy | glibc | 1.250 | 1.100 to 1.400 | 0.0123 | slower "
+                           "(noisy) |\n"));
+    CHECK(md && strstr(md, "\n- noisy: loop on glibc, threads=1: cv 7 % over 5 %\n"));
+    free(md);
+    /* Without them, neither. */
+    cJSON_DeleteItemFromObjectCaseSensitive(md_doc, "comparisons");
+    cJSON_DeleteItemFromObjectCaseSensitive(a0_md, "noisy");
+    md = ab_format_find("markdown")->print(md_doc);
+    CHECK(md && !strstr(md, "| ratio |") && !strstr(md, "noisy"));
+    free(md);
+    cJSON_Delete(md_doc);
+
     cJSON *doc = cJSON_Parse(json);
     free(json);
     cJSON_Delete(built);

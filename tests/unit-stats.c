@@ -18,6 +18,12 @@ int main(void)
     CHECK(!s.ci_valid);
     CHECK(isnan(s.ci_low) && isnan(s.ci_high));
 
+    /* Sample standard deviation: sum of squares 10 over n - 1 = 4. */
+    CHECK_NEAR(ab_stddev(odd, 5), sqrt(2.5));
+    CHECK(ab_stddev(odd, 1) == 0 && isnan(ab_stddev(odd, 0)));
+    double big[] = {1e9 + 1, 1e9 + 2, 1e9 + 3};
+    CHECK_NEAR(ab_stddev(big, 3), 1);
+
     double even[] = {10, 2, 8, 4};
     ab_summarize(even, 4, &s);
     CHECK_NEAR(s.median, 6);

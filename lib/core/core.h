@@ -78,8 +78,8 @@ int ab_parse_double(const char *s, double min, double max, double *out);
  * Returns the count, or -EINVAL for an empty item, -E2BIG for too many. */
 int ab_split_list(const char *s, char items[][AB_NAME_MAX * 4], int max);
 int ab_mkdir_p(const char *path);
-/* The report folder: out (--out), or results/runs/<UTC stamp>/ when NULL,
- * copied into dir and created. */
+/* The report folder: out (--out), or a new results/runs/<UTC stamp>[-N]/
+ * (never one that exists) when NULL, copied into dir and created. */
 int ab_out_dir_prepare(const char *out, char *dir, size_t len);
 /* The report folder, created and tried: a probe file written and removed
  * in it before any trial, so that a place that cannot take the reports
@@ -94,6 +94,9 @@ int ab_write_file_atomic(const char *path, const char *data, size_t len);
 int ab_pending_add(const char *path, bool dir);
 void ab_pending_drop(int slot);
 void ab_pending_remove(void);
+/* rel (a path relative to the executable's folder, "" for none) made whole
+ * into buf: 0 when it names something that exists, else -ENOENT. */
+int ab_beside_self(const char *rel, char *buf, size_t len);
 /* The folder holding the running executable (from /proc/self/exe). */
 int ab_self_dir(char *buf, size_t len);
 int ab_self_exe(char *buf, size_t len);
@@ -187,6 +190,9 @@ void ab_summarize(const double *x, size_t n, struct ab_summary *out);
  * 0.95; returns false when even (1, n) falls short. */
 bool ab_median_ci_ranks(size_t n, size_t *j, size_t *k);
 double ab_median_sorted(const double *sorted, size_t n);
+/* The sample standard deviation of x[0..n) (n - 1 in the denominator, as
+ * google-benchmark's stddev aggregate): 0 for one value, NaN for none. */
+double ab_stddev(const double *x, size_t n);
 
 /* --------------------------------------------------------------- measure.c */
 

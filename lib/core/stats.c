@@ -18,6 +18,20 @@ double ab_median_sorted(const double *s, size_t n)
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2.0;
 }
 
+double ab_stddev(const double *x, size_t n)
+{
+    if (!n)
+        return NAN;
+    double mean = 0, ss = 0;
+    for (size_t i = 0; i < n; i++)
+        mean += x[i];
+    mean /= (double)n;
+    /* Two passes: no cancellation between a sum of squares and the mean's. */
+    for (size_t i = 0; i < n; i++)
+        ss += (x[i] - mean) * (x[i] - mean);
+    return n > 1 ? sqrt(ss / (double)(n - 1)) : 0;
+}
+
 /*
  * The median lies between order statistics x(j) and x(k) with probability
  * P(j <= B <= k - 1) for B ~ Binomial(n, 1/2).  Take the symmetric pair

@@ -75,7 +75,8 @@ int ab_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 
 int ab_parse_double(const char *s, double min, double max, double *out)
 {
-    if (!s || !*s || isspace((unsigned char)*s))
+    /* Decimal only: strtod would also take hex floats (0x10 seconds). */
+    if (!s || !*s || s[strspn(s, "0123456789+-.eE")])
         return -EINVAL;
     errno = 0;
     char *end;
@@ -141,12 +142,25 @@ int ab_out_dir_prepare(const char *out, char *dir, size_t len)
         if (strlen(out) >= len)
             return -ENAMETOOLONG;
         ab_strlcpy(dir, out, len);
-    } else {
-        char stamp[32];
-        ab_utc_stamp(stamp, sizeof stamp);
-        snprintf(dir, len, "results/runs/%s", stamp);
+        return ab_mkdir_p(dir);
     }
-    return ab_mkdir_p(dir);
+    /* The default is a folder of its own: the time, and a suffix when a
+     * run of the same second made that one (mkdir decides, so two runs
+     * never share one). */
+    char stamp[32];
+    ab_utc_stamp(stamp, sizeof stamp);
+    int rc = ab_mkdir_p("results/runs");
+    for (unsigned k = 1; !rc && k < 1000; k++) {
+        if (k == 1)
+            snprintf(dir, len, "results/runs/%s", stamp);
+        else
+            snprintf(dir, len, "results/runs/%s-%u", stamp, k);
+        if (!mkdir(dir, 0777))
+            return 0;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return rc ? rc : -EEXIST;
 }
 
 static int write_atomic(const char *tmp, const char *path, const char *data, size_t len);
@@ -371,4 +385,14 @@ void ab_shuffle_u32(uint32_t *a, size_t n, uint64_t *rng)
         a[i - 1] = a[j];
         a[j] = tmp;
     }
+}
+
+int ab_beside_self(const char *rel, char *buf, size_t len)
+{
+    char dir[PATH_MAX];
+    if (!rel || !*rel || ab_self_dir(dir, sizeof dir))
+        return -ENOENT;
+    if (snprintf(buf, len, "%s/%s", dir, rel) >= (int)len)
+        return -ENAMETOOLONG;
+    return access(buf, F_OK) == 0 ? 0 : -ENOENT;
 }

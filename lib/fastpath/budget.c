@@ -35,6 +35,12 @@ static const char *const col_names[COL_COUNT] = {
 static const bool col_required[COL_COUNT] = {true, true, true, false, false, false,
                                              true, true, false};
 
+/* A count in a report is at most COUNT_MAX; a ceiling may be one raised by
+ * the largest headroom `budgets` takes (1000 percent), so that a file it
+ * writes is one this parser reads. */
+#define COUNT_MAX 1e15
+#define CEILING_MAX (COUNT_MAX * 11)
+
 static int bad(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static int bad(char *err, size_t errlen, const char *path, unsigned line, const char *fmt, ...)
@@ -178,10 +184,10 @@ static int parse_row(struct ab_budgets *out, char **f, const int *col, unsigned 
                        sizeof b->version - 1);
         ab_strlcpy(b->version, v, sizeof b->version);
     }
-    if (ceiling(f[col[COL_MAX_INS]], 1e12, &b->max_instructions))
+    if (ceiling(f[col[COL_MAX_INS]], CEILING_MAX, &b->max_instructions))
         return bad(err, errlen, path, lineno, "max_instructions '%s': a count >= 0 or empty",
                    f[col[COL_MAX_INS]]);
-    if (ceiling(f[col[COL_MAX_BR]], 1e12, &b->max_branches))
+    if (ceiling(f[col[COL_MAX_BR]], CEILING_MAX, &b->max_branches))
         return bad(err, errlen, path, lineno, "max_branches '%s': a count >= 0 or empty",
                    f[col[COL_MAX_BR]]);
     b->max_slow_path_share = NAN;
@@ -341,12 +347,24 @@ static int reject(char *err, size_t errlen, const char *path, const char *fmt, .
     return -EPROTO;
 }
 
-/* A count in a report: null, or an integer in [0, 1e15]. */
+/* A count in a report: null, or an integer in [0, COUNT_MAX]. */
 static bool count_ok(const cJSON *v)
 {
     return cJSON_IsNull(v) || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-                               v->valuedouble >= 0 && v->valuedouble <= 1e15 &&
+                               v->valuedouble >= 0 && v->valuedouble <= COUNT_MAX &&
                                v->valuedouble == floor(v->valuedouble));
+}
+
+/* Under max bytes; with name, no space, tab, line break or other control
+ * character either (what a name in the budget file may not hold). */
+static bool text_ok(const char *s, size_t max, bool name)
+{
+    if (strlen(s) >= max)
+        return false;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f || (name && *c == ' '))
+            return false;
+    return true;
 }
 
 static const char *check_row(const cJSON *row)
@@ -355,6 +373,13 @@ static const char *check_row(const cJSON *row)
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(row, strings[i])))
             return strings[i];
+    /* No longer than a subject's name, or than struct ab_budget keeps the
+     * counter and the version; * is the budget file's, never a name. */
+    const char *a = ab_json_str(row, "allocator"), *counter = ab_json_str(row, "counter");
+    if (!*a || strlen(a) >= AB_NAME_MAX || !strcmp(a, "*"))
+        return "allocator";
+    if (!*counter || !text_ok(counter, 32, true))
+        return "counter";
     if (ab_fp_op_parse(ab_json_str(row, "op")) < 0)
         return "op";
     if (ab_fp_pattern_parse(ab_json_str(row, "pattern")) < 0)
@@ -377,7 +402,7 @@ static const char *check_row(const cJSON *row)
     if (!cJSON_IsNull(ag) && !cJSON_IsBool(ag))
         return "repetitions_agree";
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
-    if (!cJSON_IsNull(v) && !cJSON_IsString(v))
+    if (!cJSON_IsNull(v) && !(cJSON_IsString(v) && strlen(v->valuestring) < 128))
         return "allocator_version";
     return NULL;
 }
@@ -496,10 +521,26 @@ int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE
     return c->used ? 0 : -ENOMEM;
 }
 
+int ab_gate_begin_recorded(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn)
+{
+    if (ab_gate_begin(c, b, out, warn))
+        return -ENOMEM;
+    c->verdicts = cJSON_CreateArray();
+    c->budget_findings = cJSON_CreateArray();
+    if (!c->verdicts || !c->budget_findings) {
+        ab_gate_end(c);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
 void ab_gate_end(struct ab_gate *c)
 {
     free(c->used);
     c->used = NULL;
+    cJSON_Delete(c->verdicts);
+    cJSON_Delete(c->budget_findings);
+    c->verdicts = c->budget_findings = NULL;
 }
 
 /* A ceiling the report cannot be held to: the figure was not counted. */
@@ -530,11 +571,11 @@ static void version_warning(struct ab_gate *c, const char *allocator, const char
             allocator, got, line, want, ab_code_name(AB_ALLOCBENCH_BUDGET_VERSION));
 }
 
-void ab_gate_report(struct ab_gate *c, const cJSON *doc)
+/* One report row against its budget: its lines on c->out, and its
+ * verdict (the names of the check's JSON and JUnit outputs). */
+static const char *gate_row(struct ab_gate *c, const cJSON *row)
 {
     FILE *out = c->out;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows"))
     {
         struct where w = {ab_json_str(row, "allocator"), ab_json_str(row, "op"),
                           ab_json_str(row, "pattern"),
@@ -552,7 +593,7 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
             c->unavailable++;
             fprintf(out, "UNAVAILABLE %s %s size=%llu pattern=%s: %s\n", w.allocator, w.op,
                     w.size, w.pattern, reason);
-            continue;
+            return "unavailable";
         }
         const cJSON *agree = cJSON_GetObjectItemCaseSensitive(row, "repetitions_agree");
         double ins = fig(row, "instructions");
@@ -565,13 +606,13 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
                     w.pattern,
                     !strcmp(st, "ok") && !cJSON_IsTrue(agree) ? "the repetitions disagree"
                                                                : (*reason ? reason : st));
-            continue;
+            return "not-measured";
         }
         if (!bg) {
             c->unchecked++;
             fprintf(out, "UNCHECKED %s %s size=%llu pattern=%s no budget\n", w.allocator, w.op,
                     w.size, w.pattern);
-            continue;
+            return "unchecked";
         }
         if (bg->counter[0] && strcmp(bg->counter, counter)) {
             /* callgrind counts a locked read-modify-write as a conditional
@@ -582,7 +623,7 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
                     "report counter=%s\n",
                     ab_code_name(AB_ALLOCBENCH_BUDGET_COUNTER), w.allocator, w.op, w.size,
                     w.pattern, bg->counter, bg->line, counter);
-            continue;
+            return "counter-mismatch";
         }
         const cJSON *ver = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
         const char *v = cJSON_IsString(ver) ? ver->valuestring : "";
@@ -594,17 +635,53 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
                gone;
         if (gone) {
             c->figure_missing++;
-            continue;
+            return "figure-missing";
         }
         bool v1 = over(out, &w, "instructions", ins, bg->max_instructions);
         bool v2 = over(out, &w, "branches", br, bg->max_branches);
         bool v3 = over(out, &w, "slow_path_share", share, bg->max_slow_path_share);
-        if (v1 || v2 || v3)
+        if (v1 || v2 || v3) {
             c->violated++;
-        else
-            c->held++;
+            return "over-budget";
+        }
+        c->held++;
+        return "held";
     }
 }
+
+void ab_gate_report(struct ab_gate *c, const cJSON *doc)
+{
+    const cJSON *row;
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows"))
+    {
+        if (!c->verdicts) {
+            gate_row(c, row);
+            continue;
+        }
+        /* Recorded too: the row's lines are caught, kept with its verdict,
+         * then printed as they would have been. */
+        FILE *out = c->out;
+        char *lines = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&lines, &len);
+        if (!mem) {
+            c->oom = true;
+            gate_row(c, row);
+            continue;
+        }
+        c->out = mem;
+        const char *verdict = gate_row(c, row);
+        c->out = out;
+        if (fclose(mem) == 0 && lines) {
+            fputs(lines, out);
+            ab_gate_record(c, row, verdict, lines);
+        } else {
+            c->oom = true;
+        }
+        free(lines);
+    }
+}
+
 
 void ab_gate_finish(struct ab_gate *c)
 {
@@ -619,14 +696,18 @@ void ab_gate_finish(struct ab_gate *c)
         else
             snprintf(size, sizeof size, "%llu", (unsigned long long)x->size);
         c->unmatched++;
-        fprintf(c->out, "%s %s:%u %s %s size=%s pattern=%s matches no report row\n",
-                ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED), b->path, x->line, x->allocator,
-                ab_fp_op_name(x->op), size, ab_fp_pattern_name(x->pattern));
+        char line[PATH_MAX + AB_NAME_MAX + 256];
+        snprintf(line, sizeof line, "%s %s:%u %s %s size=%s pattern=%s matches no report row",
+                 ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED), b->path, x->line, x->allocator,
+                 ab_fp_op_name(x->op), size, ab_fp_pattern_name(x->pattern));
+        fprintf(c->out, "%s\n", line);
+        ab_gate_record_budget(c, x, size, line);
     }
     if (!c->held && !c->violated) {
         c->nothing_checked = true;
         fprintf(c->out, "%s no report row was checked against a budget\n",
                 ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED));
+        ab_gate_record_budget(c, NULL, NULL, NULL);
     }
 }
 
@@ -704,16 +785,27 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
             unsigned long long size = (unsigned long long)ab_json_num(row, "size", 0);
             if (!strcmp(st, "unavailable"))
                 continue;
-            if (strcmp(st, "ok") ||
+            struct made r = {row, fig(row, "instructions"), fig(row, "branches"),
+                             ab_json_num(row, "slow_path_share", NAN)};
+            /* What the gate counts as not measured cannot set a budget. */
+            if (strcmp(st, "ok") || isnan(r.ins) ||
                 !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "repetitions_agree"))) {
                 snprintf(err, errlen, "%s %s size=%llu pattern=%s was not measured cleanly "
                          "(%s%s%s): a budget is only set from an agreeing count",
-                         a, op, size, pat, st, *ab_json_str(row, "reason") ? ": " : "",
-                         ab_json_str(row, "reason"));
+                         a, op, size, pat, strcmp(st, "ok") || !isnan(r.ins) ? st
+                                                                              : "no instructions",
+                         *ab_json_str(row, "reason") ? ": " : "", ab_json_str(row, "reason"));
                 goto out;
             }
-            struct made r = {row, fig(row, "instructions"), fig(row, "branches"),
-                             ab_json_num(row, "slow_path_share", NAN)};
+            /* What the budget file cannot hold is refused, not written. */
+            const cJSON *ver = cJSON_GetObjectItemCaseSensitive(row, "allocator_version");
+            if (!text_ok(a, AB_NAME_MAX, true) ||
+                (cJSON_IsString(ver) && !text_ok(ver->valuestring, 128, false))) {
+                snprintf(err, errlen, "%s %s size=%llu pattern=%s: a budget file cannot name "
+                         "this allocator or its version (a space, tab or line break in it)",
+                         a, op, size, pat);
+                goto out;
+            }
             struct ab_budget key = {.op = (enum ab_fp_op)ab_fp_op_parse(op),
                                     .pattern = (enum ab_fp_pattern)ab_fp_pattern_parse(pat),
                                     .size = size};
@@ -724,13 +816,17 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
                     break;
             if (k < n) {
                 const struct made *o = &m[k];
-                bool same_counts = o->ins == r.ins && (o->br == r.br || (isnan(o->br) &&
-                                                                          isnan(r.br)));
+                /* Every figure a ceiling is set from, or the budget holds
+                 * one report and fails the other. */
+                bool same_counts = o->ins == r.ins &&
+                                   (o->br == r.br || (isnan(o->br) && isnan(r.br))) &&
+                                   (o->share == r.share || (isnan(o->share) && isnan(r.share)));
                 if (!same_counts || strcmp(ab_json_str(o->row, "counter"),
                                            ab_json_str(row, "counter"))) {
-                    snprintf(err, errlen, "%s %s size=%llu pattern=%s is %g/%g (%s) in one "
-                             "report and %g/%g (%s) in another", a, op, size, pat, o->ins,
-                             o->br, ab_json_str(o->row, "counter"), r.ins, r.br,
+                    snprintf(err, errlen, "%s %s size=%llu pattern=%s is %g/%g, slow share %g "
+                             "(%s) in one report and %g/%g, slow share %g (%s) in another", a,
+                             op, size, pat, o->ins, o->br, o->share,
+                             ab_json_str(o->row, "counter"), r.ins, r.br, r.share,
                              ab_json_str(row, "counter"));
                     goto out;
                 }
@@ -761,11 +857,12 @@ char *ab_budgets_from_reports(cJSON *const *docs, size_t ndocs, double headroom_
         if (!isnan(m[i].br))
             fmt(br, sizeof br, with_headroom(m[i].br, headroom_pct, false));
         if (!isnan(m[i].share)) {
-            /* Printed short, never below the share itself. */
+            /* Printed short, never below the share itself: where six
+             * digits round down, all of them (%.17g reads back exactly). */
             double x = with_headroom(m[i].share, headroom_pct, true);
             snprintf(sh, sizeof sh, "%.6g", x);
             if (strtod(sh, NULL) < x)
-                snprintf(sh, sizeof sh, "%.6g", x * (1 + 1e-6) > 1 ? 1 : x * (1 + 1e-6));
+                snprintf(sh, sizeof sh, "%.17g", x);
         }
         fprintf(f, "%s\t%s\t%llu\t%s\t%s\t%s\t%s\t%s\t%s\n", ab_json_str(row, "allocator"),
                 ab_json_str(row, "op"), (unsigned long long)ab_json_num(row, "size", 0),

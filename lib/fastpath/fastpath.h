@@ -165,6 +165,11 @@ struct ab_gate {
     bool nothing_checked;
     char warned[AB_GATE_WARN_MAX][AB_NAME_MAX]; /* allocators warned about */
     unsigned nwarned;
+    /* Recorded (ab_gate_begin_recorded): a verdict per report row with its
+     * lines, and the findings about the budget file; oom when a record
+     * could not be kept. */
+    struct cJSON *verdicts, *budget_findings;
+    bool oom;
 };
 
 int ab_gate_begin(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn);
@@ -178,15 +183,31 @@ void ab_gate_finish(struct ab_gate *c);
 /* The budget rows checked, as "lines 2-27, 30" (the file's line numbers). */
 void ab_gate_used_lines(const struct ab_gate *c, char *buf, size_t len);
 void ab_gate_end(struct ab_gate *c);
+/* ab_gate_begin, keeping every row's verdict for ab_gate_verdict. */
+int ab_gate_begin_recorded(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn);
+/* (gate-verdict.c) Keep a report row's verdict and lines; keep a budget
+ * row that matched nothing (x) or, with x NULL, that nothing was checked. */
+void ab_gate_record(struct ab_gate *c, const struct cJSON *row, const char *verdict,
+                    const char *lines);
+void ab_gate_record_budget(struct ab_gate *c, const struct ab_budget *x, const char *size,
+                           const char *line);
+/* The recorded check as a document for CI: json (schema
+ * allocbench.check/1) or junit (a JUnit XML testsuite: a test case per
+ * report row and per finding about the budget file); malloc'd text, or
+ * NULL when out of memory. */
+enum ab_gate_format { AB_GATE_JSON, AB_GATE_JUNIT };
+char *ab_gate_verdict(const struct ab_gate *c, enum ab_gate_format f, const char *budgets_path,
+                      bool require_budget);
 /* Whether the check failed (exit 1): a violation, an unmeasured row, a
  * budget matching nothing, a counter mismatch, a missing figure, nothing
  * checked, or (require_budget) a row without a budget. */
 bool ab_gate_failed(const struct ab_gate *c, bool require_budget);
 
 /* Budgets from fast-path reports: every measured row's ceilings at its p50
- * (and slow share) raised by headroom_pct, with its pattern, counter and
- * allocator version; a TSV text, or NULL with err (a row not measured
- * cleanly, two reports disagreeing on a row). */
+ * (and slow share) raised by headroom_pct (0..1000: a file the budget
+ * parser reads back), with its pattern, counter and allocator version; a
+ * TSV text, or NULL with err (a row not measured cleanly, two reports
+ * disagreeing on a row). */
 char *ab_budgets_from_reports(struct cJSON *const *docs, size_t ndocs, double headroom_pct,
                               char *err, size_t errlen);
 

@@ -136,20 +136,24 @@ static const struct array_kind stress_arrays[] = {
 };
 
 /* The axes of a command, in the order of its loops: each a member of its
- * records and where the matrix lists its values (NULL: the allocators). */
+ * records and where the matrix lists its values (NULL: the allocators).
+ * The records are ordered by the first `ordered` axes; within those a
+ * shard's own order holds (all of one configuration is in one shard): run
+ * takes its allocators in reverse in odd repetitions. */
 struct command_kind {
     const char *name;
     const struct array_kind *arrays;
     size_t narrays;
     const char *fields[4], *block, *lists[4];
+    size_t ordered;
 };
 
 static const struct command_kind kinds[] = {
     {"run", run_arrays, 4, {"variant", "threads", "allocator"}, "run",
-     {"variants", "threads", NULL}},
+     {"variants", "threads", NULL}, 2},
     {"fastpath", fastpath_arrays, 1, {"allocator", "pattern", "size", "op"}, "config",
-     {NULL, "patterns", "sizes", "ops"}},
-    {"stress", stress_arrays, 2, {"allocator", "case"}, "stress", {NULL, "cases"}},
+     {NULL, "patterns", "sizes", "ops"}, 4},
+    {"stress", stress_arrays, 2, {"allocator", "case"}, "stress", {NULL, "cases"}, 2},
 };
 
 static bool same_value(const cJSON *a, const cJSON *b)
@@ -248,10 +252,13 @@ static int by_order(const void *a, const void *b)
 /* One array of the merged report: every shard's records, in the order of
  * the unsharded run (ties keep the shard's own order); NULL when out of
  * memory or a record is outside the matrix (err says which). */
-static cJSON *merged_array(const struct array_kind *ak, const struct shape *sh,
+static cJSON *merged_array(const struct array_kind *ak, const struct shape *sh, size_t ordered,
                            const cJSON *const *docs, const char *const *paths, size_t n,
                            enum ab_code *code, char *err, size_t errlen)
 {
+    size_t inner = 1;                 /* cells per value of the ordered axes */
+    for (size_t a = ordered; a < sh->nax; a++)
+        inner *= sh->ax[a].n ? sh->ax[a].n : 1;
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += (size_t)cJSON_GetArraySize(get(docs[i], ak->name));
@@ -279,7 +286,7 @@ static cJSON *merged_array(const struct array_kind *ak, const struct shape *sh,
                 return NULL;
             }
             r[m] = (struct rec){rec, ak->by_repetition ? ab_json_num(rec, "repetition", 0) : 0,
-                                cell, m};
+                                cell / inner, m};
             m++;
             j++;
         }
@@ -647,7 +654,8 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
     }
     cJSON_ReplaceItemInObjectCaseSensitive(m, "context", ctx);
     for (size_t a = 0; a < k->narrays; a++) {
-        cJSON *arr = merged_array(&k->arrays[a], &sh, docs, paths, n, code, err, errlen);
+        cJSON *arr = merged_array(&k->arrays[a], &sh, k->ordered, docs, paths, n, code, err,
+                                  errlen);
         if (!arr) {
             rc = -EINVAL;
             goto done;

@@ -95,6 +95,20 @@ bool ab_child_ok(const cJSON *reply)
     return cJSON_IsNumber(rc) && rc->valuedouble == AB_OK;
 }
 
+int ab_reply_counts(const cJSON *reply, const char *const *names, size_t n, char *why,
+                    size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, names[i]);
+        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 ||
+            v->valuedouble != floor(v->valuedouble)) {
+            snprintf(why, len, "the reply's \"%s\" is missing or not a count", names[i]);
+            return -EPROTO;
+        }
+    }
+    return 0;
+}
+
 enum ab_code ab_child_code(const cJSON *reply)
 {
     return ab_code_from_name(ab_json_str(reply, "code"));

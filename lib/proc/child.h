@@ -76,6 +76,10 @@ int ab_child_main(const char *request, const struct ab_child_mode *const *modes,
 struct cJSON *ab_child_reply(void);
 struct cJSON *ab_child_error(enum ab_code code, const char *msg);
 bool ab_child_ok(const struct cJSON *reply);
+/* A reply's figures: each named member a finite count (>= 0), else the
+ * first that is not, in why, and -EPROTO (the reply is not believed). */
+int ab_reply_counts(const struct cJSON *reply, const char *const *names, size_t n, char *why,
+                    size_t len);
 /* The diagnostic of a failed reply (ALLOCBENCH_INTERNAL when unnamed). */
 enum ab_code ab_child_code(const struct cJSON *reply);
 

@@ -271,6 +271,9 @@ int ab_session_begin(struct ab_session *s, struct ab_subject *subjects, size_t n
                      double timeout_s, const struct ab_observer *obs, size_t total);
 void ab_session_progress(struct ab_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* What is under way, without a unit of work done (calibration). */
+void ab_session_working(struct ab_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void ab_session_warn(struct ab_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A line for the user that is neither progress nor a warning. */

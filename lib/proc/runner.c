@@ -206,6 +206,8 @@ int ab_trial_exe(char *buf, size_t len)
     if (rc == 0 && snprintf(buf, len, "%s/allocbench-trial", dir) < (int)len &&
         access(buf, X_OK) == 0)
         return 0;
+    if (!ab_beside_self(AB_TRIAL_FROM_BIN, buf, len) && access(buf, X_OK) == 0)
+        return 0;
     if (snprintf(buf, len, "%s", AB_TRIAL_INSTALL_PATH) >= (int)len)
         return -ENAMETOOLONG;
     return access(buf, X_OK) == 0 ? 0 : -ENOENT;

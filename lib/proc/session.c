@@ -28,18 +28,31 @@ int ab_session_begin(struct ab_session *s, struct ab_subject *subjects, size_t n
     return AB_OK;
 }
 
-void ab_session_progress(struct ab_session *s, const char *fmt, ...)
+static void progress(struct ab_session *s, const char *fmt, va_list ap)
 {
-    s->done++;
     if (!s->obs || !s->obs->progress)
         return;
     char what[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
     struct ab_progress p = {s->done, s->total, what};
     s->obs->progress(s->obs->ctx, &p);
+}
+
+void ab_session_progress(struct ab_session *s, const char *fmt, ...)
+{
+    s->done++;
+    va_list ap;
+    va_start(ap, fmt);
+    progress(s, fmt, ap);
+    va_end(ap);
+}
+
+void ab_session_working(struct ab_session *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    progress(s, fmt, ap);
+    va_end(ap);
 }
 
 void ab_session_warn(struct ab_session *s, const char *fmt, ...)

@@ -79,16 +79,19 @@ bool ab_subject_find_named(const struct ab_named_allocator *na, char *path, size
         return libc_path(path, len);
     if (na->plugin_file) {
         /* ALLOCBENCH_PLUGIN_DIR, then plugins/ beside the executable (the
-         * build tree), then the install folder. */
-        char dirs[3][PATH_MAX];
+         * build tree), then the installed folder beside it, then the
+         * install folder the build was configured for. */
+        char dirs[4][PATH_MAX];
         const char *env = getenv("ALLOCBENCH_PLUGIN_DIR");
         ab_strlcpy(dirs[0], env ? env : "", sizeof dirs[0]);
         if (ab_self_dir(dirs[1], sizeof dirs[1]))
             dirs[1][0] = '\0';
         else
             strncat(dirs[1], "/plugins", sizeof dirs[1] - strlen(dirs[1]) - 1);
-        ab_strlcpy(dirs[2], AB_PLUGIN_INSTALL_DIR, sizeof dirs[2]);
-        for (int d = 0; d < 3; d++) {
+        if (ab_beside_self(AB_PLUGINS_FROM_BIN, dirs[2], sizeof dirs[2]))
+            dirs[2][0] = '\0';
+        ab_strlcpy(dirs[3], AB_PLUGIN_INSTALL_DIR, sizeof dirs[3]);
+        for (int d = 0; d < 4; d++) {
             if (!dirs[d][0])
                 continue;
             if (snprintf(buf, sizeof buf, "%s/%s", dirs[d], na->plugin_file) >= (int)sizeof buf)

@@ -301,6 +301,87 @@ static char *run_console(const cJSON *doc)
 
 /* ------------------------------------------------------------- stress */
 
+/* One item not applicable or skipped: "case check" (or the case), why. */
+struct na_item {
+    char what[96];
+    const char *why, *verdict;
+};
+
+/* s onto t, broken at blanks so that no line passes 100 columns; the
+ * lines after the first indented by six. */
+static void wrap100(struct ab_text *t, const char *s)
+{
+    size_t col = 0;
+    while (*s) {
+        size_t w = strcspn(s, " ");
+        if (col && col + 1 + w > 100) {
+            ab_text_printf(t, "\n      ");
+            col = 6;
+        } else if (col) {
+            ab_text_printf(t, " ");
+            col++;
+        }
+        ab_text_printf(t, "%.*s", (int)w, s);
+        col += w;
+        s += w;
+        s += strspn(s, " ");
+    }
+    ab_text_printf(t, "\n");
+}
+
+static void fold_allocator(struct ab_text *out, const cJSON *doc, const char *alloc, bool *first)
+{
+    struct ab_text line = {0}, *t = &line;
+    struct na_item items[64];
+    size_t n = 0;
+    const cJSON *c, *k;
+    cJSON_ArrayForEach(c, get(doc, "cases"))
+    {
+        if (strcmp(str(c, "allocator"), alloc))
+            continue;
+        if (!strcmp(str(c, "verdict"), "not-applicable") && n < 64) {
+            snprintf(items[n].what, sizeof items[n].what, "%s", str(c, "case"));
+            items[n].why = str(c, "reason"), items[n++].verdict = "not applicable";
+            continue;
+        }
+        cJSON_ArrayForEach(k, get(c, "checks"))
+        {
+            const char *cv = str(k, "verdict");
+            if ((strcmp(cv, "not-applicable") && strcmp(cv, "skipped")) || n == 64)
+                continue;
+            snprintf(items[n].what, sizeof items[n].what, "%s %s", str(c, "case"), str(k, "name"));
+            items[n].why = str(k, "detail");
+            items[n++].verdict = strcmp(cv, "skipped") ? "not applicable" : "skipped";
+        }
+    }
+    if (!n)
+        return;
+    if (*first)
+        ab_text_printf(out, "\n");
+    *first = false;
+    ab_text_printf(t, "note: %s: %zu not applicable or skipped:", alloc, n);
+    bool done[64] = {false};
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        ab_text_printf(t, "%s %s", i ? ";" : "", items[i].what);
+        for (size_t j = i + 1; j < n; j++)
+            if (!done[j] && !strcmp(items[j].why, items[i].why) &&
+                !strcmp(items[j].verdict, items[i].verdict)) {
+                ab_text_printf(t, ", %s", items[j].what);
+                done[j] = true;
+            }
+        ab_text_printf(t, " (%s: %s)", items[i].verdict, items[i].why);
+    }
+    char *s = ab_text_finish(t);
+    if (!s) {
+        out->oom = true;
+        return;
+    }
+    wrap100(out, s);
+    free(s);
+}
+
 static char *stress_console(const cJSON *doc)
 {
     struct ab_text t = {0};
@@ -313,8 +394,8 @@ static char *stress_console(const cJSON *doc)
     ab_text_printf(&t, "stress --profile %s: %lld threads, %s, %s per timed case, verification %s\n",
                    str(p, "name"), num_ll(p, "threads_here"), ops, dur,
                    ab_json_bool(st, "verify") ? "on" : "off");
-    ab_text_printf(&t, "%-12s %-24s %-15s %12s %15s %11s %9s\n", "allocator", "case", "verdict",
-                   "operations", "blocks_verified", "diagnostics", "seconds");
+    ab_text_printf(&t, "%-12s %-24s %-14s %11s %11s %5s %7s\n", "allocator", "case", "verdict",
+                   "operations", "verified", "diags", "seconds");
     cJSON_ArrayForEach(c, get(doc, "cases"))
     {
         char o[32], v[32], n[16] = "-", s[32];
@@ -323,7 +404,7 @@ static char *stress_console(const cJSON *doc)
         if (strcmp(str(c, "verdict"), "not-applicable"))
             snprintf(n, sizeof n, "%d", cJSON_GetArraySize(get(c, "diagnostics")));
         ab_report_num(s, sizeof s, "%.2f", ab_json_num(c, "elapsed_s", NAN), "-");
-        ab_text_printf(&t, "%-12s %-24s %-15s %12s %15s %11s %9s\n", str(c, "allocator"),
+        ab_text_printf(&t, "%-12s %-24s %-14s %11s %11s %5s %7s\n", str(c, "allocator"),
                        str(c, "case"), str(c, "verdict"), o, v, n, s);
     }
     bool first = true;
@@ -336,27 +417,29 @@ static char *stress_console(const cJSON *doc)
         ab_text_printf(&t, "\n");
         first = false;
     }
+    /* Failures came first; then cases that could not finish; then, folded
+     * to one line per allocator, what was not applicable or skipped, each
+     * reason once with the checks it covers. */
     first = true;
     cJSON_ArrayForEach(c, get(doc, "cases"))
     {
-        const char *verdict = str(c, "verdict");
-        if (!strcmp(verdict, "not-applicable") || !strcmp(verdict, "incomplete")) {
-            ab_text_printf(&t, "%snote: %s %s: %s: %s\n", first ? "\n" : "", str(c, "allocator"),
-                           str(c, "case"), verdict, str(c, "reason"));
-            first = false;
+        if (strcmp(str(c, "verdict"), "incomplete"))
             continue;
-        }
-        cJSON_ArrayForEach(k, get(c, "checks"))
-        {
-            const char *cv = str(k, "verdict");
-            if (strcmp(cv, "not-applicable") && strcmp(cv, "skipped"))
-                continue;
-            ab_text_printf(&t, "%snote: %s %s check %s %s: %s\n", first ? "\n" : "",
-                           str(c, "allocator"), str(c, "case"), str(k, "name"), cv,
-                           str(k, "detail"));
-            first = false;
-        }
+        ab_text_printf(&t, "%snote: %s %s: incomplete: %s\n", first ? "\n" : "",
+                       str(c, "allocator"), str(c, "case"), str(c, "reason"));
+        first = false;
     }
+    const cJSON *a;
+    cJSON_ArrayForEach(a, get(doc, "cases"))
+    {
+        bool seen = false; /* the allocator's line is printed at its first case */
+        for (const cJSON *e = get(doc, "cases")->child; e != a && !seen; e = e->next)
+            seen = !strcmp(str(e, "allocator"), str(a, "allocator"));
+        if (seen)
+            continue;
+        fold_allocator(&t, doc, str(a, "allocator"), &first);
+    }
+    (void)k;
     return ab_text_finish(&t);
 }
 

@@ -191,6 +191,14 @@ static void record_from_child(struct ab_trial_record *r, const struct ab_child_r
         ab_strlcpy(r->reason, cJSON_IsString(why) ? why->valuestring : "", sizeof r->reason);
         return;
     }
+    static const char *const counts[] = {"ops", "wall_ns", "thread_ns"};
+    char why[128];
+    if (ab_reply_counts(d, counts, 3, why, sizeof why)) {
+        r->status = AB_TRIAL_FAILED;
+        ab_strlcpy(r->reason, why, sizeof r->reason);
+        add_diag(r, AB_ALLOCBENCH_SUBJECT_CHANNEL, "%s", why);
+        return;
+    }
     r->status = AB_TRIAL_OK;
     int64_t ops = int_or_null(d, "ops");
     int64_t wall = int_or_null(d, "wall_ns");
@@ -658,7 +666,12 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
             for (size_t ti = 0; ti < cfg->nthreads; ti++) {
                 if (!run->in_shard[v * cfg->nthreads + ti])
                     continue;
-                for (unsigned s = 0; s < cfg->nsubjects; s++) {
+                for (unsigned k = 0; k < cfg->nsubjects; k++) {
+                    /* Counterbalanced: the allocators run in one order in
+                     * even repetitions and the reverse in odd ones, so no
+                     * allocator always runs first after another's trial
+                     * (caches, clocks, the page allocator's state). */
+                    unsigned s = rep % 2 ? cfg->nsubjects - 1 - k : k;
                     const struct ab_subject *subj = &cfg->subjects[s];
                     struct ab_trial_record *r = &run->trials[run->ntrials++];
                     r->variant = v;
@@ -668,10 +681,10 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                     record_init(r);
                     size_t ci = ((size_t)v * cfg->nthreads + ti) * cfg->nsubjects + s;
                     const struct ab_trial_record *first = NULL;
-                    for (size_t k = 0; k + 1 < run->ntrials && !first; k++)
-                        if (run->trials[k].variant == v && run->trials[k].subject == s &&
-                            run->trials[k].threads == r->threads)
-                            first = &run->trials[k];
+                    for (size_t j = 0; j + 1 < run->ntrials && !first; j++)
+                        if (run->trials[j].variant == v && run->trials[j].subject == s &&
+                            run->trials[j].threads == r->threads)
+                            first = &run->trials[j];
                     if (first && first->status == AB_TRIAL_UNAVAILABLE) {
                         /* Availability does not change between repetitions:
                          * say so again without another child. */
@@ -687,8 +700,8 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
                         if (!cal_rounds[ci]) {
                             cal_rounds[ci] = cfg->rounds;
                             if (cfg->min_time_s > 0 && !cfg->counter) {
-                                ab_session_progress(&run->session,
-                                                    "%s %s %s t=%u: calibrating rounds",
+                                ab_session_working(&run->session,
+                                                   "%s %s %s t=%u: calibrating rounds",
                                                     cfg->wl->name, cfg->wl->variants[v],
                                                     subj->name, r->threads);
                                 rc = calibrate(cfg, subj, v, r->threads, &cal_rounds[ci],

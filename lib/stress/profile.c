@@ -71,6 +71,14 @@ void ab_profiles_free(struct ab_profiles *ps)
     ps->n = 0;
 }
 
+static bool too_long(const char *v, size_t size, char *why, size_t n)
+{
+    if (strlen(v) < size)
+        return false;
+    snprintf(why, n, "longer than %zu bytes", size - 1);
+    return true;
+}
+
 /* One field into the profile; on error fills why (without the location). */
 static int parse_field(struct ab_profile *p, enum column col, const char *v, char *why,
                        size_t n)
@@ -89,6 +97,8 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         return -EINVAL;
     case COL_threads: {
         char buf[32];
+        if (strlen(v) >= sizeof buf)
+            break; /* cut short, "0...02garbage" would pass */
         ab_strlcpy(buf, v, sizeof buf);
         char *slash = strchr(buf, '/');
         p->threads_per_cpu = slash != NULL;
@@ -126,10 +136,15 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
         if (ab_parse_u64(v, 1, 100000000, false, &p->live))
             break;
         return 0;
+    /* The texts are kept for the reports: whole, or refused. */
     case COL_sizes:
+        if (too_long(v, sizeof p->sizes_text, why, n))
+            return -EINVAL;
         ab_strlcpy(p->sizes_text, v, sizeof p->sizes_text);
         return ab_size_mix_parse(v, 64u << 20, &p->sizes, why, n);
     case COL_large:
+        if (too_long(v, sizeof p->large_text, why, n))
+            return -EINVAL;
         ab_strlcpy(p->large_text, v, sizeof p->large_text);
         return ab_size_mix_parse(v, 1u << 30, &p->large, why, n);
     case COL_cases: {
@@ -201,6 +216,8 @@ static int parse_field(struct ab_profile *p, enum column col, const char *v, cha
             break;
         return 0;
     case COL_summary:
+        if (too_long(v, sizeof p->summary, why, n))
+            return -EINVAL;
         ab_strlcpy(p->summary, v, sizeof p->summary);
         return 0;
     case NCOLS:
@@ -408,6 +425,8 @@ int ab_profiles_locate(const char *given, char *path, size_t len, char *err, siz
         if (access(path, R_OK) == 0)
             return 0;
     }
+    if (!ab_beside_self(AB_PROFILES_FROM_BIN, path, len) && access(path, R_OK) == 0)
+        return 0;
     snprintf(path, len, "%s", AB_PROFILES_INSTALL_PATH);
     if (access(path, R_OK) == 0)
         return 0;

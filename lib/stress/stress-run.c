@@ -102,6 +102,14 @@ static void record_case(struct ab_stress_record *r, const struct ab_child_result
         ab_strlcpy(r->reason, na, sizeof r->reason);
         return;
     }
+    static const char *const counts[] = {"operations", "blocks_verified", "wall_ns"};
+    char why[128] = "";
+    if (ab_reply_counts(d, counts, 3, why, sizeof why) ||
+        !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(d, "checks"))) {
+        ab_strlcpy(r->reason, why[0] ? why : "the reply has no checks", sizeof r->reason);
+        add_diag(f, AB_ALLOCBENCH_SUBJECT_CHANNEL, 1, "%s", r->reason);
+        return;
+    }
     r->ran = true;
     double v;
     f->ops = isfinite(v = ab_json_num(d, "operations", NAN)) ? (uint64_t)v : 0;
