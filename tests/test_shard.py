@@ -121,6 +121,18 @@ for k in range(2):
 # 1 allocator x 2 repetitions x threads: 16 against 2 + 4 + 6.
 check(slices == [([8], 16), ([1, 2, 3], 12)], f"slices {slices}, expected 8 | 1,2,3")
 
+# --- one repetition: a shard's slice followed by configurations of others -
+for k in range(2):
+    d = os.path.join(base, "one-rep", str(k))
+    p = run("run", "bulk-new", "--variant", "loop,array", "--allocator", "glibc", "--preset",
+            "quick", "--rounds", "3", "--repetitions", "1", "--shard", f"{k}/2", "--out", d,
+            "--format", "json")
+    check(p.returncode == 0, f"one repetition, shard {k}/2: exit {p.returncode}: {p.stderr}")
+    if p.returncode == 0:
+        doc = load_report(d)
+        check([(a["variant"], a["threads"]) for a in doc["aggregates"]] ==
+              [(["loop", "array"][k], 1)], f"one repetition, shard {k}/2: {doc['aggregates']}")
+
 # --- refusals: exit 2, one line --------------------------------------------
 def edited(src, name, change):
     d = os.path.join(base, name)

@@ -386,6 +386,9 @@ static void aggregate(struct ab_run *run)
         if (!cfg->variant_on[v])
             continue;
         for (size_t ti = 0; ti < cfg->nthreads; ti++) {
+            /* Another shard's: no trial, no aggregate (and no room). */
+            if (!run->in_shard[v * cfg->nthreads + ti])
+                continue;
             for (unsigned s = 0; s < cfg->nsubjects; s++) {
                 struct ab_aggregate *a = &run->aggs[run->naggs];
                 memset(a, 0, sizeof *a);
