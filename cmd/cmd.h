@@ -89,6 +89,10 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
                  int (*on_opt)(int id, const char *value, void *ctx), void *ctx,
                  struct ab_args *pos);
 
+/* --format V for a report of any of commands (NULL-terminated): *format
+ * set, or the exit status after one line naming the formats that would do. */
+int ab_cmd_format(const char *v, const char *const *commands, const char **format);
+
 /* common.c: what the subcommands share.  Each returns AB_EXIT_OK when all is
  * well, else the exit status (after one line on stderr). */
 #define AB_CMD_MAX_SUBJECTS 16

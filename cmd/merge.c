@@ -54,7 +54,7 @@ static void folder_of(const char *arg, char *dir, size_t len)
 /* --format: parse takes a format that prints the report of some command
  * merge joins; run checks it against the shards' command (gbench prints
  * no stress report). */
-static const char *const joined[] = {"run", "fastpath", "stress"};
+static const char *const joined[] = {"run", "fastpath", "stress", NULL};
 
 enum { OPT_FORMAT = 256 };
 static const struct ab_opt options[] = {{"format", true, OPT_FORMAT}};
@@ -69,15 +69,7 @@ struct merge_args {
 static int on_option(int id, const char *v, void *ctx)
 {
     (void)id;
-    struct merge_args *a = ctx;
-    const struct ab_format *f = ab_format_find(v);
-    for (size_t i = 0; f && i < sizeof joined / sizeof joined[0]; i++)
-        if (ab_format_prints(f, joined[i])) {
-            a->format = v;
-            return AB_EXIT_OK;
-        }
-    return ab_error(AB_ALLOCBENCH_USAGE, "--format %s: expected console, json, tsv, markdown "
-                    "or gbench", v);
+    return ab_cmd_format(v, joined, &((struct merge_args *)ctx)->format);
 }
 
 static int merge_parse(int argc, char **argv, void *args)

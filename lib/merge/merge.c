@@ -21,6 +21,15 @@ static const cJSON *get(const cJSON *o, const char *k)
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
+/* o[k] = v, replacing what o held under k. */
+static void put(cJSON *o, const char *k, cJSON *v)
+{
+    if (get(o, k))
+        cJSON_ReplaceItemInObjectCaseSensitive(o, k, v);
+    else
+        cJSON_AddItemToObject(o, k, v);
+}
+
 static int refuse(enum ab_code *code, enum ab_code c, char *err, size_t errlen, const char *fmt,
                   ...) __attribute__((format(printf, 5, 6)));
 static int refuse(enum ab_code *code, enum ab_code c, char *err, size_t errlen, const char *fmt,
@@ -57,6 +66,66 @@ static const char *stress_bad(const cJSON *doc)
     return NULL;
 }
 
+/* What every shard report needs for a merge, whatever its command: the
+ * context an object with its subjects named, a digest, a shard (null or
+ * an object); or the member that is missing or malformed. */
+static const char *frame_bad(const cJSON *doc)
+{
+    const cJSON *ctx = get(doc, "context"), *s, *shard = get(doc, "shard");
+    if (!cJSON_IsObject(ctx) || !cJSON_IsArray(get(ctx, "subjects")))
+        return "context.subjects";
+    cJSON_ArrayForEach(s, get(ctx, "subjects"))
+        if (!cJSON_IsObject(s) || !cJSON_IsString(get(s, "name")))
+            return "context.subjects";
+    if (!cJSON_IsString(get(doc, "matrix_digest")))
+        return "matrix_digest";
+    if (!cJSON_IsNull(shard) && !cJSON_IsObject(shard))
+        return "shard";
+    return NULL;
+}
+
+int ab_merge_parse(const char *label, const char *text, size_t len, cJSON **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    char why[512];
+    cJSON *doc = ab_json_parse_strict(text, len, why, sizeof why);
+    const char *cmd = ab_json_str(doc, "command"), *bad;
+    int rc = 0;
+    if (!doc) {
+        snprintf(err, errlen, "%s: %s", label, why);
+        rc = -EPROTO;
+    } else if (!cJSON_IsObject(doc) || !*cmd) {
+        snprintf(err, errlen, "%s: not a report of allocbench (no \"command\")", label);
+        rc = -EPROTO;
+    } else if (!strcmp(cmd, "stress")) {
+        if ((bad = stress_bad(doc))) {
+            snprintf(err, errlen, "%s: %s is missing or malformed", label, bad);
+            rc = -EPROTO;
+        }
+    } else if (!strcmp(cmd, "run") || !strcmp(cmd, "fastpath")) {
+        /* The rules compare reads them by: every member it relies on. */
+        cJSON_Delete(doc);
+        doc = NULL;
+        rc = ab_compare_parse(label, text, len, &doc, err, errlen);
+    } else {
+        snprintf(err, errlen, "%s: a report of allocbench %.32s: merge joins shards of run, "
+                 "fastpath or stress", label, cmd);
+        rc = -EPROTO;
+    }
+    if (!rc && (bad = frame_bad(doc))) {
+        snprintf(err, errlen, "%s: %s is missing or malformed", label, bad);
+        rc = -EPROTO;
+    }
+    if (rc) {
+        cJSON_Delete(doc);
+        return rc;
+    }
+    ab_json_keep_integers(doc, text, len);
+    *out = doc;
+    return 0;
+}
+
 int ab_merge_read(const char *arg, cJSON **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -65,41 +134,9 @@ int ab_merge_read(const char *arg, cJSON **out, char *err, size_t errlen)
     char *text = ab_report_text(arg, path, sizeof path, &len, err, errlen);
     if (!text)
         return -errno;
-    char why[512];
-    cJSON *doc = ab_json_parse_strict(text, len, why, sizeof why);
-    const char *cmd = ab_json_str(doc, "command");
-    int rc = 0;
-    if (!doc) {
-        snprintf(err, errlen, "%s: %s", path, why);
-        rc = -EPROTO;
-    } else if (!cJSON_IsObject(doc) || !*cmd) {
-        snprintf(err, errlen, "%s: not a report of allocbench (no \"command\")", path);
-        rc = -EPROTO;
-    } else if (!strcmp(cmd, "stress")) {
-        const char *bad = stress_bad(doc);
-        if (bad) {
-            snprintf(err, errlen, "%s: %s is missing or malformed", path, bad);
-            rc = -EPROTO;
-        }
-    } else if (!strcmp(cmd, "run") || !strcmp(cmd, "fastpath")) {
-        /* The rules compare reads them by: every member it relies on. */
-        cJSON_Delete(doc);
-        doc = NULL;
-        rc = ab_compare_parse(path, text, len, &doc, err, errlen);
-    } else {
-        snprintf(err, errlen, "%s: a report of allocbench %.32s: merge joins shards of run, "
-                 "fastpath or stress", path, cmd);
-        rc = -EPROTO;
-    }
-    if (!rc)
-        ab_json_keep_integers(doc, text, len);
+    int rc = ab_merge_parse(path, text, len, out, err, errlen);
     free(text);
-    if (rc) {
-        cJSON_Delete(doc);
-        return rc;
-    }
-    *out = doc;
-    return 0;
+    return rc;
 }
 
 /* ------------------------------------------------------------ the matrix */
@@ -163,8 +200,13 @@ static bool same_value(const cJSON *a, const cJSON *b)
     return cJSON_IsNumber(a) && cJSON_IsNumber(b) && a->valuedouble == b->valuedouble;
 }
 
+/* More configurations than any command line makes (run: 32 variants x
+ * 64 thread counts x 16 allocators). */
+#define MAX_CELLS ((size_t)1 << 20)
+#define MAX_VALUES 4096
+
 /* The shape of the matrix from one shard's document, or the list that is
- * missing. */
+ * missing or malformed (a value twice, a matrix too large). */
 static const char *shape_of(const struct command_kind *k, const cJSON *doc, struct shape *sh)
 {
     memset(sh, 0, sizeof *sh);
@@ -178,6 +220,17 @@ static const char *shape_of(const struct command_kind *k, const cJSON *doc, stru
         if (!cJSON_IsArray(v))
             return k->lists[a];
         sh->ax[a] = (struct axis){k->fields[a], v, (size_t)cJSON_GetArraySize(v)};
+        const char *list = k->lists[a] ? k->lists[a] : "subjects";
+        if (sh->ax[a].n > MAX_VALUES || (sh->ax[a].n && sh->cells > MAX_CELLS / sh->ax[a].n))
+            return list;
+        /* Each value once, a string or a number: one cell per configuration. */
+        for (const cJSON *x = v->child; x; x = x->next) {
+            if (!cJSON_IsString(x) && !cJSON_IsNumber(x))
+                return list;
+            for (const cJSON *y = v->child; y != x; y = y->next)
+                if (same_value(x, y))
+                    return list;
+        }
         sh->cells *= sh->ax[a].n;
         sh->nax++;
     }
@@ -404,12 +457,15 @@ static cJSON *merged_context(const cJSON *const *docs, const unsigned *shard, si
             ctx, "command_line",
             *ab_report_command_line() ? cJSON_CreateString(ab_report_command_line())
                                       : cJSON_CreateNull());
-    cJSON *machines = cJSON_AddArrayToObject(ctx, "machines");
+    cJSON *machines = ctx ? cJSON_CreateArray() : NULL;
+    if (machines)
+        put(ctx, "machines", machines);
     for (size_t i = 0; machines && i < n; i++) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddNumberToObject(m, "shard", shard[i]);
         for (const cJSON *k = c[i]->child; k; k = k->next)
-            cJSON_AddItemToObject(m, k->string, cJSON_Duplicate(k, true));
+            if (strcmp(k->string, "shard") && strcmp(k->string, "machines"))
+                cJSON_AddItemToObject(m, k->string, cJSON_Duplicate(k, true));
         cJSON_AddItemToArray(machines, m);
     }
 
@@ -569,8 +625,9 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
     const char *missing = shape_of(k, docs_in[0], &sh);
     if (missing) {
         cJSON_Delete(sh.names);
-        return refuse(code, AB_ALLOCBENCH_BAD_INPUT, err, errlen, "%s: %s.%s is missing",
-                      paths_in[0], k->block, missing);
+        return refuse(code, AB_ALLOCBENCH_BAD_INPUT, err, errlen,
+                      "%s: %s.%s is missing or malformed", paths_in[0],
+                      strcmp(missing, "subjects") ? k->block : "context", missing);
     }
     int rc = 0;
     long *owner = malloc((sh.cells ? sh.cells : 1) * sizeof *owner);
@@ -636,6 +693,35 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
             rc = refuse(code, AB_ALLOCBENCH_MERGE_MISMATCH, err, errlen,
                         "configuration (%s) is in no shard: a report cut short?", what);
         }
+    /* Every other record (trials, comparisons, diagnostics) of a
+     * configuration its own shard holds: none is taken twice. */
+    for (size_t i = 0; i < n && !rc; i++)
+        for (size_t a = 0; a < k->narrays && !rc; a++) {
+            if (k->arrays[a].configures)
+                continue;
+            const cJSON *rec;
+            int j = 0;
+            cJSON_ArrayForEach(rec, get(docs_in[i], k->arrays[a].name))
+            {
+                size_t cell;
+                const struct axis *bad = cell_of(&sh, rec, &cell);
+                if (bad) {
+                    rc = refuse(code, AB_ALLOCBENCH_BAD_INPUT, err, errlen,
+                                "%s: %s[%d]: its %s is not in the matrix", paths_in[i],
+                                k->arrays[a].name, j, bad->field);
+                    break;
+                }
+                if (owner[cell] != (long)i) {
+                    char what[512];
+                    describe(&sh, cell, what, sizeof what);
+                    rc = refuse(code, AB_ALLOCBENCH_BAD_INPUT, err, errlen,
+                                "%s: %s[%d] is of configuration (%s), which this shard does "
+                                "not hold", paths_in[i], k->arrays[a].name, j, what);
+                    break;
+                }
+                j++;
+            }
+        }
     if (rc)
         goto done;
 
@@ -652,7 +738,7 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
         rc = refuse(code, AB_ALLOCBENCH_INTERNAL, err, errlen, "out of memory");
         goto done;
     }
-    cJSON_ReplaceItemInObjectCaseSensitive(m, "context", ctx);
+    put(m, "context", ctx);
     for (size_t a = 0; a < k->narrays; a++) {
         cJSON *arr = merged_array(&k->arrays[a], &sh, k->ordered, docs, paths, n, code, err,
                                   errlen);
@@ -660,14 +746,14 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
             rc = -EINVAL;
             goto done;
         }
-        cJSON_ReplaceItemInObjectCaseSensitive(m, k->arrays[a].name, arr);
+        put(m, k->arrays[a].name, arr);
     }
-    cJSON_ReplaceItemInObjectCaseSensitive(m, "shard", cJSON_CreateNull());
+    put(m, "shard", cJSON_CreateNull());
     if (get(m, "failures")) {
         double f = 0;
         for (size_t i = 0; i < n; i++)
             f += ab_json_num(docs[i], "failures", 0);
-        cJSON_ReplaceItemInObjectCaseSensitive(m, "failures", cJSON_CreateNumber(f));
+        put(m, "failures", cJSON_CreateNumber(f));
     }
     *failures = count_failures(command, m);
 done:

@@ -21,10 +21,15 @@
 struct cJSON;
 struct ab_observer;
 
-/* A shard's report read back (report.json, or the folder holding one),
- * whole and strictly: a run or fast-path report as compare reads it, a
- * stress report with its cases; integers past 2^53 kept exact.  0, or
- * -EPROTO / -errno with one line in err naming the file. */
+/* A shard's report from its text (label names it in messages), whole and
+ * strictly: a run or fast-path report as compare reads it, a stress report
+ * with its cases and diagnostics; each with its context and subjects,
+ * matrix_digest and shard; integers past 2^53 kept exact.  0, or -EPROTO
+ * with one line in err. */
+int ab_merge_parse(const char *label, const char *text, size_t len, struct cJSON **doc,
+                   char *err, size_t errlen);
+/* The same from report.json, or the folder holding one; -errno when it
+ * cannot be read. */
 int ab_merge_read(const char *path, struct cJSON **doc, char *err, size_t errlen);
 
 /*
