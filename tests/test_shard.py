@@ -164,6 +164,23 @@ def other_build(doc):
 one_line_refusal("another build",
                  merge(shards[0], shards[1], edited(shards[2], "build", other_build), "--out",
                        base + "/x"), ["deadbee", "one build", "ALLOCBENCH_MERGE_MISMATCH"])
+def other_block(doc):
+    doc["run"]["warmup"] = 7
+one_line_refusal("another run block under one digest",
+                 merge(shards[0], edited(shards[1], "block", other_block), shards[2], "--out",
+                       base + "/x"), ["another matrix", "run block", "ALLOCBENCH_MERGE_MISMATCH"])
+def foreign_trial(doc):
+    doc["comparisons"].append(dict(docs[0]["comparisons"][0]))
+one_line_refusal("a comparison of another shard's configuration",
+                 merge(shards[0], edited(shards[1], "foreign", foreign_trial), shards[2], "--out",
+                       base + "/x"), ["comparisons[", "does not hold", "ALLOCBENCH_BAD_INPUT"])
+def variant_twice(doc):
+    doc["run"]["variants"] = ["loop", "loop"]
+one_line_refusal("a matrix listing a variant twice",
+                 merge(edited(shards[0], "twice0", variant_twice),
+                       edited(shards[1], "twice1", variant_twice),
+                       edited(shards[2], "twice2", variant_twice), "--out", base + "/x"),
+                 ["run.variants", "ALLOCBENCH_BAD_INPUT"])
 def other_count(doc):
     doc["shard"]["count"] = 4
 one_line_refusal("another split",
@@ -258,6 +275,11 @@ for d in sshards:
         check(got == {"glibc", "jemalloc"}, f"{d}: case {c} with allocators {got}")
 check(sorted(os.listdir(base + "/st-merged")) == sorted(os.listdir(swhole)),
       "merged stress files differ")
+# The profiles file's path is the machine's: another one is the same matrix.
+def other_path(doc):
+    doc["stress"]["profiles_file"] = "/elsewhere/profiles.tsv"
+p = merge(sshards[0], edited(sshards[1], "st-path", other_path), "--out", base + "/st-path-merged")
+check(p.returncode == 0, f"stress shards with another profiles path: exit {p.returncode}: {p.stderr}")
 
 # Other options, other digest.
 p = run("run", *MATRIX[:-2], "--warmup", "2", "--out", base + "/other", "--format", "json")

@@ -183,6 +183,9 @@ struct command_kind {
     size_t narrays;
     const char *fields[4], *block, *lists[4];
     size_t ordered;
+    /* Members of the block that are the machine's, outside the digest:
+     * "key" or "object.key". */
+    const char *machine[3];
 };
 
 static const struct command_kind kinds[] = {
@@ -190,7 +193,8 @@ static const struct command_kind kinds[] = {
      {"variants", "threads", NULL}, 2},
     {"fastpath", fastpath_arrays, 1, {"allocator", "pattern", "size", "op"}, "config",
      {NULL, "patterns", "sizes", "ops"}, 4},
-    {"stress", stress_arrays, 2, {"allocator", "case"}, "stress", {NULL, "cases"}, 2},
+    {"stress", stress_arrays, 2, {"allocator", "case"}, "stress", {NULL, "cases"}, 2,
+     {"profiles_file", "profile.threads_here"}},
 };
 
 static bool same_value(const cJSON *a, const cJSON *b)
@@ -511,6 +515,42 @@ static bool shard_of(const cJSON *doc, unsigned *index, unsigned *count)
     return true;
 }
 
+/* Whether two reports' blocks of the matrix are the same, but for what is
+ * the machine's. */
+static bool same_block(const struct command_kind *k, const cJSON *a, const cJSON *b)
+{
+    cJSON *x = cJSON_Duplicate(get(a, k->block), true);
+    cJSON *y = cJSON_Duplicate(get(b, k->block), true);
+    cJSON *both[2] = {x, y};
+    for (int i = 0; i < 2; i++)
+        for (size_t m = 0; m < sizeof k->machine / sizeof k->machine[0] && k->machine[m]; m++) {
+            char key[64];
+            ab_strlcpy(key, k->machine[m], sizeof key);
+            char *dot = strchr(key, '.');
+            cJSON *o = both[i];
+            if (dot) {
+                *dot = '\0';
+                o = cJSON_GetObjectItemCaseSensitive(o, key);
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(o, dot ? dot + 1 : key);
+        }
+    bool same = x && y && cJSON_Compare(x, y, true);
+    cJSON_Delete(x);
+    cJSON_Delete(y);
+    return same;
+}
+
+/* Whether two reports name the same allocators in the same order. */
+static bool same_names(const cJSON *a, const cJSON *b)
+{
+    const cJSON *x = get(get(a, "context"), "subjects")->child;
+    const cJSON *y = get(get(b, "context"), "subjects")->child;
+    for (; x && y; x = x->next, y = y->next)
+        if (strcmp(ab_json_str(x, "name"), ab_json_str(y, "name")))
+            return false;
+    return !x && !y;
+}
+
 static void build_text(const cJSON *doc, char *buf, size_t len)
 {
     const cJSON *ab = get(get(doc, "context"), "allocbench");
@@ -615,6 +655,12 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
                           "%s is of another matrix than %s (matrix_digest %.20s... against "
                           "%.20s...): other options, allocators or counter",
                           paths_in[i], paths_in[0], digest, digest0);
+        /* The digest names the matrix; its lists, as the shards give them,
+         * must be the same too (a report edited, or cut from another). */
+        if (!same_block(k, d, docs_in[0]) || !same_names(d, docs_in[0]))
+            return refuse(code, AB_ALLOCBENCH_MERGE_MISMATCH, err, errlen,
+                          "%s is of another matrix than %s (its %s block or its allocators "
+                          "differ under one matrix_digest)", paths_in[i], paths_in[0], k->block);
         if (count != count0)
             return refuse(code, AB_ALLOCBENCH_MERGE_MISMATCH, err, errlen,
                           "%s is shard %u/%u, %s is %u/%u: shards of one split only",

@@ -1,0 +1,52 @@
+"""scripts/slurm/allocbench.sbatch outside Slurm, with the environment a
+task of a job array gets: task K of N runs shard K/N into OUT/shard-K with
+the program $ALLOCBENCH names; an array that is not 0-(N-1), a script not
+run as an array task, or no command is exit 2 with one line.  The same
+script under a real slurmctld and slurmd is tests/slurm/run.sh."""
+import os
+import subprocess
+
+from abtest import *
+
+SCRIPT = os.path.join(SOURCE, "scripts", "slurm", "allocbench.sbatch")
+ARGS = ["run", "bulk-new", "--variant", "loop,array", "--allocator", "glibc", "--preset",
+        "quick", "--rounds", "3", "--repetitions", "1", "--format", "json"]
+
+
+def task(out, args, **array):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+    env["ALLOCBENCH"] = AB
+    env.update({f"SLURM_ARRAY_TASK_{k.upper()}": str(v) for k, v in array.items()})
+    return subprocess.run(["bash", SCRIPT, out, *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+with open(SCRIPT) as f:
+    head = f.read()
+check("#SBATCH --exclusive" in head, "the batch script does not ask for --exclusive")
+
+base = tmpdir()
+out = os.path.join(base, "r")
+for k in range(2):
+    p = task(out, ARGS, id=k, min=0, max=1, count=2)
+    check(p.returncode == 0, f"task {k} of 2: exit {p.returncode}: {p.stderr}")
+    if p.returncode == 0:
+        doc = load_report(os.path.join(out, f"shard-{k}"))
+        check(doc["shard"]["index"] == k and doc["shard"]["count"] == 2,
+              f"task {k} of 2 ran shard {doc['shard']}")
+p = run("merge", os.path.join(out, "shard-0"), os.path.join(out, "shard-1"), "--out",
+        os.path.join(out, "merged"))
+check(p.returncode == 0, f"merging the tasks' shards: exit {p.returncode}: {p.stderr}")
+
+for what, array, args in (("an array from 1", dict(id=1, min=1, max=2, count=2), ARGS),
+                          ("an array with a gap", dict(id=0, min=0, max=4, count=3), ARGS),
+                          ("not an array task", {}, ARGS),
+                          ("no command", dict(id=0, min=0, max=0, count=1), [])):
+    d = os.path.join(base, what.replace(" ", "-"))
+    p = task(d, args, **array)
+    lines = p.stderr.splitlines()
+    check(p.returncode == 2 and len(lines) == 1,
+          f"{what}: exit {p.returncode}, {len(lines)} lines: {p.stderr!r}")
+    check(not os.path.exists(os.path.join(d, "shard-0")) and
+          not os.path.exists(os.path.join(d, "shard-1")), f"{what}: a shard was written")
+done()
