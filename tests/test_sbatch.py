@@ -1,7 +1,8 @@
 """scripts/slurm/allocbench.sbatch outside Slurm, with the environment a
 task of a job array gets: task K of N runs shard K/N into OUT/shard-K with
 the program $ALLOCBENCH names; an array that is not 0-(N-1), a script not
-run as an array task, or no command is exit 2 with one line.  The same
+run as an array task, no command, or --shard or --out among the arguments
+(the task sets both) is exit 2 with one line.  The same
 script under a real slurmctld and slurmd is tests/slurm/run.sh."""
 import os
 import subprocess
@@ -41,7 +42,11 @@ check(p.returncode == 0, f"merging the tasks' shards: exit {p.returncode}: {p.st
 for what, array, args in (("an array from 1", dict(id=1, min=1, max=2, count=2), ARGS),
                           ("an array with a gap", dict(id=0, min=0, max=4, count=3), ARGS),
                           ("not an array task", {}, ARGS),
-                          ("no command", dict(id=0, min=0, max=0, count=1), [])):
+                          ("no command", dict(id=0, min=0, max=0, count=1), []),
+                          ("--shard in the arguments", dict(id=0, min=0, max=1, count=2),
+                           ARGS + ["--shard", "1/2"]),
+                          ("--out in the arguments", dict(id=0, min=0, max=1, count=2),
+                           ARGS + ["--out=elsewhere"])):
     d = os.path.join(base, what.replace(" ", "-"))
     p = task(d, args, **array)
     lines = p.stderr.splitlines()
