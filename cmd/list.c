@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static const char usage[] =
     "usage: allocbench list [workloads|allocators|counters|profiles]\n"
@@ -14,7 +16,8 @@ static const char usage[] =
     "  allocators  the allocators known by name: installed or not, path, version\n"
     "  counters    the counter backends this build and machine offer\n"
     "  profiles    the stress profiles (from the profiles file) and the stress cases\n"
-    "\nWithout an argument, all of them.\n";
+    "\nWithout an argument, all of them.\n"
+    "\nexit status: 0 listed; 2 usage error (an unknown argument)\n";
 
 static void list_workloads(void)
 {
@@ -165,9 +168,56 @@ static int list_parse(int argc, char **argv, void *args)
     return AB_EXIT_OK;
 }
 
+static int list_all(const char *what);
+
+/* On a terminal, a line wider than the terminal (100 columns where it
+ * does not say) is cut there and ends in "~"; a last line says how to get
+ * whole lines, which are what a pipe or a file gets. */
 static int list_run(void *args)
 {
     const char *what = ((struct list_args *)args)->what;
+    if (!isatty(STDOUT_FILENO))
+        return list_all(what);
+    struct winsize ws;
+    size_t width = !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col ? ws.ws_col : 100;
+    FILE *tmp = tmpfile();
+    int saved = tmp ? dup(STDOUT_FILENO) : -1;
+    if (saved < 0) {
+        if (tmp)
+            fclose(tmp);
+        return list_all(what);
+    }
+    fflush(stdout);
+    dup2(fileno(tmp), STDOUT_FILENO);
+    int rc = list_all(what);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    rewind(tmp);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    bool cut = false;
+    while ((n = getline(&line, &cap, tmp)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        if ((size_t)n > width && width > 1) {
+            printf("%.*s~\n", (int)(width - 1), line);
+            cut = true;
+        } else {
+            printf("%s\n", line);
+        }
+    }
+    free(line);
+    fclose(tmp);
+    if (cut)
+        printf("(~: cut at %zu columns; `allocbench list%s%s | cat` prints whole lines)\n",
+               width, what ? " " : "", what ? what : "");
+    return rc;
+}
+
+static int list_all(const char *what)
+{
     if (!what || !strcmp(what, "workloads")) {
         if (!what)
             puts("workloads:\n");

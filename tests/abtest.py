@@ -35,6 +35,12 @@ def fixture(name):
     return os.path.join(FIXTURES, name)
 
 
+def doc_page(name):
+    """A page of the reference, docs/<name>."""
+    with open(os.path.join(SOURCE, "docs", name)) as f:
+        return f.read()
+
+
 def tmpdir():
     return tempfile.mkdtemp(prefix="abtest-")
 

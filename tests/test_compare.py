@@ -8,7 +8,7 @@ by hand (a 1.5x slowdown fails, a 1.02x one is slower but within 5 %).  Too
 few trials give no verdict and say why.  Reports that cannot be compared
 (another workload, parameters, rounds, counter or command) and malformed
 ones exit 2 with one line.  The comparison's report.json keys are the
-README's."""
+docs/report-compare.md's."""
 import copy
 import json
 import os
@@ -177,11 +177,8 @@ check(p.returncode == 1 and os.listdir(out) == ["report.json"] and
 one_line_error(compare(glibc, out), "a compare report as input",
                ["a report of allocbench compare", "ALLOCBENCH_BAD_INPUT"])
 
-# --- the comparison's report.json keys are the README's -------------------------
-with open(os.path.join(SOURCE, "README.md")) as f:
-    text = f.read()
-start = text.index("### The comparison's `report.json`")
-section = text[start:text.index("\n## ", start)]
+# --- the comparison's report.json keys are the reference's (docs/report-compare.md) -------------------------
+section = doc_page("report-compare.md")
 documented = set()
 for line in section.splitlines():
     m = re.match(r"\| (`[^|]+`) \|", line)
@@ -205,9 +202,9 @@ def keys(o, skip=("context",)):
 
 _, run_doc = doc_of(glibc, slow)
 actual = keys(run_doc)
-check(actual <= documented, f"keys not in the README: {sorted(actual - documented)}")
+check(actual <= documented, f"keys not in docs/report-compare.md: {sorted(actual - documented)}")
 check({"of", "matched_by", "ratio", "ci95_low", "only_base", "verdict"} <= documented,
-      f"README section holds too few keys: {sorted(documented)}")
+      f"docs/report-compare.md holds too few keys: {sorted(documented)}")
 
 # --- reports that cannot be compared: exit 2, one line ------------------------
 other = os.path.join(d, "other")

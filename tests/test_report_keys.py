@@ -1,5 +1,5 @@
-"""report.json's keys are the README's: every key a real report carries is
-documented under "### `report.json`", and every documented key is in the
+"""report.json's keys are the reference's: every key a real report carries
+is documented in docs/report-json.md, and every documented key is in the
 report.  A report from a run with a measured, an unavailable and a crashed
 configuration exercises every object; two shards and their merge add
 `shard` and `context.machines[]`."""
@@ -9,13 +9,10 @@ import re
 from abtest import *
 
 def documented():
-    with open(os.path.join(SOURCE, "README.md")) as f:
-        text = f.read()
-    start = text.index("### `report.json`")
-    end = text.index("\n## ", start)
+    text = doc_page("report-json.md")
     sections, path = {}, None
-    for line in text[start:end].splitlines():
-        h = re.match(r"#### (?:`([^`]+)`|top level)$", line)
+    for line in text.splitlines():
+        h = re.match(r"## (?:`([^`]+)`|top level)$", line)
         if h:
             path = h.group(1) or ""
             sections[path] = {"keys": set(), "maps": set(), "also": []}
@@ -86,18 +83,18 @@ check(p.returncode == 0, f"merge: exit {p.returncode}: {p.stderr}")
 reports.append(load_report(merged))
 
 sections = documented()
-check(len(sections) >= 10, f"only {len(sections)} documented objects found in README.md")
+check(len(sections) >= 10, f"only {len(sections)} documented objects found in docs/report-json.md")
 for path, s in sorted(sections.items()):
     objs = [o for d in reports for o in resolve(d, path)]
-    if not check(objs, f"README documents `{path or 'top level'}`, the report has no such object"):
+    if not check(objs, f"docs/report-json.md documents `{path or 'top level'}`, the report has no such object"):
         continue
     actual = set()
     for o in objs:
         actual |= set(o.keys())
     for k in sorted(actual - s["keys"]):
-        check(False, f"report key `{path + '.' if path else ''}{k}` is not documented in README.md")
+        check(False, f"report key `{path + '.' if path else ''}{k}` is not documented in docs/report-json.md")
     for k in sorted(s["keys"] - actual):
-        check(False, f"README documents `{path + '.' if path else ''}{k}`, the report lacks it")
+        check(False, f"docs/report-json.md documents `{path + '.' if path else ''}{k}`, the report lacks it")
 
 # Every object in the report is covered by some section (maps excepted).
 def walk(o, path):
@@ -112,5 +109,5 @@ def walk(o, path):
         for x in o:
             yield from walk(x, path + "[]")
 for path in sorted(set(p for d in reports for p in walk(d, ""))):
-    check(path in sections, f"report object `{path}` has no section in README.md")
+    check(path in sections, f"report object `{path}` has no section in docs/report-json.md")
 done()

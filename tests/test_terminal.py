@@ -1,6 +1,11 @@
 """The progress line on a terminal: done/total and an ETA, rewritten with
 escape codes on a terminal that takes them, without any escape code under
-TERM=dumb or NO_COLOR, and nothing at all when stderr is not a terminal."""
+TERM=dumb or NO_COLOR, and nothing at all when stderr is not a terminal.
+`list` on a terminal of 60 columns cuts its wider lines there, marked, and
+says how to get them whole; through a pipe every line is whole."""
+import fcntl
+import struct
+import termios
 import pty
 import select
 
@@ -44,4 +49,33 @@ for env in ({"TERM": "dumb", "NO_COLOR": None}, {"TERM": "xterm", "NO_COLOR": "1
 p = run(*ARGS[1:], "--out", tmpdir())
 check(p.returncode == 0 and "[1/6]" not in p.stderr and "\x1b" not in p.stderr,
       f"not a terminal: {p.stderr!r}")
+
+# list on a 60-column terminal.
+master, slave = pty.openpty()
+fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
+p = subprocess.Popen([AB, "list", "allocators"], stdout=slave, stderr=subprocess.DEVNULL)
+os.close(slave)
+data = b""
+while True:
+    r, _, _ = select.select([master], [], [], 60)
+    if not r:
+        break
+    try:
+        chunk = os.read(master, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+p.wait(timeout=60)
+os.close(master)
+lines = data.decode().replace("\r", "").splitlines()
+whole = run("list", "allocators").stdout.splitlines()
+long = [l for l in whole if len(l) > 60]
+check(long and max(len(l) for l in whole) > 60, f"no line of list allocators is over 60 columns: {whole}")
+check(all(len(l) <= 60 for l in lines[:-1]) and sum(l.endswith("~") for l in lines) == len(long)
+      and "| cat` prints whole lines" in lines[-1], f"list on 60 columns: {lines}")
+check([l[:59] for l in long] == [l[:-1] for l in lines if l.endswith("~")], f"cut lines {lines}")
+check(not any(l.endswith("~") for l in whole) and "prints whole lines" not in "\n".join(whole),
+      f"through a pipe: {whole}")
 done()

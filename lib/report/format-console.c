@@ -8,7 +8,55 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* s onto t, broken at blanks so that no line passes 100 columns; the
+ * lines after the first indented by six.  A \x1f in s is a blank that
+ * does not break (a figure and its unit). */
+static void wrap100(struct ab_text *t, const char *s)
+{
+    size_t col = 0;
+    while (*s) {
+        size_t w = strcspn(s, " ");
+        /* "5 %" stays on one line: a unit sign is not a place to break. */
+        if (col && col + 1 + w > 100 && *s != '%') {
+            ab_text_printf(t, "\n      ");
+            col = 6;
+        } else if (col) {
+            ab_text_printf(t, " ");
+            col++;
+        }
+        for (size_t i = 0; i < w; i++)
+            ab_text_printf(t, "%c", s[i] == '\x1f' ? ' ' : s[i]);
+        col += w;
+        s += w;
+        s += strspn(s, " ");
+    }
+    ab_text_printf(t, "\n");
+}
+
+/* A line of prose built with printf, wrapped at 100 columns. */
+__attribute__((format(printf, 2, 3))) static void wrapped(struct ab_text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        t->oom = true;
+        return;
+    }
+    size_t len = strlen(s), lead = strspn(s, "\n");
+    if (len && s[len - 1] == '\n')
+        s[len - 1] = '\0';
+    ab_text_printf(t, "%.*s", (int)lead, s);
+    wrap100(t, s + lead);
+    free(s);
+}
 
 static const cJSON *get(const cJSON *o, const char *k)
 {
@@ -79,15 +127,16 @@ static void run_metrics(struct ab_text *t, const cJSON *doc)
     if (!any)
         return;
     const cJSON *merit = get(rc, "figure_of_merit");
-    ab_text_printf(t, "\n%s figures (median over measured trials; - not measured)%s%s\n",
-                   str(rc, "workload"), cJSON_IsString(merit) ? "; figure of merit: " : "",
+    wrapped(t, "\n%s figures (median over measured trials; - not measured)%s%s\n",
+            str(rc, "workload"), cJSON_IsString(merit) ? "; figure of merit: " : "",
                    cJSON_IsString(merit) ? merit->valuestring : "");
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
     {
         const cJSON *ms = get(a, "metrics"), *m;
         if (!cJSON_GetArraySize(ms))
             continue;
-        ab_text_printf(t, "%-16s %-12s %7lld ", str(a, "variant"), str(a, "allocator"),
+        struct ab_text line = {0};
+        ab_text_printf(&line, "%s %s threads=%lld:", str(a, "variant"), str(a, "allocator"),
                        num_ll(a, "threads"));
         cJSON_ArrayForEach(m, ms)
         {
@@ -98,9 +147,17 @@ static void run_metrics(struct ab_text *t, const cJSON *doc)
                 snprintf(v, sizeof v, "%lld", (long long)x);
             else
                 fmt_num(v, sizeof v, x);
-            ab_text_printf(t, " %s=%s%s%s", m->string, v, n ? " " : "", n ? str(m, "unit") : "");
+            /* The unit joined to its figure, so that a line breaks between figures. */
+            ab_text_printf(&line, " %s=%s%s%s", m->string, v, n ? "\x1f" : "",
+                           n ? str(m, "unit") : "");
         }
-        ab_text_printf(t, "\n");
+        char *s = ab_text_finish(&line);
+        if (!s) {
+            t->oom = true;
+            return;
+        }
+        wrap100(t, s);
+        free(s);
     }
 }
 
@@ -124,16 +181,23 @@ static void run_placement(struct ab_text *t, const cJSON *doc)
                    cJSON_IsObject(get(e, "placement"));
         if (seen)
             continue;
-        ab_text_printf(t, "%-12s threads=%-4lld %s:", str(r, "allocator"), num_ll(r, "threads"),
-                       str(pl, "method"));
+        struct ab_text line = {0};
+        ab_text_printf(&line, "%-12s threads=%-4lld %s:", str(r, "allocator"),
+                       num_ll(r, "threads"), str(pl, "method"));
         cJSON_ArrayForEach(pu, get(pl, "pus"))
         {
             if (cJSON_IsNumber(pu))
-                ab_text_printf(t, " %d", pu->valueint);
+                ab_text_printf(&line, " %d", pu->valueint);
             else
-                ab_text_printf(t, " -");
+                ab_text_printf(&line, " -");
         }
-        ab_text_printf(t, "\n");
+        char *s = ab_text_finish(&line);
+        if (!s) {
+            t->oom = true;
+            return;
+        }
+        wrap100(t, s);
+        free(s);
     }
 }
 
@@ -141,8 +205,8 @@ static void run_placement(struct ab_text *t, const cJSON *doc)
 static void run_counted(struct ab_text *t, const cJSON *doc)
 {
     const cJSON *ctx = get(doc, "context"), *a;
-    ab_text_printf(t, "\ncounted with %s (%s), the measured phase only: per %s, median over "
-                      "trials (times taken under it are not reported)\n",
+    wrapped(t, "\ncounted with %s (%s), the measured phase only: per %s, median over "
+               "trials (times taken under it are not reported)\n",
                    str(ctx, "counter"), str(ctx, "counter_version"),
                    str(get(doc, "run"), "unit"));
     ab_text_printf(t, "%-16s %-12s %7s %14s %14s\n", "variant", "allocator", "threads",
@@ -164,10 +228,10 @@ static void run_relative(struct ab_text *t, const cJSON *doc)
     const cJSON *c;
     if (!cJSON_GetArraySize(get(doc, "comparisons")))
         return;
-    ab_text_printf(t, "\nratio of ns per %s to the base's (above 1.00: slower), its 95%% CI "
-                      "over the paired trials, Wilcoxon's p\n",
+    wrapped(t, "\nratio of ns per %s to the base's (above 1.00: slower), its 95%% CI "
+               "over the paired trials, Wilcoxon's p\n",
                    str(get(doc, "run"), "unit"));
-    ab_text_printf(t, "%-16s %7s  %-12s %-12s %6s  %-16s %8s  %s\n", "variant", "threads",
+    ab_text_printf(t, "%-13s %7s %-12s %-12s %6s %-16s %8s %s\n", "variant", "threads",
                    "allocator", "base", "ratio", "95% CI", "p", "verdict");
     cJSON_ArrayForEach(c, get(doc, "comparisons"))
     {
@@ -183,7 +247,7 @@ static void run_relative(struct ab_text *t, const cJSON *doc)
         }
         ab_report_num(p, sizeof p, "%.3g", ab_json_num(c, "p_value", NAN), "-");
         const char *v = str(c, "verdict");
-        ab_text_printf(t, "%-16s %7lld  %-12s %-12s %6s  %-16s %8s  %s%s\n", str(c, "variant"),
+        ab_text_printf(t, "%-13s %7lld %-12s %-12s %6s %-16s %8s %s%s\n", str(c, "variant"),
                        num_ll(c, "threads"), str(c, "allocator"), str(c, "base"), ratio, ci, p,
                        *v ? v : "- (under 6 pairs)",
                        cJSON_IsTrue(get(c, "noisy")) ? " (noisy)" : "");
@@ -196,9 +260,9 @@ static void run_notes(struct ab_text *t, const cJSON *doc)
     bool first = true;
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
         if (cJSON_IsTrue(get(a, "noisy")))
-            ab_text_printf(t, "%swarning: %s on %s, threads=%lld, is noisy: %s\n",
-                           first ? "\n" : "", str(a, "variant"), str(a, "allocator"),
-                           num_ll(a, "threads"), str(a, "noisy_why")),
+            wrapped(t, "%swarning: %s on %s, threads=%lld, is noisy: %s\n", first ? "\n" : "",
+                    str(a, "variant"), str(a, "allocator"), num_ll(a, "threads"),
+                    str(a, "noisy_why")),
                 first = false;
     cJSON_ArrayForEach(d, get(doc, "diagnostics"))
     {
@@ -223,8 +287,8 @@ static void run_notes(struct ab_text *t, const cJSON *doc)
         cJSON_ArrayForEach(r, get(doc, "trials"))
         {
             if (same_config(r, a)) {
-                ab_text_printf(t, "note: %s on %s: not available: %s\n", str(a, "variant"),
-                               str(a, "allocator"), str(r, "reason"));
+                wrapped(t, "note: %s on %s: not available: %s\n", str(a, "variant"),
+                        str(a, "allocator"), str(r, "reason"));
                 break;
             }
         }
@@ -256,10 +320,10 @@ static char *run_console(const cJSON *doc)
     struct ab_text t = {0};
     const cJSON *rc = get(doc, "run"), *a;
     context_line(&t, doc);
-    ab_text_printf(&t, "%s: ns per %s per thread (median of %lld trials, 95%% CI of the median), "
-                       "throughput of all threads, peak RSS\n",
+    wrapped(&t, "%s: ns per %s per thread (median of %lld trials, 95%% CI of the median), "
+                "throughput of all threads, peak RSS\n",
                    str(rc, "workload"), str(rc, "unit"), num_ll(rc, "repetitions"));
-    ab_text_printf(&t, "%-16s %-12s %7s %10s %23s %8s %10s %10s  %s\n", "variant", "allocator",
+    ab_text_printf(&t, "%-13s %-12s %7s %9s %17s %6s %8s %9s %s\n", "variant", "allocator",
                    "threads", "median", "95% CI", "MAD", "ops/s", "peak RSS", "status");
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
     {
@@ -279,12 +343,11 @@ static char *run_console(const cJSON *doc)
         }
         char status[96];
         long long measured = num_ll(a, "measured"), trials = num_ll(a, "trials");
-        if (!strcmp(str(a, "status"), "ok") && measured == trials)
-            snprintf(status, sizeof status, "ok");
+        if ((!strcmp(str(a, "status"), "ok") && measured == trials) || !measured)
+            snprintf(status, sizeof status, "%s", str(a, "status"));
         else
-            snprintf(status, sizeof status, "%s (%lld/%lld measured)", str(a, "status"),
-                     measured, trials);
-        ab_text_printf(&t, "%-16s %-12s %7lld %10s %23s %8s %10s %10s  %s\n", str(a, "variant"),
+            snprintf(status, sizeof status, "%s %lld/%lld", str(a, "status"), measured, trials);
+        ab_text_printf(&t, "%-13s %-12s %7lld %9s %17s %6s %8s %9s %s\n", str(a, "variant"),
                        str(a, "allocator"), num_ll(a, "threads"), med, ci, mad, ops, rss,
                        status);
     }
@@ -306,28 +369,6 @@ struct na_item {
     char what[96];
     const char *why, *verdict;
 };
-
-/* s onto t, broken at blanks so that no line passes 100 columns; the
- * lines after the first indented by six. */
-static void wrap100(struct ab_text *t, const char *s)
-{
-    size_t col = 0;
-    while (*s) {
-        size_t w = strcspn(s, " ");
-        if (col && col + 1 + w > 100) {
-            ab_text_printf(t, "\n      ");
-            col = 6;
-        } else if (col) {
-            ab_text_printf(t, " ");
-            col++;
-        }
-        ab_text_printf(t, "%.*s", (int)w, s);
-        col += w;
-        s += w;
-        s += strspn(s, " ");
-    }
-    ab_text_printf(t, "\n");
-}
 
 static void fold_allocator(struct ab_text *out, const cJSON *doc, const char *alloc, bool *first)
 {
@@ -459,13 +500,13 @@ static char *fastpath_console(const cJSON *doc)
     struct ab_text t = {0};
     const cJSON *ctx = get(doc, "context"), *conf = get(doc, "config"), *r;
     long long reps = num_ll(conf, "repetitions");
-    ab_text_printf(&t, "fastpath: instructions and branches per call, counted with %s (%s); "
-                       "%lld calls x %lld repetition%s per row; p50, min, p99, max over the "
-                       "calls; slow = share of calls above 2 x the fast path (the pairs p50)\n",
+    wrapped(&t, "fastpath: instructions and branches per call, counted with %s (%s); "
+                "%lld calls x %lld repetition%s per row; p50, min, p99, max over the "
+                "calls; slow = share of calls above 2 x the fast path (the pairs p50)\n",
                    str(ctx, "counter"), str(ctx, "counter_version"), num_ll(conf, "calls"), reps,
                    reps == 1 ? "" : "s");
-    ab_text_printf(&t, "%-12s %-7s %6s %-7s %6s %8s %6s %6s %6s %6s %8s %7s  %s\n", "allocator",
-                   "op", "size", "pattern", "instr", "branches", "cond", "min", "p99", "max",
+    ab_text_printf(&t, "%-12s %-7s %6s %-7s %6s %6s %6s %6s %6s %6s %7s %6s %s\n", "allocator",
+                   "op", "size", "pattern", "instr", "branch", "cond", "min", "p99", "max",
                    "mean", "slow", "status");
     cJSON_ArrayForEach(r, get(doc, "rows"))
     {
@@ -489,7 +530,7 @@ static char *fastpath_console(const cJSON *doc)
                          : "ok");
         else
             snprintf(st, sizeof st, "%s: %s", str(r, "status"), str(r, "reason"));
-        ab_text_printf(&t, "%-12s %-7s %6llu %-7s %6s %8s %6s %6s %6s %6s %8s %7s  %s\n",
+        ab_text_printf(&t, "%-12s %-7s %6llu %-7s %6s %6s %6s %6s %6s %6s %7s %6s %s\n",
                        str(r, "allocator"), str(r, "op"), u64(r, "size"), str(r, "pattern"), i50,
                        br, co, mn, p99, mx, mean, slow, st);
     }
@@ -535,8 +576,8 @@ static void trace_functions(struct ab_text *t, const cJSON *tr)
 {
     const cJSON *f, *ev = get(tr, "events");
     const char *malloc_object = str(get(tr, "library"), "path");
-    ab_text_printf(t, "\n%-24s %10s %8s %8s %14s %12s %14s %12s\n", "function", "calls",
-                   "nested", "failed", "bytes", "latency ns*", "task-clock ns*", "instructions");
+    ab_text_printf(t, "\n%-22s %10s %7s %7s %13s %9s %10s %8s\n", "function", "calls",
+                   "nested", "failed", "bytes", "lat ns*", "clock ns*", "instr");
     size_t silent = 0;
     cJSON_ArrayForEach(f, get(tr, "functions"))
     {
@@ -555,11 +596,12 @@ static void trace_functions(struct ab_text *t, const cJSON *tr)
             snprintf(name, sizeof name, "%s", str(f, "function"));
         else
             snprintf(name, sizeof name, "%s@%s", str(f, "function"), base + 1);
-        ab_text_printf(t, "%-24s %10llu %8llu %8s %14llu %12s %14s %12s\n", name, u64(f, "calls"),
+        ab_text_printf(t, "%-22s %10llu %7llu %7s %13llu %9s %10s %8s\n", name, u64(f, "calls"),
                        u64(f, "nested_calls"), failed, u64(f, "bytes"), lat, clk, insn);
     }
-    ab_text_printf(t, "* mean per call, entry to return, including the probe's own cost (two "
-                      "traps per call)\n");
+    ab_text_printf(t, "lat ns*: mean latency per call, entry to return, including the probe's own "
+                      "cost\n(two traps per call); clock ns*: task-clock per call; instr: "
+                      "instructions per call\n");
     if (silent)
         ab_text_printf(t, "(%zu probed functions made no call)\n", silent);
     if (!ab_json_bool(get(ev, "instructions"), "available"))
@@ -588,8 +630,8 @@ static char *trace_console(const cJSON *doc)
         snprintf(status, sizeof status, ", exit status %lld", num_ll(tg, "exit_status"));
     else if (*str(tg, "exit_signal"))
         snprintf(status, sizeof status, ", killed by %s", str(tg, "exit_signal"));
-    ab_text_printf(&t, "traced %.3f s, ended by %s%s; %llu functions probed, attached in %.1f ms, "
-                       "detached in %.1f ms\n",
+    wrapped(&t, "traced %.3f s, ended by %s%s; %llu functions probed, attached in %.1f ms, "
+                "detached in %.1f ms\n",
                    ab_json_num(tr, "traced_s", 0), str(tr, "ended_by"), status,
                    u64(tr, "functions_probed"), ab_json_num(tr, "attach_ms", 0),
                    ab_json_num(tr, "detach_ms", 0));
