@@ -107,6 +107,14 @@ char *ab_read_file(const char *path, size_t max, size_t *len_out);
  * text (*len bytes), or NULL, errno set, "PATH: cannot be read: why" in err. */
 char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, char *err,
                      size_t errlen);
+/* A reader of one kind of report: its text (label names it in messages)
+ * to a document; 0, or a negative errno with one line in err. */
+typedef int (*ab_report_parser)(const char *label, const char *text, size_t len,
+                                struct cJSON **out, char *err, size_t errlen);
+/* ab_report_text, then parse on the text under the file's path: what parse
+ * returns, or -errno when the file cannot be read. */
+int ab_report_read(const char *arg, ab_report_parser parse, struct cJSON **out, char *err,
+                   size_t errlen);
 /* UTC time as YYYYMMDDTHHMMSSZ. */
 void ab_utc_stamp(char *buf, size_t len);
 
