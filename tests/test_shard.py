@@ -206,6 +206,8 @@ def other_cpu(doc):
     doc["context"]["subjects"][1]["version"] = "0.0.1"
 p = merge(shards[0], edited(shards[1], "cpu", other_cpu), shards[2], "--out", base + "/cpu-merged")
 check(p.returncode == 0, f"merge of differing machines: exit {p.returncode}: {p.stderr}")
+check(p.stdout.startswith("context: ") and "3 shards merged" in p.stdout.splitlines()[0],
+      f"the console's context line does not say the report is merged: {p.stdout[:200]!r}")
 warns = [l for l in p.stderr.splitlines() if l.startswith("allocbench: warning:")]
 check(any("cpu_model" in l and "Another CPU" in l for l in warns), f"no cpu_model warning: {warns}")
 check(any("jemalloc's version" in l for l in warns), f"no allocator version warning: {warns}")
