@@ -4,6 +4,7 @@ the program $ALLOCBENCH names; an array that is not 0-(N-1), a script not
 run as an array task, no command, or --shard or --out among the arguments
 (the task sets both) is exit 2 with one line.  The same
 script under a real slurmctld and slurmd is tests/slurm/run.sh."""
+import glob
 import os
 import subprocess
 
@@ -14,9 +15,12 @@ ARGS = ["run", "bulk-new", "--variant", "loop,array", "--allocator", "glibc", "-
         "quick", "--rounds", "3", "--repetitions", "1", "--format", "json"]
 
 
-def task(out, args, **array):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
+def task(out, args, shards=None, **array):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SLURM_") and k != "ALLOCBENCH_SHARDS"}
     env["ALLOCBENCH"] = AB
+    if shards is not None:
+        env["ALLOCBENCH_SHARDS"] = shards
     env.update({f"SLURM_ARRAY_TASK_{k.upper()}": str(v) for k, v in array.items()})
     return subprocess.run(["bash", SCRIPT, out, *args], capture_output=True, text=True,
                           env=env, timeout=300)
@@ -39,6 +43,17 @@ p = run("merge", os.path.join(out, "shard-0"), os.path.join(out, "shard-1"), "--
         os.path.join(out, "merged"))
 check(p.returncode == 0, f"merging the tasks' shards: exit {p.returncode}: {p.stderr}")
 
+# Task 1 run again on its own (sbatch --array=1): N from ALLOCBENCH_SHARDS.
+again = os.path.join(base, "again")
+p = task(again, ARGS, shards="2", id=1, min=1, max=1, count=1)
+check(p.returncode == 0, f"task 1 again with ALLOCBENCH_SHARDS=2: exit {p.returncode}: {p.stderr}")
+if p.returncode == 0:
+    s = load_report(os.path.join(again, "shard-1"))["shard"]
+    check((s["index"], s["count"]) == (1, 2), f"task 1 again ran shard {s}")
+    p = run("merge", os.path.join(out, "shard-0"), os.path.join(again, "shard-1"), "--out",
+            os.path.join(base, "merged-again"))
+    check(p.returncode == 0, f"a shard run again does not merge: exit {p.returncode}: {p.stderr}")
+
 for what, array, args in (("an array from 1", dict(id=1, min=1, max=2, count=2), ARGS),
                           ("an array with a gap", dict(id=0, min=0, max=4, count=3), ARGS),
                           ("not an array task", {}, ARGS),
@@ -46,12 +61,15 @@ for what, array, args in (("an array from 1", dict(id=1, min=1, max=2, count=2),
                           ("--shard in the arguments", dict(id=0, min=0, max=1, count=2),
                            ARGS + ["--shard", "1/2"]),
                           ("--out in the arguments", dict(id=0, min=0, max=1, count=2),
-                           ARGS + ["--out=elsewhere"])):
+                           ARGS + ["--out=elsewhere"]),
+                          ("ALLOCBENCH_SHARDS not above the task", dict(id=2, min=2, max=2,
+                           count=1, shards="2"), ARGS),
+                          ("ALLOCBENCH_SHARDS not a number", dict(id=0, min=0, max=0, count=1,
+                           shards="two"), ARGS)):
     d = os.path.join(base, what.replace(" ", "-"))
     p = task(d, args, **array)
     lines = p.stderr.splitlines()
     check(p.returncode == 2 and len(lines) == 1,
           f"{what}: exit {p.returncode}, {len(lines)} lines: {p.stderr!r}")
-    check(not os.path.exists(os.path.join(d, "shard-0")) and
-          not os.path.exists(os.path.join(d, "shard-1")), f"{what}: a shard was written")
+    check(not glob.glob(os.path.join(d, "shard-*")), f"{what}: a shard was written")
 done()
