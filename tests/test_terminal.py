@@ -15,14 +15,8 @@ ARGS = [AB, "run", "bulk-new", "--variant", "loop,array", "--repetitions", "3", 
         "--param", "n=64"]
 
 
-def on_pty(extra_env):
-    master, slave = pty.openpty()
-    env = dict(os.environ, **extra_env)
-    for k in [k for k, v in extra_env.items() if v is None]:
-        env.pop(k)
-    out = tmpdir()
-    p = subprocess.Popen(ARGS + ["--out", out], stdout=subprocess.DEVNULL, stderr=slave, env=env)
-    os.close(slave)
+def read_all(master):
+    """What the terminal's other side wrote, to its end (or a minute's quiet)."""
     data = b""
     while True:
         r, _, _ = select.select([master], [], [], 60)
@@ -35,6 +29,18 @@ def on_pty(extra_env):
         if not chunk:
             break
         data += chunk
+    return data
+
+
+def on_pty(extra_env):
+    master, slave = pty.openpty()
+    env = dict(os.environ, **extra_env)
+    for k in [k for k, v in extra_env.items() if v is None]:
+        env.pop(k)
+    out = tmpdir()
+    p = subprocess.Popen(ARGS + ["--out", out], stdout=subprocess.DEVNULL, stderr=slave, env=env)
+    os.close(slave)
+    data = read_all(master)
     p.wait(timeout=120)
     os.close(master)
     return p.returncode, data
@@ -55,18 +61,7 @@ master, slave = pty.openpty()
 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))
 p = subprocess.Popen([AB, "list", "allocators"], stdout=slave, stderr=subprocess.DEVNULL)
 os.close(slave)
-data = b""
-while True:
-    r, _, _ = select.select([master], [], [], 60)
-    if not r:
-        break
-    try:
-        chunk = os.read(master, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    data += chunk
+data = read_all(master)
 p.wait(timeout=60)
 os.close(master)
 lines = data.decode().replace("\r", "").splitlines()

@@ -122,18 +122,10 @@ static char *as_json(const struct ab_gate *c, const char *budgets_path, bool req
     ok = ok && bf && cJSON_AddItemToObject(d, "budget_findings", bf);
     if (!ok)
         cJSON_Delete(bf);
-    char *s = ok ? cJSON_Print(d) : NULL;
+    /* Printed as report.json is: valid UTF-8 whatever the paths hold. */
+    char *s = ok ? ab_format_find("json")->print(d) : NULL;
     cJSON_Delete(d);
-    if (!s)
-        return NULL;
-    size_t len = strlen(s);
-    char *t = realloc(s, len + 2);
-    if (!t) {
-        free(s);
-        return NULL;
-    }
-    t[len] = '\n', t[len + 1] = '\0';
-    return t;
+    return s;
 }
 
 /* s with & < > " escaped, and control characters other than tab and

@@ -38,6 +38,19 @@ static void wrap100(struct ab_text *t, const char *s)
     ab_text_printf(t, "\n");
 }
 
+/* A line built in its own text, onto t wrapped at 100 columns (line is
+ * finished: freed). */
+static void wrap_line(struct ab_text *t, struct ab_text *line)
+{
+    char *s = ab_text_finish(line);
+    if (!s) {
+        t->oom = true;
+        return;
+    }
+    wrap100(t, s);
+    free(s);
+}
+
 /* A line of prose built with printf, wrapped at 100 columns. */
 __attribute__((format(printf, 2, 3))) static void wrapped(struct ab_text *t, const char *fmt, ...)
 {
@@ -151,13 +164,7 @@ static void run_metrics(struct ab_text *t, const cJSON *doc)
             ab_text_printf(&line, " %s=%s%s%s", m->string, v, n ? "\x1f" : "",
                            n ? str(m, "unit") : "");
         }
-        char *s = ab_text_finish(&line);
-        if (!s) {
-            t->oom = true;
-            return;
-        }
-        wrap100(t, s);
-        free(s);
+        wrap_line(t, &line);
     }
 }
 
@@ -191,13 +198,7 @@ static void run_placement(struct ab_text *t, const cJSON *doc)
             else
                 ab_text_printf(&line, " -");
         }
-        char *s = ab_text_finish(&line);
-        if (!s) {
-            t->oom = true;
-            return;
-        }
-        wrap100(t, s);
-        free(s);
+        wrap_line(t, &line);
     }
 }
 
@@ -427,13 +428,7 @@ static void fold_allocator(struct ab_text *out, const cJSON *doc, const char *al
             }
         ab_text_printf(t, " (%s: %s)", items[i].verdict, items[i].why);
     }
-    char *s = ab_text_finish(t);
-    if (!s) {
-        out->oom = true;
-        return;
-    }
-    wrap100(out, s);
-    free(s);
+    wrap_line(out, t);
 }
 
 static char *stress_console(const cJSON *doc)
