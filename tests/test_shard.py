@@ -133,6 +133,24 @@ for k in range(2):
         check([(a["variant"], a["threads"]) for a in doc["aggregates"]] ==
               [(["loop", "array"][k], 1)], f"one repetition, shard {k}/2: {doc['aggregates']}")
 
+# --- a crashed trial: its shard exits 1 with its report, and so does the merge
+crash = ["bulk-new", "--variant", "loop,loop-shuffled", "--allocator", "glibc," + fixture("libab-crash.so"),
+         "--rounds", "10", "--param", "n=500", "--repetitions", "1"]
+crashed = []
+for k in range(2):
+    d = os.path.join(base, "crash", str(k))
+    p = run("run", *crash, "--shard", f"{k}/2", "--out", d, "--format", "json",
+            env={"AB_FIXTURE_AFTER": "2000"})
+    check(p.returncode == 1, f"a crashing allocator, shard {k}/2: exit {p.returncode}, expected 1")
+    crashed.append(d)
+p = merge(*crashed, "--out", base + "/crash-merged", "--format", "json")
+check(p.returncode == 1, f"merge of shards with crashed trials: exit {p.returncode}, expected 1")
+if os.path.exists(base + "/crash-merged/report.json"):
+    st = [t["status"] for t in load_report(base + "/crash-merged")["trials"]]
+    check(st.count("crashed") == 2 and st.count("ok") == 2, f"merged trial statuses {st}")
+p = merge(*shards, "--out", base + "/ok-merged", "--format", "json")
+check(p.returncode == 0, f"merge of shards with every trial measured: exit {p.returncode}")
+
 # --- refusals: exit 2, one line --------------------------------------------
 def edited(src, name, change):
     d = os.path.join(base, name)
