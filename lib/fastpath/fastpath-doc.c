@@ -43,13 +43,8 @@ static cJSON *dist_json(const struct ab_fp_dist *d, bool measured)
 static void add_matrix(const struct ab_fp_run *run, cJSON *doc, const cJSON *conf)
 {
     const struct ab_fp_config *cfg = run->cfg;
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "command", "fastpath");
-    cJSON_AddItemToObject(m, "config", cJSON_Duplicate(conf, true));
-    cJSON *names = cJSON_AddArrayToObject(m, "allocators");
-    for (size_t i = 0; i < cfg->nsubjects; i++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(cfg->subjects[i].name));
-    cJSON_AddStringToObject(m, "counter", cfg->counter->name);
+    cJSON *m = ab_report_matrix("fastpath", "config", cJSON_Duplicate(conf, true), cfg->subjects,
+                                cfg->nsubjects, cfg->counter->name);
     cJSON *confs = NULL;
     if (cfg->shard.count) {
         confs = cJSON_CreateArray();

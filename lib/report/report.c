@@ -155,6 +155,20 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
     return c;
 }
 
+cJSON *ab_report_matrix(const char *command, const char *block_name, cJSON *block,
+                        const struct ab_subject *subjects, size_t nsubjects, const char *counter)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "command", command);
+    cJSON_AddItemToObject(m, block_name, block);
+    cJSON *names = cJSON_AddArrayToObject(m, "allocators");
+    for (size_t i = 0; i < nsubjects; i++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(subjects[i].name));
+    if (counter)
+        cJSON_AddStringToObject(m, "counter", counter);
+    return m;
+}
+
 void ab_report_add_matrix(cJSON *doc, cJSON *matrix, const struct ab_shard *shard, double cost,
                           double matrix_cost, cJSON *configurations)
 {

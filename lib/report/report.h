@@ -144,6 +144,12 @@ struct cJSON *ab_report_context_json(const struct ab_host *h, const char *starte
  * configurations, in the order they ran, and the expected costs the slices
  * were balanced by).  Consumes matrix and configurations (NULL: no shard).
  */
+/* The matrix object of a command: {"command", block_name: block (consumed),
+ * "allocators": the subjects' names, "counter" unless NULL}, in that order
+ * (the digest is of its text). */
+struct cJSON *ab_report_matrix(const char *command, const char *block_name, struct cJSON *block,
+                               const struct ab_subject *subjects, size_t nsubjects,
+                               const char *counter);
 void ab_report_add_matrix(struct cJSON *doc, struct cJSON *matrix, const struct ab_shard *shard,
                           double cost, double matrix_cost, struct cJSON *configurations);
 

@@ -132,13 +132,8 @@ static cJSON *diag_json(const struct ab_run *run, const struct ab_trial_record *
 static void add_matrix(const struct ab_run *run, cJSON *doc, const cJSON *rc)
 {
     const struct ab_run_config *cfg = run->cfg;
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "command", "run");
-    cJSON_AddItemToObject(m, "run", cJSON_Duplicate(rc, true));
-    cJSON *names = cJSON_AddArrayToObject(m, "allocators");
-    for (size_t i = 0; i < cfg->nsubjects; i++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(cfg->subjects[i].name));
-    cJSON_AddStringToObject(m, "counter", cfg->counter ? cfg->counter->name : "none");
+    cJSON *m = ab_report_matrix("run", "run", cJSON_Duplicate(rc, true), cfg->subjects,
+                                cfg->nsubjects, cfg->counter ? cfg->counter->name : "none");
     cJSON *confs = NULL;
     if (cfg->shard.count) {
         confs = cJSON_CreateArray();

@@ -81,16 +81,11 @@ static cJSON *diag_json(const struct ab_stress_run *run, const struct ab_stress_
 static void add_matrix(const struct ab_stress_run *run, cJSON *doc, const cJSON *st)
 {
     const struct ab_stress_config *cfg = run->cfg;
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "command", "stress");
     cJSON *copy = cJSON_Duplicate(st, true);
     cJSON_DeleteItemFromObjectCaseSensitive(copy, "profiles_file");
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(copy, "profile"),
                                             "threads_here");
-    cJSON_AddItemToObject(m, "stress", copy);
-    cJSON *names = cJSON_AddArrayToObject(m, "allocators");
-    for (size_t i = 0; i < cfg->nsubjects; i++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(cfg->subjects[i].name));
+    cJSON *m = ab_report_matrix("stress", "stress", copy, cfg->subjects, cfg->nsubjects, NULL);
     cJSON *confs = NULL;
     if (cfg->shard.count) {
         size_t nregistered;
