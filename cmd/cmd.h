@@ -9,6 +9,7 @@
 #include "ab-config.h"
 #include "command-list.h"
 #include "core.h"
+#include "shard.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,6 +2,7 @@
  * call, SHA-256 against the FIPS 180-4 examples, and exact integers kept
  * when a report is read back. */
 #include "core.h"
+#include "shard.h"
 #include "check.h"
 
 #include <cJSON.h>

@@ -1,6 +1,7 @@
 /* digest.c — SHA-256 (FIPS 180-4), for the matrix digest of a report: the
  * same text gives the same 64 hex digits on every machine. */
 #include "core.h"
+#include "shard.h"
 
 #include <string.h>
 

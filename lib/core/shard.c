@@ -3,6 +3,7 @@
  * alone (never from the machine it landed on), so N processes on N
  * machines cover the matrix exactly once between them. */
 #include "core.h"
+#include "shard.h"
 
 #include <errno.h>
 #include <stdlib.h>

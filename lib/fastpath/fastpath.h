@@ -7,6 +7,7 @@
 
 #include "counter.h"
 #include "report.h"
+#include "shard.h"
 
 /* ------------------------------------------------------------ fastpath.c */
 

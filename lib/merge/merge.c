@@ -8,6 +8,7 @@
 #include "compare/compare.h"
 #include "proc.h"
 #include "report.h"
+#include "shard.h"
 
 #include <cJSON.h>
 #include <errno.h>

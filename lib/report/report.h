@@ -14,6 +14,7 @@
 #define AB_REPORT_H
 
 #include "proc.h"
+#include "shard.h"
 
 struct cJSON;
 struct ab_report_set;

@@ -8,6 +8,7 @@
 #include "compare.h"
 #include "counter.h"
 #include "report.h"
+#include "shard.h"
 #include "workload.h"
 
 /* ------------------------------------------------------------------- run.c */

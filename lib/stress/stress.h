@@ -6,6 +6,7 @@
 #define AB_STRESS_H
 
 #include "report.h"
+#include "shard.h"
 #include "verify.h"
 
 /* =============================================================== stress
