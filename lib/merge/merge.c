@@ -1,11 +1,12 @@
 /*
  * merge.c — `allocbench merge`: shard reports checked to be the shards of
- * one matrix, their records put in the unsharded order, one context for
- * every machine.  A shard holds whole configurations, so every record is
- * taken as its shard wrote it: nothing is recomputed.
+ * one matrix and their records put in the unsharded order (their context:
+ * merge-context.c; reading them: merge-read.c).  A shard holds whole
+ * configurations, so every record is taken as its shard wrote it: nothing
+ * is recomputed.
  */
 #include "merge.h"
-#include "compare/compare.h"
+#include "merge-context.h"
 #include "proc.h"
 #include "report.h"
 #include "shard.h"
@@ -22,15 +23,6 @@ static const cJSON *get(const cJSON *o, const char *k)
     return cJSON_GetObjectItemCaseSensitive(o, k);
 }
 
-/* o[k] = v, replacing what o held under k. */
-static void put(cJSON *o, const char *k, cJSON *v)
-{
-    if (get(o, k))
-        cJSON_ReplaceItemInObjectCaseSensitive(o, k, v);
-    else
-        cJSON_AddItemToObject(o, k, v);
-}
-
 static int refuse(enum ab_code *code, enum ab_code c, char *err, size_t errlen, const char *fmt,
                   ...) __attribute__((format(printf, 5, 6)));
 static int refuse(enum ab_code *code, enum ab_code c, char *err, size_t errlen, const char *fmt,
@@ -42,94 +34,6 @@ static int refuse(enum ab_code *code, enum ab_code c, char *err, size_t errlen, 
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -EINVAL;
-}
-
-/* ------------------------------------------------------------- reading */
-
-/* What a stress report lacks for a merge, or NULL. */
-static const char *stress_bad(const cJSON *doc)
-{
-    const cJSON *ver = get(doc, "schema_version"), *rec;
-    if (!cJSON_IsNumber(ver) || ver->valuedouble != AB_SCHEMA_VERSION)
-        return "schema_version";
-    if (!cJSON_IsArray(get(get(doc, "context"), "subjects")))
-        return "context.subjects";
-    if (!cJSON_IsArray(get(get(doc, "stress"), "cases")))
-        return "stress.cases";
-    const char *arrays[] = {"cases", "diagnostics"};
-    for (int a = 0; a < 2; a++) {
-        if (!cJSON_IsArray(get(doc, arrays[a])))
-            return arrays[a];
-        cJSON_ArrayForEach(rec, get(doc, arrays[a]))
-            if (!cJSON_IsString(get(rec, "allocator")) || !cJSON_IsString(get(rec, "case")))
-                return arrays[a];
-    }
-    return NULL;
-}
-
-/* What every shard report needs for a merge, whatever its command: the
- * context an object with its subjects named, a digest, a shard (null or
- * an object); or the member that is missing or malformed. */
-static const char *frame_bad(const cJSON *doc)
-{
-    const cJSON *ctx = get(doc, "context"), *s, *shard = get(doc, "shard");
-    if (!cJSON_IsObject(ctx) || !cJSON_IsArray(get(ctx, "subjects")))
-        return "context.subjects";
-    cJSON_ArrayForEach(s, get(ctx, "subjects"))
-        if (!cJSON_IsObject(s) || !cJSON_IsString(get(s, "name")))
-            return "context.subjects";
-    if (!cJSON_IsString(get(doc, "matrix_digest")))
-        return "matrix_digest";
-    if (!cJSON_IsNull(shard) && !cJSON_IsObject(shard))
-        return "shard";
-    return NULL;
-}
-
-int ab_merge_parse(const char *label, const char *text, size_t len, cJSON **out, char *err,
-                   size_t errlen)
-{
-    *out = NULL;
-    char why[512];
-    cJSON *doc = ab_json_parse_strict(text, len, why, sizeof why);
-    const char *cmd = ab_json_str(doc, "command"), *bad;
-    int rc = 0;
-    if (!doc) {
-        snprintf(err, errlen, "%s: %s", label, why);
-        rc = -EPROTO;
-    } else if (!cJSON_IsObject(doc) || !*cmd) {
-        snprintf(err, errlen, "%s: not a report of allocbench (no \"command\")", label);
-        rc = -EPROTO;
-    } else if (!strcmp(cmd, "stress")) {
-        if ((bad = stress_bad(doc))) {
-            snprintf(err, errlen, "%s: %s is missing or malformed", label, bad);
-            rc = -EPROTO;
-        }
-    } else if (!strcmp(cmd, "run") || !strcmp(cmd, "fastpath")) {
-        /* The rules compare reads them by: every member it relies on. */
-        cJSON_Delete(doc);
-        doc = NULL;
-        rc = ab_compare_parse(label, text, len, &doc, err, errlen);
-    } else {
-        snprintf(err, errlen, "%s: a report of allocbench %.32s: merge joins shards of run, "
-                 "fastpath or stress", label, cmd);
-        rc = -EPROTO;
-    }
-    if (!rc && (bad = frame_bad(doc))) {
-        snprintf(err, errlen, "%s: %s is missing or malformed", label, bad);
-        rc = -EPROTO;
-    }
-    if (rc) {
-        cJSON_Delete(doc);
-        return rc;
-    }
-    ab_json_keep_integers(doc, text, len);
-    *out = doc;
-    return 0;
-}
-
-int ab_merge_read(const char *arg, cJSON **out, char *err, size_t errlen)
-{
-    return ab_report_read(arg, ab_merge_parse, out, err, errlen);
 }
 
 /* ------------------------------------------------------------ the matrix */
@@ -349,149 +253,6 @@ static cJSON *merged_array(const struct array_kind *ak, const struct shape *sh, 
     if (!arr)
         refuse(code, AB_ALLOCBENCH_INTERNAL, err, errlen, "out of memory");
     return arr;
-}
-
-/* ------------------------------------------------------------ the context */
-
-/* What n values have in common: objects member by member, the subjects
- * allocator by allocator, anything else the value when all are equal and
- * null when they are not. */
-static cJSON *common(const cJSON *const *v, size_t n, bool subjects)
-{
-    bool objects = true, arrays = true;
-    for (size_t i = 0; i < n; i++) {
-        objects = objects && cJSON_IsObject(v[i]);
-        arrays = arrays && cJSON_IsArray(v[i]) &&
-                 cJSON_GetArraySize(v[i]) == cJSON_GetArraySize(v[0]);
-    }
-    const cJSON **w = (objects || (subjects && arrays)) ? malloc(n * sizeof *w) : NULL;
-    if (w && objects) {
-        cJSON *o = cJSON_CreateObject();
-        for (const cJSON *c = v[0]->child; c; c = c->next) {
-            for (size_t i = 0; i < n; i++)
-                w[i] = get(v[i], c->string);
-            bool present = true;
-            for (size_t i = 0; i < n; i++)
-                present = present && w[i];
-            cJSON_AddItemToObject(o, c->string,
-                                  present ? common(w, n, !strcmp(c->string, "subjects"))
-                                          : cJSON_CreateNull());
-        }
-        free(w);
-        return o;
-    }
-    if (w && arrays) {
-        cJSON *a = cJSON_CreateArray();
-        for (int k = 0; k < cJSON_GetArraySize(v[0]); k++) {
-            for (size_t i = 0; i < n; i++)
-                w[i] = cJSON_GetArrayItem(v[i], k);
-            cJSON_AddItemToArray(a, common(w, n, false));
-        }
-        free(w);
-        return a;
-    }
-    free(w);
-    for (size_t i = 1; i < n; i++)
-        if (!cJSON_Compare(v[0], v[i], true))
-            return cJSON_CreateNull();
-    return cJSON_Duplicate(v[0], true);
-}
-
-/* A value for a warning: a string as it is, anything else as JSON. */
-static void value_text(const cJSON *v, char *buf, size_t len)
-{
-    if (cJSON_IsString(v)) {
-        snprintf(buf, len, "\"%s\"", v->valuestring);
-        return;
-    }
-    char *t = v ? cJSON_PrintUnformatted(v) : NULL;
-    snprintf(buf, len, "%s", t ? t : "absent");
-    free(t);
-    if (strlen(buf) > 60)
-        strcpy(buf + 57, "...");
-}
-
-/* One warning when the shards' values of what differs between machines
- * are not all the same: what, and the first two values. */
-static void warn_differs(const struct ab_observer *obs, const char *what, const cJSON *const *v,
-                         const unsigned *shard, size_t n)
-{
-    for (size_t i = 1; i < n; i++) {
-        if (v[i] && v[0] && cJSON_Compare(v[0], v[i], true))
-            continue;
-        char a[80], b[80], line[512];
-        value_text(v[0], a, sizeof a);
-        value_text(v[i], b, sizeof b);
-        snprintf(line, sizeof line,
-                 "the shards ran on machines that differ: %s is %s in shard %u, %s in shard %u; "
-                 "each ratio is measured within one shard, figures of different shards are not "
-                 "comparable",
-                 what, a, shard[0], b, shard[i]);
-        if (obs && obs->warning)
-            obs->warning(obs->ctx, line);
-        return;
-    }
-}
-
-static cJSON *merged_context(const cJSON *const *docs, const unsigned *shard, size_t n,
-                             const struct ab_observer *obs)
-{
-    const cJSON **c = malloc(n * sizeof *c);
-    if (!c)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        c[i] = get(docs[i], "context");
-    cJSON *ctx = common(c, n, false);
-    /* When the whole began, and what joined it. */
-    const char *first = ab_json_str(c[0], "started_utc");
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(ab_json_str(c[i], "started_utc"), first) < 0)
-            first = ab_json_str(c[i], "started_utc");
-    if (ctx && get(ctx, "started_utc"))
-        cJSON_ReplaceItemInObjectCaseSensitive(ctx, "started_utc", cJSON_CreateString(first));
-    if (ctx && get(ctx, "command_line"))
-        cJSON_ReplaceItemInObjectCaseSensitive(
-            ctx, "command_line",
-            *ab_report_command_line() ? cJSON_CreateString(ab_report_command_line())
-                                      : cJSON_CreateNull());
-    cJSON *machines = ctx ? cJSON_CreateArray() : NULL;
-    if (machines)
-        put(ctx, "machines", machines);
-    for (size_t i = 0; machines && i < n; i++) {
-        cJSON *m = cJSON_CreateObject();
-        cJSON_AddNumberToObject(m, "shard", shard[i]);
-        for (const cJSON *k = c[i]->child; k; k = k->next)
-            if (strcmp(k->string, "shard") && strcmp(k->string, "machines"))
-                cJSON_AddItemToObject(m, k->string, cJSON_Duplicate(k, true));
-        cJSON_AddItemToArray(machines, m);
-    }
-
-    static const char *const machine_keys[] = {"cpu_model", "kernel", "glibc", "thp",
-                                               "topology", "counter_version"};
-    const cJSON **v = malloc(n * sizeof *v);
-    for (size_t k = 0; v && k < sizeof machine_keys / sizeof machine_keys[0]; k++) {
-        for (size_t i = 0; i < n; i++)
-            v[i] = get(c[i], machine_keys[k]);
-        warn_differs(obs, machine_keys[k], v, shard, n);
-    }
-    static const char *const subject_keys[] = {"version", "path", "malloc_from"};
-    const cJSON *s;
-    int si = 0;
-    cJSON_ArrayForEach(s, get(c[0], "subjects"))
-    {
-        for (size_t k = 0; v && k < 3; k++) {
-            char what[160];
-            snprintf(what, sizeof what, "allocator %.64s's %s", ab_json_str(s, "name"),
-                     subject_keys[k]);
-            for (size_t i = 0; i < n; i++)
-                v[i] = get(cJSON_GetArrayItem(get(c[i], "subjects"), si), subject_keys[k]);
-            warn_differs(obs, what, v, shard, n);
-        }
-        si++;
-    }
-    free(v);
-    free(c);
-    return ctx;
 }
 
 /* ---------------------------------------------------------------- merge */
@@ -771,13 +532,13 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
         shards[j++] = s;
     }
     m = cJSON_Duplicate(docs[0], true);
-    cJSON *ctx = m ? merged_context(docs, shards, n, obs) : NULL;
+    cJSON *ctx = m ? ab_merge_context(docs, shards, n, obs) : NULL;
     if (!m || !ctx) {
         cJSON_Delete(ctx);
         rc = refuse(code, AB_ALLOCBENCH_INTERNAL, err, errlen, "out of memory");
         goto done;
     }
-    put(m, "context", ctx);
+    ab_merge_put(m, "context", ctx);
     for (size_t a = 0; a < k->narrays; a++) {
         cJSON *arr = merged_array(&k->arrays[a], &sh, k->ordered, docs, paths, n, code, err,
                                   errlen);
@@ -785,14 +546,14 @@ int ab_merge_doc(cJSON *const *docs_in, const char *const *paths_in, size_t n,
             rc = -EINVAL;
             goto done;
         }
-        put(m, k->arrays[a].name, arr);
+        ab_merge_put(m, k->arrays[a].name, arr);
     }
-    put(m, "shard", cJSON_CreateNull());
+    ab_merge_put(m, "shard", cJSON_CreateNull());
     if (get(m, "failures")) {
         double f = 0;
         for (size_t i = 0; i < n; i++)
             f += ab_json_num(docs[i], "failures", 0);
-        put(m, "failures", cJSON_CreateNumber(f));
+        ab_merge_put(m, "failures", cJSON_CreateNumber(f));
     }
     *failures = count_failures(command, m);
 done:
