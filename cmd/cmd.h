@@ -118,7 +118,8 @@ int ab_cmd_subjects(const struct ab_cmd_allocators *a, struct ab_subject *subjec
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
 /* The report of a command: doc's files written into out_dir (every
  * format's, as one set), then doc shown on stdout in format; for people, a
- * last line says where the files named in where (NULL-terminated) are.
+ * last line names every report file written, those of where (NULL-terminated)
+ * first.
  * Deletes doc (NULL: out of memory). */
 struct cJSON;
 int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
