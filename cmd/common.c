@@ -22,6 +22,15 @@ int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *rang
                     rc == -ERANGE ? "outside" : "not a number in", range);
 }
 
+int ab_cmd_bad_shard(const char *val, int rc)
+{
+    if (rc == -ERANGE)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--shard %s: outside 0 <= K < N <= %d", val,
+                        AB_SHARD_MAX);
+    return ab_error(AB_ALLOCBENCH_USAGE, "--shard %s: not K/N (the K-th of N slices, from 0)",
+                    val);
+}
+
 int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,
                 int *n)
 {

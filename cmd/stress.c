@@ -42,6 +42,9 @@ static const char usage[] =
     "  --timeout SECONDS     per case, 0.1..86400; default 300, or twice the duration\n"
     "                        per timed case plus 60 when that is more; a case past it\n"
     "                        is killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "  --shard K/N           only the K-th of N slices of the cases (every allocator of\n"
+    "                        a case together), 0 <= K < N <= 10000; the slices'\n"
+    "                        reports join with allocbench merge\n"
     "\n"
     "files written to DIR: allocator-stress-report.tsv,\n"
     "allocator-diagnostics-report.tsv, report.json, report.html (the verdict matrix:\n"
@@ -52,13 +55,13 @@ static const char usage[] =
     "included); 3 an allocator or the profiles file is missing\n";
 
 enum { OPT_PROFILE = 256, OPT_ALLOCATOR, OPT_CASE, OPT_DURATION, OPT_OPS, OPT_NO_VERIFY,
-       OPT_PROFILES };
+       OPT_PROFILES, OPT_SHARD };
 
 static const struct ab_opt options[] = {
     {"profile", true, OPT_PROFILE},   {"allocator", true, OPT_ALLOCATOR},
     {"case", true, OPT_CASE},         {"duration", true, OPT_DURATION},
     {"ops", true, OPT_OPS},           {"no-verify", false, OPT_NO_VERIFY},
-    {"profiles", true, OPT_PROFILES},
+    {"profiles", true, OPT_PROFILES}, {"shard", true, OPT_SHARD},
 };
 
 /* What stress's own options set, and what parse makes of them. */
@@ -67,6 +70,7 @@ struct stress_args {
     uint64_t ops;
     double duration;
     bool ops_set, duration_set, no_verify;
+    struct ab_shard shard;
     struct ab_common co;
     struct ab_case_set case_set;   /* asked for (all when --case is not given) */
     struct ab_cmd_allocators allocators;
@@ -92,6 +96,10 @@ static int on_option(int id, const char *v, void *ctx)
         break;
     case OPT_NO_VERIFY: a->no_verify = true; break;
     case OPT_PROFILES: a->profiles = v; break;
+    case OPT_SHARD:
+        if ((rc = ab_shard_parse(v, &a->shard)))
+            return ab_cmd_bad_shard(v, rc);
+        break;
     }
     return AB_EXIT_OK;
 }
@@ -186,6 +194,7 @@ static int stress_run(void *args)
     if (!timeout_set && 2 * cfg.duration_s + 60 > timeout)
         timeout = 2 * cfg.duration_s + 60;
     cfg.timeout_s = timeout;
+    cfg.shard = a->shard;
     cfg.obs = ab_cmd_observer();
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;

@@ -14,6 +14,7 @@
 #define AB_REPORT_H
 
 #include "proc.h"
+#include "shard.h"
 
 struct cJSON;
 struct ab_report_set;
@@ -144,5 +145,26 @@ const char *ab_report_command_line(void);
 struct cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
                                      const char *counter, const char *counter_version,
                                      const struct ab_subject *subjects, size_t nsubjects);
+
+/* -------------------------------------------------------------- the matrix */
+
+/*
+ * What a report's configurations come from, added to doc after the
+ * engine's own blocks: "matrix_digest" ("sha256:" and the SHA-256 of
+ * matrix printed unformatted: the engine's object of everything that
+ * defines the configurations and their measurement, never --out, --format,
+ * --shard or anything of the machine), and "shard": null for a whole run,
+ * else {index, count, cost, matrix_cost, configurations} (the slice's
+ * configurations, in the order they ran, and the expected costs the slices
+ * were balanced by).  Consumes matrix and configurations (NULL: no shard).
+ */
+/* The matrix object of a command: {"command", block_name: block (consumed),
+ * "allocators": the subjects' names, "counter" unless NULL}, in that order
+ * (the digest is of its text). */
+struct cJSON *ab_report_matrix(const char *command, const char *block_name, struct cJSON *block,
+                               const struct ab_subject *subjects, size_t nsubjects,
+                               const char *counter);
+void ab_report_add_matrix(struct cJSON *doc, struct cJSON *matrix, const struct ab_shard *shard,
+                          double cost, double matrix_cost, struct cJSON *configurations);
 
 #endif
