@@ -1,7 +1,7 @@
 """report.html of every command, rendered in headless Chromium (browser.py).
 
 Real reports of run (several thread counts, and a workload that samples
-its phases), fastpath (both patterns), stress (a fixture that fails a
+its phases; two shards and their merge), fastpath (both patterns), stress (a fixture that fails a
 check), compare (run and fast-path reports) and trace (when it can attach
 here) are loaded in the browser, and each page is checked against its own
 report.json: no script errors and nothing loaded, the charts each kind
@@ -74,6 +74,23 @@ fills = {m["fill"] for f in browser.figs(found, "ns-per-op") for m in browser.ba
 okabe_ito = {"rgb(0, 114, 178)", "rgb(230, 159, 0)", "rgb(0, 158, 115)", "rgb(213, 94, 0)"}
 check(fills == okabe_ito, f"run: the first four series are not Okabe and Ito's colours: {fills}")
 run_page = os.path.join(r, "report.html")
+
+# Two shards of one matrix and their merge: each a page, the merge's naming
+# both machines.
+shards = [made(f"shard{k}", "run", "bulk-new", "--preset", "quick", "--allocator", "glibc,mimalloc",
+               "--threads", "1,2", "--variant", "loop", "--repetitions", "4", "--min-time", "0",
+               "--shard", f"{k}/2") for k in (0, 1)]
+for k, sh in enumerate(shards):
+    page_ok(f"shard {k}", sh, {"ns-per-op"})
+merged = os.path.join(base, "merged")
+p = run("merge", *shards, "--out", merged)
+check(p.returncode == 0, f"merge: exit {p.returncode}: {p.stderr[-300:]}")
+if p.returncode == 0:
+    found, doc = page_ok("merged", merged, {"ns-per-op", "scaling", "peak-rss"})
+    with open(os.path.join(merged, "report.html"), encoding="utf-8") as fh:
+        text = fh.read()
+    table = text.split('<table class="data machines">', 1)[-1].split("</table>", 1)[0]
+    check(table.count("<tr>") == 1 + 2, f"merged: the machines table has {table.count('<tr>') - 1} rows, want 2")
 
 f = made("fragmentation", "run", "fragmentation", "--preset", "quick", "--allocator", "glibc,mimalloc",
          "--repetitions", "2", "--min-time", "0")

@@ -397,6 +397,37 @@ static void load_text(char *buf, size_t len, const cJSON *arr)
     }
 }
 
+/* The machines of a merged report, a shard each: where each slice ran. */
+static void machines(struct ab_html *h, const cJSON *list)
+{
+    const cJSON *m;
+    if (!cJSON_GetArraySize(list))
+        return;
+    ab_html_h3(h, "Machines (one per shard)");
+    static const char *const heads[] = {"shard",  "host",   "CPU",  "kernel",
+                                        "glibc",  "started", "load average at the start",
+                                        "command line"};
+    ab_html_table(h, "data machines", heads, sizeof heads / sizeof heads[0]);
+    cJSON_ArrayForEach(m, list)
+    {
+        char when[64], load[96];
+        ab_html_tr(h, -1);
+        ab_html_td_num(h, "%.0f", ab_html_num(m, "shard"));
+        ab_html_td(h, ab_json_str(m, "hostname"));
+        ab_html_td(h, ab_json_str(m, "cpu_model"));
+        ab_html_td(h, ab_json_str(m, "kernel"));
+        ab_html_td(h, ab_json_str(m, "glibc"));
+        ab_html_td(h, ab_html_when(when, sizeof when, ab_json_str(m, "started_utc")));
+        load_text(load, sizeof load,
+                  cJSON_GetObjectItemCaseSensitive(
+                      cJSON_GetObjectItemCaseSensitive(m, "load_average"), "start"));
+        ab_html_td(h, load);
+        ab_html_td(h, ab_json_str(m, "command_line"));
+        ab_html_tr_end(h);
+    }
+    ab_html_table_end(h);
+}
+
 static void context(struct ab_html *h, const cJSON *doc)
 {
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(doc, "context");
@@ -465,7 +496,18 @@ static void context(struct ab_html *h, const cJSON *doc)
     snprintf(buf, sizeof buf, "%s%s%s%s", *kname ? kname : "-", *kver ? " (" : "", kver,
              *kver ? ")" : "");
     dl_item(t, "counter", buf);
+    /* A shard's slice of the matrix, or a merge's shards (machines). */
+    const cJSON *shard = cJSON_GetObjectItemCaseSensitive(doc, "shard");
+    if (cJSON_IsObject(shard)) {
+        snprintf(buf, sizeof buf, "%.0f of %.0f (--shard %.0f/%.0f), %d configurations",
+                 ab_html_num(shard, "index") + 1, ab_html_num(shard, "count"),
+                 ab_html_num(shard, "index"), ab_html_num(shard, "count"),
+                 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(shard, "configurations")));
+        dl_item(t, "shard", buf);
+    }
+    dl_item(t, "matrix", ab_json_str(doc, "matrix_digest"));
     ab_text_printf(t, "</dl>\n");
+    machines(h, cJSON_GetObjectItemCaseSensitive(c, "machines"));
 
     const cJSON *subs = cJSON_GetObjectItemCaseSensitive(c, "subjects"), *s;
     if (!cJSON_GetArraySize(subs))
