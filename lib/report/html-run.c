@@ -651,10 +651,14 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
     char rounds[64], mt[64], seed[32];
     ab_html_p(h, NULL,
               "%.0f repetitions per configuration, %.0f warm-up rounds, rounds %s "
-              "(minimum measured time %s s), seed %s, timeout %.4g s, threads %s.",
+              "(%s), seed %s, timeout %.4g s, threads %s.",
               ab_html_num(rc, "repetitions"), ab_html_num(rc, "warmup"),
               ab_report_num(rounds, sizeof rounds, "%.0f", ab_html_num(rc, "rounds"), "calibrated"),
-              ab_report_num(mt, sizeof mt, "%.4g", ab_html_num(rc, "min_time_s"), "-"),
+              ab_html_num(rc, "min_time_s") > 0
+                  ? (snprintf(mt, sizeof mt, "a measured phase of at least %.4g s",
+                              ab_html_num(rc, "min_time_s")),
+                     mt)
+                  : "as given, no minimum measured time",
               ab_html_u64(seed, sizeof seed, rc, "seed"), ab_html_num(rc, "timeout_s"),
               ab_json_bool(rc, "pin") ? "pinned" : "not pinned");
     if (cJSON_IsString(ab_html_get(rc, "figure_of_merit")))
