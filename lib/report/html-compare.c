@@ -242,12 +242,12 @@ void ab_html_compare(struct ab_html *h, const cJSON *doc)
     if (cJSON_GetArraySize(ab_html_get(doc, "notes"))) {
         ab_html_h3(h, "Notes");
         ab_text_printf(&h->t, "<ul>\n");
-        cJSON_ArrayForEach(x, ab_html_get(doc, "notes")) if (cJSON_IsString(x))
-        {
-            ab_text_printf(&h->t, "<li>");
-            ab_html_text(&h->t, x->valuestring);
-            ab_text_printf(&h->t, "</li>\n");
-        }
+        cJSON_ArrayForEach(x, ab_html_get(doc, "notes"))
+            if (cJSON_IsString(x)) {
+                ab_text_printf(&h->t, "<li>");
+                ab_html_text(&h->t, x->valuestring);
+                ab_text_printf(&h->t, "</li>\n");
+            }
         ab_text_printf(&h->t, "</ul>\n");
     }
     static const char *const keys[] = {"code", "detail"};

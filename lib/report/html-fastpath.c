@@ -69,22 +69,20 @@ static int op_rows(struct ab_html *h, const cJSON *doc, const char *op, struct o
     for (size_t i = 0; i < o->nlines; i++) {
         struct line *l = &o->line[i];
         l->first = o->n;
-        cJSON_ArrayForEach(
-            r, ab_html_get(doc, "rows")) if (!strcmp(ab_json_str(r, "op"), op) &&
-                                             !strcmp(ab_json_str(r, "allocator"), l->allocator) &&
-                                             !strcmp(ab_json_str(r, "pattern"), l->pattern) &&
-                                             o->n < max)
-        {
-            /* Insertion by size: a line holds a few dozen rows. */
-            size_t j = o->n++;
-            double s = ab_html_num(r, "size");
-            while (j > l->first && ab_html_num(o->row[j - 1], "size") > s) {
-                o->row[j] = o->row[j - 1];
-                j--;
+        cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
+            if (!strcmp(ab_json_str(r, "op"), op) &&
+                !strcmp(ab_json_str(r, "allocator"), l->allocator) &&
+                !strcmp(ab_json_str(r, "pattern"), l->pattern) && o->n < max) {
+                /* Insertion by size: a line holds a few dozen rows. */
+                size_t j = o->n++;
+                double s = ab_html_num(r, "size");
+                while (j > l->first && ab_html_num(o->row[j - 1], "size") > s) {
+                    o->row[j] = o->row[j - 1];
+                    j--;
+                }
+                o->row[j] = r;
+                l->n++;
             }
-            o->row[j] = r;
-            l->n++;
-        }
     }
     return 0;
 }
@@ -99,9 +97,9 @@ static size_t sizes(const cJSON *doc, const struct op_rows *o, double *v, size_t
 {
     size_t n = 0;
     const cJSON *s;
-    cJSON_ArrayForEach(s, ab_html_get(ab_html_get(doc, "config"), "sizes")) if (cJSON_IsNumber(s) &&
-                                                                                n < max) v[n++] =
-        s->valuedouble;
+    cJSON_ArrayForEach(s, ab_html_get(ab_html_get(doc, "config"), "sizes"))
+        if (cJSON_IsNumber(s) && n < max)
+            v[n++] = s->valuedouble;
     for (size_t i = 0; i < o->n && n < max; i++) {
         double x = ab_html_num(o->row[i], "size");
         bool seen = false;
@@ -388,9 +386,12 @@ static void diagnostics(struct ab_html *h, const cJSON *doc)
     const cJSON *r;
     ab_html_section(h, "diagnostics", "Diagnostics");
     size_t bad = 0;
-    cJSON_ArrayForEach(r, ab_html_get(doc, "rows")) bad +=
-        !ok(r) || (cJSON_IsBool(ab_html_get(r, "repetitions_agree")) &&
-                   !ab_json_bool(r, "repetitions_agree"));
+    cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
+    {
+        bool agree = !cJSON_IsBool(ab_html_get(r, "repetitions_agree")) ||
+                     ab_json_bool(r, "repetitions_agree");
+        bad += !ok(r) || !agree;
+    }
     if (!bad) {
         ab_html_p(h, "note", "None: every row was counted, its repetitions agreeing.");
         return;
@@ -451,7 +452,8 @@ void ab_html_fastpath(struct ab_html *h, const cJSON *doc)
              ab_html_plural((double)nsub, "allocator", "allocators"), ops_s,
              ab_json_str(ctx, "counter"), ab_json_str(ctx, "hostname"),
              ab_html_when(when, sizeof when, ab_json_str(ctx, "started_utc")));
-    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects")) ab_html_series(h, ab_json_str(s, "name"));
+    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects"))
+        ab_html_series(h, ab_json_str(s, "name"));
 
     ab_html_section(h, "counted", "What was counted");
     ab_html_p(h, NULL,
@@ -474,8 +476,9 @@ void ab_html_fastpath(struct ab_html *h, const cJSON *doc)
     /* The ops of the config, then any other a row holds. */
     const char *ops[16];
     size_t nops = 0;
-    cJSON_ArrayForEach(s, ab_html_get(cfg, "ops")) if (cJSON_IsString(s) && nops < 16) ops[nops++] =
-        s->valuestring;
+    cJSON_ArrayForEach(s, ab_html_get(cfg, "ops"))
+        if (cJSON_IsString(s) && nops < 16)
+            ops[nops++] = s->valuestring;
     cJSON_ArrayForEach(r, ab_html_get(doc, "rows"))
     {
         bool seen = false;

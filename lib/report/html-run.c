@@ -22,11 +22,11 @@ static size_t variant_rows(const cJSON *doc, const char *v, const cJSON **out, s
 {
     size_t n = 0;
     const cJSON *t, *a;
-    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads")) cJSON_ArrayForEach(
-        a, ab_html_get(doc, "aggregates")) if (n < max && !strcmp(ab_json_str(a, "variant"), v) &&
-                                               cJSON_IsNumber(t) &&
-                                               ab_html_num(a, "threads") == t->valuedouble)
-        out[n++] = a;
+    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads"))
+        cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
+            if (n < max && !strcmp(ab_json_str(a, "variant"), v) && cJSON_IsNumber(t) &&
+                ab_html_num(a, "threads") == t->valuedouble)
+                out[n++] = a;
     return n;
 }
 
@@ -155,12 +155,12 @@ static void scaling_chart(struct ab_html *h, const cJSON *doc, const char *v, co
     const cJSON *threads = ab_html_get(ab_html_get(doc, "run"), "threads"), *t;
     size_t nt = 0;
     double tv[16], tlo = NAN, thi = NAN, top = 0;
-    cJSON_ArrayForEach(t, threads) if (cJSON_IsNumber(t) && nt < 16)
-    {
-        tv[nt++] = t->valuedouble;
-        tlo = isfinite(tlo) ? fmin(tlo, t->valuedouble) : t->valuedouble;
-        thi = isfinite(thi) ? fmax(thi, t->valuedouble) : t->valuedouble;
-    }
+    cJSON_ArrayForEach(t, threads)
+        if (cJSON_IsNumber(t) && nt < 16) {
+            tv[nt++] = t->valuedouble;
+            tlo = isfinite(tlo) ? fmin(tlo, t->valuedouble) : t->valuedouble;
+            thi = isfinite(thi) ? fmax(thi, t->valuedouble) : t->valuedouble;
+        }
     bool any = false;
     for (size_t i = 0; i < n; i++) {
         const cJSON *o = ab_html_get(ag[i], "ops_per_s");
@@ -258,12 +258,11 @@ static void scaling_chart(struct ab_html *h, const cJSON *doc, const char *v, co
 static const cJSON *sampled_trial(const cJSON *doc, const char *v, const char *a, double th)
 {
     const cJSON *r;
-    cJSON_ArrayForEach(r, ab_html_get(doc, "trials")) if (!strcmp(ab_json_str(r, "variant"), v) &&
-                                                          !strcmp(ab_json_str(r, "allocator"), a) &&
-                                                          ab_html_num(r, "threads") == th &&
-                                                          !strcmp(ab_json_str(r, "status"), "ok") &&
-                                                          cJSON_GetArraySize(ab_html_get(
-                                                              r, "samples")) > 0) return r;
+    cJSON_ArrayForEach(r, ab_html_get(doc, "trials"))
+        if (!strcmp(ab_json_str(r, "variant"), v) && !strcmp(ab_json_str(r, "allocator"), a) &&
+            ab_html_num(r, "threads") == th && !strcmp(ab_json_str(r, "status"), "ok") &&
+            cJSON_GetArraySize(ab_html_get(r, "samples")) > 0)
+            return r;
     return NULL;
 }
 
@@ -312,10 +311,9 @@ static void phases_chart(struct ab_html *h, const cJSON *v_doc, const char *v, d
     const cJSON *s;
     for (size_t pass = 0; pass <= na; pass++) {
         const cJSON *r = tr[pass ? pass - 1 : longest];
-        cJSON_ArrayForEach(
-            s, ab_html_get(r, "samples")) if (np < MAX_PHASES &&
-                                              phase_index(phases, np, ab_json_str(s, "phase")) < 0)
-            phases[np++] = ab_json_str(s, "phase");
+        cJSON_ArrayForEach(s, ab_html_get(r, "samples"))
+            if (np < MAX_PHASES && phase_index(phases, np, ab_json_str(s, "phase")) < 0)
+                phases[np++] = ab_json_str(s, "phase");
     }
     for (size_t i = 0; i < MAX_PHASES * na; i++)
         rss[i] = live[i] = NAN;
@@ -436,8 +434,8 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
 {
     const cJSON *c, *t;
     size_t n = 0;
-    cJSON_ArrayForEach(c, ab_html_get(doc, "comparisons")) n +=
-        !strcmp(ab_json_str(c, "variant"), v);
+    cJSON_ArrayForEach(c, ab_html_get(doc, "comparisons"))
+        n += !strcmp(ab_json_str(c, "variant"), v);
     if (!n)
         return;
     const cJSON **cs = calloc(n, sizeof *cs);
@@ -450,11 +448,11 @@ static void forest(struct ab_html *h, const cJSON *doc, const char *v)
     }
     bool groups = cJSON_GetArraySize(ab_html_get(ab_html_get(doc, "run"), "threads")) > 1;
     size_t m = 0;
-    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads")) cJSON_ArrayForEach(
-        c, ab_html_get(doc, "comparisons")) if (m < n && !strcmp(ab_json_str(c, "variant"), v) &&
-                                                cJSON_IsNumber(t) &&
-                                                ab_html_num(c, "threads") == t->valuedouble)
-        cs[m++] = c;
+    cJSON_ArrayForEach(t, ab_html_get(ab_html_get(doc, "run"), "threads"))
+        cJSON_ArrayForEach(c, ab_html_get(doc, "comparisons"))
+            if (m < n && !strcmp(ab_json_str(c, "variant"), v) && cJSON_IsNumber(t) &&
+                ab_html_num(c, "threads") == t->valuedouble)
+                cs[m++] = c;
     for (size_t i = 0; i < m; i++) {
         struct ab_html_row *r = &rows[i];
         c = cs[i];
@@ -525,17 +523,17 @@ static void metrics(struct ab_html *h, const cJSON *doc)
     const cJSON *a, *m;
     cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
         cJSON_ArrayForEach(m, ab_html_get(a, "metrics"))
-    {
-        bool seen = false;
-        for (size_t i = 0; i < nm && !seen; i++)
-            seen = !strcmp(names[i], m->string);
-        if (!seen && nm < 32 && m->string) {
-            snprintf(heads_buf[nm], sizeof heads_buf[0], "%s (%s)", m->string,
-                     ab_json_str(m, "unit"));
-            heads[3 + nm] = heads_buf[nm];
-            names[nm++] = m->string;
+        {
+            bool seen = false;
+            for (size_t i = 0; i < nm && !seen; i++)
+                seen = !strcmp(names[i], m->string);
+            if (!seen && nm < 32 && m->string) {
+                snprintf(heads_buf[nm], sizeof heads_buf[0], "%s (%s)", m->string,
+                         ab_json_str(m, "unit"));
+                heads[3 + nm] = heads_buf[nm];
+                names[nm++] = m->string;
+            }
         }
-    }
     if (!nm)
         return;
     const cJSON *merit = ab_html_get(ab_html_get(doc, "run"), "figure_of_merit");
@@ -565,18 +563,19 @@ static void diagnostics(struct ab_html *h, const cJSON *doc)
     const cJSON *a, *e, *r;
     ab_html_section(h, "diagnostics", "Diagnostics");
     bool noisy = false;
-    cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates")) noisy = noisy || ab_json_bool(a, "noisy");
+    cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
+        noisy = noisy || ab_json_bool(a, "noisy");
     if (noisy) {
         ab_html_h3(h, "Noisy configurations");
         ab_text_printf(&h->t, "<ul>\n");
-        cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates")) if (ab_json_bool(a, "noisy"))
-        {
-            ab_text_printf(&h->t, "<li>");
-            ab_html_printf(&h->t, "%s on %s, %.0f threads: %s", ab_json_str(a, "variant"),
-                           ab_json_str(a, "allocator"), ab_html_num(a, "threads"),
-                           ab_json_str(a, "noisy_why"));
-            ab_text_printf(&h->t, "</li>\n");
-        }
+        cJSON_ArrayForEach(a, ab_html_get(doc, "aggregates"))
+            if (ab_json_bool(a, "noisy")) {
+                ab_text_printf(&h->t, "<li>");
+                ab_html_printf(&h->t, "%s on %s, %.0f threads: %s", ab_json_str(a, "variant"),
+                               ab_json_str(a, "allocator"), ab_html_num(a, "threads"),
+                               ab_json_str(a, "noisy_why"));
+                ab_text_printf(&h->t, "</li>\n");
+            }
         ab_text_printf(&h->t, "</ul>\n");
     }
     bool heading = false;
@@ -591,17 +590,15 @@ static void diagnostics(struct ab_html *h, const cJSON *doc)
                    !strcmp(ab_json_str(e, "allocator"), ab_json_str(a, "allocator"));
         if (said)
             continue;
-        cJSON_ArrayForEach(r, ab_html_get(doc, "trials")) if (!strcmp(ab_json_str(r, "variant"),
-                                                                      ab_json_str(a, "variant")) &&
-                                                              !strcmp(ab_json_str(r, "allocator"),
-                                                                      ab_json_str(a, "allocator")))
-        {
-            if (!heading)
-                ab_html_h3(h, "Not available"), heading = true;
-            ab_html_p(h, NULL, "%s on %s: %s", ab_json_str(a, "variant"),
-                      ab_json_str(a, "allocator"), ab_json_str(r, "reason"));
-            break;
-        }
+        cJSON_ArrayForEach(r, ab_html_get(doc, "trials"))
+            if (!strcmp(ab_json_str(r, "variant"), ab_json_str(a, "variant")) &&
+                !strcmp(ab_json_str(r, "allocator"), ab_json_str(a, "allocator"))) {
+                if (!heading)
+                    ab_html_h3(h, "Not available"), heading = true;
+                ab_html_p(h, NULL, "%s on %s: %s", ab_json_str(a, "variant"),
+                          ab_json_str(a, "allocator"), ab_json_str(r, "reason"));
+                break;
+            }
     }
     ab_html_h3(h, "Diagnostic codes");
     static const char *const keys[] = {"code",    "allocator",  "workload", "variant",
@@ -617,9 +614,10 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
     snprintf(h->title, sizeof h->title, "allocbench run %s", ab_json_str(rc, "workload"));
     char threads[128] = "";
     size_t tn = 0;
-    cJSON_ArrayForEach(p, ab_html_get(rc, "threads")) if (tn + 16 < sizeof threads) tn +=
-        (size_t)snprintf(threads + tn, sizeof threads - tn, "%s%.0f", tn ? "," : "",
-                         cJSON_IsNumber(p) ? p->valuedouble : NAN);
+    cJSON_ArrayForEach(p, ab_html_get(rc, "threads"))
+        if (tn + 16 < sizeof threads)
+            tn += (size_t)snprintf(threads + tn, sizeof threads - tn, "%s%.0f", tn ? "," : "",
+                                   cJSON_IsNumber(p) ? p->valuedouble : NAN);
     size_t nsub = (size_t)cJSON_GetArraySize(ab_html_get(ctx, "subjects"));
     char when[64];
     snprintf(h->summary, sizeof h->summary,
@@ -630,7 +628,8 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
              threads, ab_html_num(rc, "repetitions"), ab_json_str(ctx, "hostname"),
              ab_html_when(when, sizeof when, ab_json_str(ctx, "started_utc")));
     const cJSON *s;
-    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects")) ab_html_series(h, ab_json_str(s, "name"));
+    cJSON_ArrayForEach(s, ab_html_get(ctx, "subjects"))
+        ab_html_series(h, ab_json_str(s, "name"));
 
     ab_html_section(h, "run", "The run");
     char params[1024] = "";
@@ -689,8 +688,9 @@ void ab_html_run(struct ab_html *h, const cJSON *doc)
         forest(h, doc, name);
         scaling_chart(h, doc, name, ag, n);
         figure_chart(h, doc, name, ag, n, RSS);
-        cJSON_ArrayForEach(p, ab_html_get(rc, "threads")) if (cJSON_IsNumber(p))
-            phases_chart(h, doc, name, p->valuedouble, ag, n);
+        cJSON_ArrayForEach(p, ab_html_get(rc, "threads"))
+            if (cJSON_IsNumber(p))
+                phases_chart(h, doc, name, p->valuedouble, ag, n);
     }
     free(ag);
     metrics(h, doc);

@@ -47,10 +47,9 @@ static void failed_checks(char *buf, size_t len, const cJSON *c)
     const cJSON *k;
     size_t n = 0;
     buf[0] = '\0';
-    cJSON_ArrayForEach(k,
-                       ab_html_get(c, "checks")) if (!strcmp(ab_json_str(k, "verdict"), "failed") &&
-                                                     n + 8 < len) n +=
-        (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", ab_json_str(k, "name"));
+    cJSON_ArrayForEach(k, ab_html_get(c, "checks"))
+        if (!strcmp(ab_json_str(k, "verdict"), "failed") && n + 8 < len)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", ab_json_str(k, "name"));
 }
 
 static void matrix(struct ab_html *h, const cJSON *doc)
@@ -60,9 +59,9 @@ static void matrix(struct ab_html *h, const cJSON *doc)
     size_t na = 0, nc = 0;
     /* The cases run, in the profile's order, then any other. */
     cJSON_ArrayForEach(x, ab_html_get(ab_html_get(ab_html_get(doc, "stress"), "profile"), "cases"))
-        cJSON_ArrayForEach(c, cases) if (cJSON_IsString(x) &&
-                                         !strcmp(ab_json_str(c, "case"), x->valuestring)) nc =
-            add_name(names, nc, x->valuestring);
+        cJSON_ArrayForEach(c, cases)
+            if (cJSON_IsString(x) && !strcmp(ab_json_str(c, "case"), x->valuestring))
+                nc = add_name(names, nc, x->valuestring);
     cJSON_ArrayForEach(c, cases)
     {
         na = add_name(allocs, na, ab_json_str(c, "allocator"));
@@ -126,9 +125,10 @@ static void matrix(struct ab_html *h, const cJSON *doc)
         char codes[512], failed[256];
         size_t n = 0;
         codes[0] = '\0';
-        cJSON_ArrayForEach(x, ab_html_get(c, "diagnostics")) if (cJSON_IsString(x) &&
-                                                                 n + 8 < sizeof codes) n +=
-            (size_t)snprintf(codes + n, sizeof codes - n, "%s%s", n ? ", " : "", x->valuestring);
+        cJSON_ArrayForEach(x, ab_html_get(c, "diagnostics"))
+            if (cJSON_IsString(x) && n + 8 < sizeof codes)
+                n += (size_t)snprintf(codes + n, sizeof codes - n, "%s%s", n ? ", " : "",
+                                      x->valuestring);
         ab_html_td(h, codes);
         failed_checks(failed, sizeof failed, c);
         ab_html_td(h, failed);
@@ -145,22 +145,24 @@ static size_t checks(struct ab_html *h, const cJSON *doc, const char *verdict)
 {
     const cJSON *c, *k;
     size_t n = 0;
-    cJSON_ArrayForEach(c, ab_html_get(doc, "cases")) cJSON_ArrayForEach(k, ab_html_get(c, "checks"))
-    {
-        if (strcmp(ab_json_str(k, "verdict"), verdict))
-            continue;
-        if (!n++) {
-            static const char *const heads[] = {"allocator", "case", "check", "verdict", "detail"};
-            ab_html_table(h, "data diag", heads, 5);
+    cJSON_ArrayForEach(c, ab_html_get(doc, "cases"))
+        cJSON_ArrayForEach(k, ab_html_get(c, "checks"))
+        {
+            if (strcmp(ab_json_str(k, "verdict"), verdict))
+                continue;
+            if (!n++) {
+                static const char *const heads[] = {"allocator", "case", "check", "verdict",
+                                                    "detail"};
+                ab_html_table(h, "data diag", heads, 5);
+            }
+            ab_html_tr(h, -1);
+            ab_html_td(h, ab_json_str(c, "allocator"));
+            ab_html_td(h, ab_json_str(c, "case"));
+            ab_html_td(h, ab_json_str(k, "name"));
+            ab_html_td(h, ab_json_str(k, "verdict"));
+            ab_html_td(h, ab_json_str(k, "detail"));
+            ab_html_tr_end(h);
         }
-        ab_html_tr(h, -1);
-        ab_html_td(h, ab_json_str(c, "allocator"));
-        ab_html_td(h, ab_json_str(c, "case"));
-        ab_html_td(h, ab_json_str(k, "name"));
-        ab_html_td(h, ab_json_str(k, "verdict"));
-        ab_html_td(h, ab_json_str(k, "detail"));
-        ab_html_tr_end(h);
-    }
     if (n)
         ab_html_table_end(h);
     return n;
@@ -187,7 +189,8 @@ void ab_html_stress(struct ab_html *h, const cJSON *doc)
              nsub, ab_html_plural((double)nsub, "allocator", "allocators"), pass, fail, other,
              ab_json_str(ctx, "hostname"),
              ab_html_when(when, sizeof when, ab_json_str(ctx, "started_utc")));
-    cJSON_ArrayForEach(c, ab_html_get(ctx, "subjects")) ab_html_series(h, ab_json_str(c, "name"));
+    cJSON_ArrayForEach(c, ab_html_get(ctx, "subjects"))
+        ab_html_series(h, ab_json_str(c, "name"));
 
     ab_html_section(h, "verdicts", "Verdicts");
     ab_html_p(

@@ -194,6 +194,8 @@ void ab_html_trace(struct ab_html *h, const cJSON *doc)
         ab_html_tr_end(h);
     }
     ab_html_table_end(h);
-    cJSON_ArrayForEach(e, ab_html_get(tr, "events")) if (!ab_json_bool(e, "available")) ab_html_p(
-        h, NULL, "%s: not counted: %s", e->string ? e->string : "-", ab_json_str(e, "reason"));
+    cJSON_ArrayForEach(e, ab_html_get(tr, "events"))
+        if (!ab_json_bool(e, "available"))
+            ab_html_p(h, NULL, "%s: not counted: %s", e->string ? e->string : "-",
+                      ab_json_str(e, "reason"));
 }

@@ -404,9 +404,9 @@ static void machines(struct ab_html *h, const cJSON *list)
     if (!cJSON_GetArraySize(list))
         return;
     ab_html_h3(h, "Machines (one per shard)");
-    static const char *const heads[] = {"shard",  "host",   "CPU",  "kernel",
-                                        "glibc",  "started", "load average at the start",
-                                        "command line"};
+    static const char *const heads[] = {
+        "shard",       "host", "CPU", "kernel", "glibc", "started", "load average at the start",
+        "command line"};
     ab_html_table(h, "data machines", heads, sizeof heads / sizeof heads[0]);
     cJSON_ArrayForEach(m, list)
     {

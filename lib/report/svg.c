@@ -417,8 +417,7 @@ void ab_svg_rule(struct ab_chart *c, char axis, double v, const char *label, con
         bool end = anchor && !strcmp(anchor, "end"), start = anchor && !strcmp(anchor, "start");
         double shift = end ? -3 : start ? 3 : 0;
         if (label)
-            ab_svg_text(c, p + shift, c->top - 6, end || start ? anchor : "middle", "tick",
-                        label);
+            ab_svg_text(c, p + shift, c->top - 6, end || start ? anchor : "middle", "tick", label);
     } else {
         double p = ab_scale_px(&c->y, v);
         ab_text_printf(c->t, "<path class=\"rule\" d=\"M%.1f %.1fH%.1f\"/>\n", c->left, p,
