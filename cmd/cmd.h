@@ -9,6 +9,7 @@
 #include "ab-config.h"
 #include "command-list.h"
 #include "core.h"
+#include "shard.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -89,12 +90,18 @@ int ab_cmd_parse(int argc, char **argv, const struct ab_command *cmd, unsigned w
                  int (*on_opt)(int id, const char *value, void *ctx), void *ctx,
                  struct ab_args *pos);
 
+/* --format V for a report of any of commands (NULL-terminated): *format
+ * set, or the exit status after one line naming the formats that would do. */
+int ab_cmd_format(const char *v, const char *const *commands, const char **format);
+
 /* common.c: what the subcommands share.  Each returns AB_EXIT_OK when all is
  * well, else the exit status (after one line on stderr). */
 #define AB_CMD_MAX_SUBJECTS 16
 struct ab_subject;
 struct ab_observer;
 int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *range);
+/* --shard VAL refused by ab_shard_parse with rc. */
+int ab_cmd_bad_shard(const char *val, int rc);
 /* Split an option's comma list (empty items and more than max refused,
  * naming the option), or the exit status after one line. */
 int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,
@@ -111,7 +118,8 @@ int ab_cmd_subjects(const struct ab_cmd_allocators *a, struct ab_subject *subjec
 int ab_cmd_out_dir(const char *given, char *dir, size_t len);
 /* The report of a command: doc's files written into out_dir (every
  * format's, as one set), then doc shown on stdout in format; for people, a
- * last line says where the files named in where (NULL-terminated) are.
+ * last line names every report file written, those of where (NULL-terminated)
+ * first.
  * Deletes doc (NULL: out of memory). */
 struct cJSON;
 int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,

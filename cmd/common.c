@@ -5,6 +5,8 @@
 #include "cmd.h"
 
 #include <cJSON.h>
+#include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,15 @@ int ab_cmd_bad_number(const char *opt, const char *val, int rc, const char *rang
 {
     return ab_error(AB_ALLOCBENCH_USAGE, "--%s %s: %s %s", opt, val,
                     rc == -ERANGE ? "outside" : "not a number in", range);
+}
+
+int ab_cmd_bad_shard(const char *val, int rc)
+{
+    if (rc == -ERANGE)
+        return ab_error(AB_ALLOCBENCH_USAGE, "--shard %s: outside 0 <= K < N <= %d", val,
+                        AB_SHARD_MAX);
+    return ab_error(AB_ALLOCBENCH_USAGE, "--shard %s: not K/N (the K-th of N slices, from 0)",
+                    val);
 }
 
 int ab_cmd_list(const char *opt, const char *arg, char items[][AB_NAME_MAX * 4], int max,
@@ -80,6 +91,8 @@ int ab_cmd_out_dir(const char *given, char *dir, size_t len)
     return AB_EXIT_OK;
 }
 
+static void reports_line(const char *out_dir, const char *const *where);
+
 int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
                   const char *const *where)
 {
@@ -101,12 +114,8 @@ int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
         fflush(stdout);
         printed = text != NULL;
         free(text);
-        if (text && written && f->for_people && where) {
-            printf("\nreports: ");
-            for (size_t i = 0; where[i]; i++)
-                printf("%s%s/%s", i ? ", " : "", out_dir, where[i]);
-            putchar('\n');
-        }
+        if (text && written && f->for_people && where)
+            reports_line(out_dir, where);
     }
     if (!written && made_dir[0] && !strcmp(made_dir, out_dir))
         rmdir(out_dir);
@@ -115,6 +124,52 @@ int ab_cmd_report(struct cJSON *doc, const char *out_dir, const char *format,
                           out_dir, printed ? ", its results are on standard output only" : "");
     cJSON_Delete(doc);
     return status;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "reports: " and every report file the set holds: those of where first,
+ * in its order, then the others by name (a file a workload wrote only when
+ * it had rows for it included). */
+static void reports_line(const char *out_dir, const char *const *where)
+{
+    char *names[64];
+    size_t n = 0;
+    DIR *d = opendir(out_dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < 64) {
+        if (!ab_report_file_known(e->d_name))
+            continue;
+        bool listed = false;
+        for (size_t i = 0; where[i] && !listed; i++)
+            listed = !strcmp(where[i], e->d_name);
+        if (!listed && !(names[n] = strdup(e->d_name)))
+            break;
+        n += !listed;
+    }
+    if (d)
+        closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    printf("\nreports: ");
+    const char *sep = "";
+    for (size_t i = 0; where[i]; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", out_dir, where[i]);
+        if (stat(path, &st))
+            continue;
+        printf("%s%s", sep, path);
+        sep = ", ";
+    }
+    for (size_t i = 0; i < n; i++) {
+        printf("%s%s/%s", sep, out_dir, names[i]);
+        sep = ", ";
+        free(names[i]);
+    }
+    putchar('\n');
 }
 
 static void on_signal(int sig)

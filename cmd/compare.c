@@ -37,8 +37,9 @@ static const char usage[] =
     "                    percent; default 5\n"
     "  --format F        what stdout shows: console (default), json (the comparison's\n"
     "                    report.json) or markdown (a table for a pull request)\n"
-    "  --out DIR         also write the comparison's report.json into DIR; compare writes\n"
-    "                    nothing without it\n"
+    "  --out DIR         also write the comparison's report.json and report.html (a\n"
+    "                    forest plot of the ratios) into DIR; compare writes nothing\n"
+    "                    without it\n"
     "\n"
     "exit status: 0 no row fails; 1 a row fails the gate; 2 usage error, a malformed\n"
     "report, or two reports that cannot be compared (one line says why)\n";
@@ -104,7 +105,7 @@ static int compare_run(void *args)
     int gate = ab_json_int(doc, "failures") > 0 ? AB_EXIT_FAIL : AB_EXIT_OK;
     if (co.out) {
         char dir[PATH_MAX];
-        static const char *const where[] = {"report.json", NULL};
+        static const char *const where[] = {"report.json", "report.html", NULL};
         if ((rc = ab_cmd_out_dir(co.out, dir, sizeof dir))) {
             cJSON_Delete(doc);
             return rc;

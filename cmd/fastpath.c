@@ -51,26 +51,32 @@ static const char usage[] =
     "                        markdown (tables for a pull request) or gbench\n"
     "                        (benchmark.json)\n"
     "  --timeout SECONDS     per child, 0.1..86400; default 600\n"
+    "  --shard K/N           only the K-th of N slices of the sizes (every op, pattern\n"
+    "                        and allocator of a size together), 0 <= K < N <= 10000;\n"
+    "                        the slices' reports join with allocbench merge\n"
     "\n"
-    "files written to DIR: allocator-fast-path-report.tsv, report.json\n"
+    "files written to DIR: allocator-fast-path-report.tsv, report.json, benchmark.json,\n"
+    "report.html (charts of the counts: allocbench report DIR writes it again)\n"
     "\n"
     "exit status: 0 every row counted and its repetitions agree; 1 a row could not\n"
     "be counted (crash, hang, NULL) or its repetitions disagree; 2 usage error; 3 an\n"
     "allocator or the counter is not available here (e.g. --counter pmu without a PMU)\n";
 
-enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_PATTERN, OPT_CALLS, OPT_KEEP, OPT_COUNTER };
+enum { OPT_ALLOCATOR = 256, OPT_SIZES, OPT_OPS, OPT_PATTERN, OPT_CALLS, OPT_KEEP, OPT_COUNTER,
+       OPT_SHARD };
 
 static const struct ab_opt options[] = {
     {"allocator", true, OPT_ALLOCATOR}, {"sizes", true, OPT_SIZES},
     {"ops", true, OPT_OPS},             {"pattern", true, OPT_PATTERN},
     {"calls", true, OPT_CALLS},         {"keep-live", true, OPT_KEEP},
-    {"counter", true, OPT_COUNTER},
+    {"counter", true, OPT_COUNTER},     {"shard", true, OPT_SHARD},
 };
 
 /* What fastpath's own options set, and what parse makes of them. */
 struct fastpath_args {
     const char *allocator, *sizes, *ops, *pattern, *counter;
     uint64_t calls, keep;
+    struct ab_shard shard;
     struct ab_common co;
     struct ab_cmd_allocators allocators;
     struct ab_fp_config cfg;       /* sizes, ops and patterns */
@@ -99,6 +105,10 @@ static int on_option(int id, const char *v, void *ctx)
                             "--counter %s: no counter '%s' (see: allocbench list counters)", v,
                             v);
         a->counter = v;
+        break;
+    case OPT_SHARD:
+        if ((rc = ab_shard_parse(v, &a->shard)))
+            return ab_cmd_bad_shard(v, rc);
         break;
     }
     return AB_EXIT_OK;
@@ -197,6 +207,7 @@ static int fastpath_run(void *args)
     cfg->keep_live = (unsigned)keep;
     cfg->repetitions = (unsigned)reps;
     cfg->timeout_s = timeout;
+    cfg->shard = a->shard;
     cfg->obs = ab_cmd_observer();
     if ((rc = ab_cmd_out_dir(out, cfg->out_dir, sizeof cfg->out_dir)))
         return rc;
@@ -208,7 +219,7 @@ static int fastpath_run(void *args)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the count failed: %s", strerror(-rc));
     }
     static const char *const where[] = {"report.json", "allocator-fast-path-report.tsv",
-                                        "benchmark.json", NULL};
+                                        "benchmark.json", "report.html", NULL};
     rc = ab_cmd_report(ab_fp_doc(&run), cfg->out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_fp_free(&run);

@@ -26,12 +26,18 @@ static bool wanted(unsigned which, int id)
     return id == OPT_HELP || (which & (1u << (id - 1)));
 }
 
-/* --format: a registered format that prints this command's report. */
-static int format_value(const char *cmd, const char *v, struct ab_common *c)
+static bool prints_any(const struct ab_format *f, const char *const *commands)
 {
-    const struct ab_format *f = ab_format_find(v);
-    if (f && ab_format_prints(f, cmd)) {
-        c->format = v;
+    for (size_t i = 0; f && commands[i]; i++)
+        if (ab_format_prints(f, commands[i]))
+            return true;
+    return false;
+}
+
+int ab_cmd_format(const char *v, const char *const *commands, const char **format)
+{
+    if (prints_any(ab_format_find(v), commands)) {
+        *format = v;
         return AB_EXIT_OK;
     }
     /* "expected a, b or c": the formats that would do, in the list's order. */
@@ -39,10 +45,10 @@ static int format_value(const char *cmd, const char *v, struct ab_common *c)
     size_t n, k = 0, last = 0;
     const struct ab_format *const *all = ab_formats(&n);
     for (size_t i = 0; i < n; i++)
-        if (ab_format_prints(all[i], cmd))
+        if (prints_any(all[i], commands))
             last = i;
     for (size_t i = 0; i < n; i++) {
-        if (!ab_format_prints(all[i], cmd))
+        if (!prints_any(all[i], commands))
             continue;
         size_t len = strlen(names);
         snprintf(names + len, sizeof names - len, "%s%s", !k ? "" : i == last ? " or " : ", ",
@@ -50,6 +56,13 @@ static int format_value(const char *cmd, const char *v, struct ab_common *c)
         k++;
     }
     return ab_error(AB_ALLOCBENCH_USAGE, "--format %s: expected %s", v, names);
+}
+
+/* --format: a registered format that prints this command's report. */
+static int format_value(const char *cmd, const char *v, struct ab_common *c)
+{
+    const char *const commands[] = {cmd, NULL};
+    return ab_cmd_format(v, commands, &c->format);
 }
 
 static int common_value(const char *cmd, int id, const char *v, struct ab_common *c)

@@ -41,6 +41,9 @@ static const char usage[] =
     "                        (benchmark.json); the files are always written\n"
     "  --timeout SECONDS     per trial, 0.1..86400; default 60; a trial past it is\n"
     "                        killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "  --shard K/N           only the K-th of N slices of the configurations (variant x\n"
+    "                        threads, every allocator of one together), 0 <= K < N\n"
+    "                        <= 10000; the slices' reports join with allocbench merge\n"
     "  --pin                 bind each thread to a PU of its own (hwloc, else\n"
     "                        sched_setaffinity), cores before hyperthreads; the\n"
     "                        placement is recorded in report.json\n"
@@ -51,22 +54,23 @@ static const char usage[] =
 #endif
     "\n"
     "files written to DIR: report.json, allocator-fast-path-benchmarks.tsv,\n"
-    "allocator-diagnostics-report.tsv; allocator-remote-free-report.tsv and\n"
-    "allocator-page-backend-report.tsv when the workload produced rows for them\n"
+    "allocator-diagnostics-report.tsv, benchmark.json, report.html (charts of the\n"
+    "figures: allocbench report DIR writes it again); allocator-remote-free-report.tsv\n"
+    "and allocator-page-backend-report.tsv when the workload produced rows for them\n"
     "\n"
     "exit status: 0 all trials measured or not available; 1 a trial crashed, hung or\n"
     "failed (the run goes on); 2 usage or input error; 3 an allocator (or the counter)\n"
     "is not installed\n";
 
 enum { OPT_ALLOCATOR = 256, OPT_THREADS, OPT_VARIANT, OPT_ROUNDS, OPT_PARAM, OPT_PRESET,
-       OPT_PIN, OPT_COUNTER, OPT_MIN_TIME };
+       OPT_PIN, OPT_COUNTER, OPT_MIN_TIME, OPT_SHARD };
 
 static const struct ab_opt options[] = {
     {"allocator", true, OPT_ALLOCATOR}, {"threads", true, OPT_THREADS},
     {"variant", true, OPT_VARIANT},     {"rounds", true, OPT_ROUNDS},
     {"param", true, OPT_PARAM},         {"preset", true, OPT_PRESET},
     {"pin", false, OPT_PIN},            {"counter", true, OPT_COUNTER},
-    {"min-time", true, OPT_MIN_TIME},
+    {"min-time", true, OPT_MIN_TIME},   {"shard", true, OPT_SHARD},
 };
 
 /* What run's own options set, and what parse makes of them. */
@@ -77,6 +81,7 @@ struct run_args {
     uint64_t rounds;
     double min_time;
     bool pin, min_time_set;
+    struct ab_shard shard;
     struct ab_common co;
     const char *workload;
     struct ab_cmd_allocators allocators;
@@ -107,6 +112,10 @@ static int on_option(int id, const char *v, void *ctx)
         a->preset = v;
         break;
     case OPT_PIN: a->pin = true; break;
+    case OPT_SHARD:
+        if ((rc = ab_shard_parse(v, &a->shard)))
+            return ab_cmd_bad_shard(v, rc);
+        break;
     case OPT_MIN_TIME:
         if ((rc = ab_parse_double(v, 0, 3600, &a->min_time)))
             return ab_cmd_bad_number("min-time", v, rc, "[0, 3600] seconds");
@@ -252,6 +261,7 @@ static int run_run(void *args)
     cfg->seed = seed;
     cfg->timeout_s = timeout;
     cfg->pin = pin;
+    cfg->shard = a->shard;
     cfg->obs = ab_cmd_observer();
     if (strcmp(counter, "none")) {
         rc = ab_counter_choose(counter, &cfg->counter, cfg->counter_version,
@@ -271,7 +281,7 @@ static int run_run(void *args)
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the run failed: %s", strerror(-rc));
     static const char *const where[] = {"report.json", "allocator-fast-path-benchmarks.tsv",
-                                        "benchmark.json", NULL};
+                                        "benchmark.json", "report.html", NULL};
     rc = ab_cmd_report(ab_run_doc(&run), cfg->out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_run_free(&run);

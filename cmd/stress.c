@@ -42,22 +42,26 @@ static const char usage[] =
     "  --timeout SECONDS     per case, 0.1..86400; default 300, or twice the duration\n"
     "                        per timed case plus 60 when that is more; a case past it\n"
     "                        is killed and reported (ALLOCBENCH_TRIAL_TIMEOUT)\n"
+    "  --shard K/N           only the K-th of N slices of the cases (every allocator of\n"
+    "                        a case together), 0 <= K < N <= 10000; the slices'\n"
+    "                        reports join with allocbench merge\n"
     "\n"
     "files written to DIR: allocator-stress-report.tsv,\n"
-    "allocator-diagnostics-report.tsv, report.json\n"
+    "allocator-diagnostics-report.tsv, report.json, report.html (the verdict matrix:\n"
+    "allocbench report DIR writes it again)\n"
     "\n"
     "exit status: 0 every case passed or does not apply; 1 a diagnostic fired or a\n"
     "case could not complete; 2 usage or input error (a malformed profiles file\n"
     "included); 3 an allocator or the profiles file is missing\n";
 
 enum { OPT_PROFILE = 256, OPT_ALLOCATOR, OPT_CASE, OPT_DURATION, OPT_OPS, OPT_NO_VERIFY,
-       OPT_PROFILES };
+       OPT_PROFILES, OPT_SHARD };
 
 static const struct ab_opt options[] = {
     {"profile", true, OPT_PROFILE},   {"allocator", true, OPT_ALLOCATOR},
     {"case", true, OPT_CASE},         {"duration", true, OPT_DURATION},
     {"ops", true, OPT_OPS},           {"no-verify", false, OPT_NO_VERIFY},
-    {"profiles", true, OPT_PROFILES},
+    {"profiles", true, OPT_PROFILES}, {"shard", true, OPT_SHARD},
 };
 
 /* What stress's own options set, and what parse makes of them. */
@@ -66,6 +70,7 @@ struct stress_args {
     uint64_t ops;
     double duration;
     bool ops_set, duration_set, no_verify;
+    struct ab_shard shard;
     struct ab_common co;
     struct ab_case_set case_set;   /* asked for (all when --case is not given) */
     struct ab_cmd_allocators allocators;
@@ -91,6 +96,10 @@ static int on_option(int id, const char *v, void *ctx)
         break;
     case OPT_NO_VERIFY: a->no_verify = true; break;
     case OPT_PROFILES: a->profiles = v; break;
+    case OPT_SHARD:
+        if ((rc = ab_shard_parse(v, &a->shard)))
+            return ab_cmd_bad_shard(v, rc);
+        break;
     }
     return AB_EXIT_OK;
 }
@@ -185,6 +194,7 @@ static int stress_run(void *args)
     if (!timeout_set && 2 * cfg.duration_s + 60 > timeout)
         timeout = 2 * cfg.duration_s + 60;
     cfg.timeout_s = timeout;
+    cfg.shard = a->shard;
     cfg.obs = ab_cmd_observer();
     if ((rc = ab_cmd_out_dir(out, cfg.out_dir, sizeof cfg.out_dir)))
         return rc;
@@ -194,7 +204,8 @@ static int stress_run(void *args)
     if (rc)
         return ab_error(AB_ALLOCBENCH_INTERNAL, "the stress run failed: %s", strerror(-rc));
     static const char *const where[] = {"allocator-stress-report.tsv",
-                                        "allocator-diagnostics-report.tsv", "report.json", NULL};
+                                        "allocator-diagnostics-report.tsv", "report.json",
+                                        "report.html", NULL};
     rc = ab_cmd_report(ab_stress_doc(&run), cfg.out_dir, format, where);
     int status = rc ? rc : run.failures ? AB_EXIT_FAIL : AB_EXIT_OK;
     ab_stress_free(&run);

@@ -36,7 +36,8 @@ static const char usage[] =
     "  --format F        what stdout shows: console (default), json or tsv;\n"
     "                    the files are always written\n"
     "\n"
-    "files written to DIR: report.json, allocator-trace-report.tsv\n"
+    "files written to DIR: report.json, allocator-trace-report.tsv, report.html\n"
+    "(latency and size histograms: allocbench report DIR writes it again)\n"
     "\n"
     "exit status: 0 traced and reported; 2 usage or input error (no such process,\n"
     "a command that cannot be executed, a library without malloc); 3 not privileged,\n"
@@ -135,7 +136,8 @@ static int trace_run(void *args)
         ab_trace_free(&res);
         return ab_error(code, "%s", err);
     }
-    static const char *const where[] = {"report.json", "allocator-trace-report.tsv", NULL};
+    static const char *const where[] = {"report.json", "allocator-trace-report.tsv",
+                                        "report.html", NULL};
     rc = ab_cmd_report(ab_trace_doc(&res), cfg->out_dir, format, where);
     ab_trace_free(&res);
     return rc;

@@ -168,10 +168,10 @@ check(p.returncode == 0 and doc["rows"][0]["verdict"] is None and
       doc["rows"][0]["reason"] == "not measured in HEAD: crashed: signal=SIGSEGV",
       f"a crashed HEAD: exit {p.returncode}, rows {doc['rows']}")
 
-# --- --out: the comparison's report.json --------------------------------------
+# --- --out: the comparison's report.json and report.html ----------------------
 out = os.path.join(d, "cmp-out")
 p = compare(glibc, slow, "--out", out)
-check(p.returncode == 1 and os.listdir(out) == ["report.json"] and
+check(p.returncode == 1 and sorted(os.listdir(out)) == ["report.html", "report.json"] and
       load_report(out)["rows"][0]["verdict"] == "slower" and f"{out}/report.json" in p.stdout,
       f"--out: exit {p.returncode}, {os.listdir(out) if os.path.isdir(out) else 'no folder'}")
 one_line_error(compare(glibc, out), "a compare report as input",

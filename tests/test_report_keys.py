@@ -1,7 +1,8 @@
 """report.json's keys are the reference's: every key a real report carries
 is documented in docs/report-json.md, and every documented key is in the
 report.  A report from a run with a measured, an unavailable and a crashed
-configuration exercises every object."""
+configuration exercises every object; two shards and their merge add
+`shard` and `context.machines[]`."""
 import os
 import re
 
@@ -27,11 +28,12 @@ def documented():
                 sections[path]["keys"].add(k)
                 if "(map)" in row.group(2):
                     sections[path]["maps"].add(k)
-    # "Also `x`": the same keys for the sibling x.
+    # "Also `x`": the same keys for the sibling x (a path with a dot: for
+    # the object at that path).
     for p, s in list(sections.items()):
         for sib in s["also"]:
             parent = p.rsplit(".", 1)[0] if "." in p else ""
-            sections[(parent + "." if parent else "") + sib] = s
+            sections[sib if "." in sib else (parent + "." if parent else "") + sib] = s
     return sections
 
 def resolve(doc, path):
@@ -66,6 +68,19 @@ p = run("run", "fragmentation", "--preset", "quick", "--allocator", "jemalloc",
         "--repetitions", "2", "--pin", "--out", out2)
 check(p.returncode == 0, f"fragmentation: exit {p.returncode}: {p.stderr}")
 reports.append(load_report(out2))
+# Two shards of a run, and their merge.
+shards = []
+for k in range(2):
+    d = tmpdir()
+    p = run("run", "bulk-new", "--variant", "loop,array", "--repetitions", "2", "--rounds", "20",
+            "--param", "n=500", "--shard", f"{k}/2", "--out", d)
+    check(p.returncode == 0, f"shard {k}/2: exit {p.returncode}: {p.stderr}")
+    shards.append(d)
+    reports.append(load_report(d))
+merged = tmpdir()
+p = run("merge", *shards, "--out", merged)
+check(p.returncode == 0, f"merge: exit {p.returncode}: {p.stderr}")
+reports.append(load_report(merged))
 
 sections = documented()
 check(len(sections) >= 10, f"only {len(sections)} documented objects found in docs/report-json.md")

@@ -19,7 +19,7 @@ import time
 from abtest import *
 
 SET = {"report.json", "allocator-fast-path-benchmarks.tsv", "allocator-diagnostics-report.tsv",
-       "benchmark.json"}
+       "benchmark.json", "report.html"}
 ARGS = ["run", "bulk-new", "--variant", "loop", "--repetitions", "1", "--rounds", "1"]
 
 
@@ -120,4 +120,15 @@ with open(os.path.join(out, "mine.txt"), "w") as f:
     f.write("mine\n")
 interrupted(out, parent)
 check(open(os.path.join(out, "mine.txt")).read() == "mine\n", "the user's own file changed")
+# --- the reports line names every file the set holds, and no other ---------
+for args, want in ((["cross-thread-free", "--preset", "quick", "--threads", "2"],
+                    {"allocator-remote-free-report.tsv", "allocator-diagnostics-report.tsv"}),
+                   (["bulk-new", "--variant", "loop"], set())):
+    out = os.path.join(tmpdir(), "r")
+    p = run("run", *args, "--repetitions", "2", "--rounds", "2", "--out", out)
+    line = [l for l in p.stdout.splitlines() if l.startswith("reports: ")]
+    named = [os.path.basename(x) for x in line[0][len("reports: "):].split(", ")] if line else []
+    check(p.returncode == 0 and line and sorted(named) == sorted(os.listdir(out)) and want <= set(named)
+          and named[0] == "report.json", f"{args[0]}: exit {p.returncode}, reports line {line}, "
+          f"folder {sorted(os.listdir(out))}")
 done()

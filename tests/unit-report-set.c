@@ -45,21 +45,21 @@ int main(void)
     snprintf(out, sizeof out, "%s/out", tmp);
     snprintf(other, sizeof other, "%s/other", tmp);
 
-    /* A stress document with no cases: three files. */
+    /* A stress document with no cases: four files. */
     cJSON *doc = cJSON_Parse("{\"schema_version\": 1, \"command\": \"stress\", \"cases\": [], "
                              "\"diagnostics\": []}");
     CHECK(doc != NULL);
     CHECK(ab_report_write(doc, out, err, sizeof err) == 0);
-    CHECK(entries(out) == 3 && exists(out, "report.json") &&
+    CHECK(entries(out) == 4 && exists(out, "report.json") &&
           exists(out, "allocator-stress-report.tsv") &&
-          exists(out, "allocator-diagnostics-report.tsv"));
+          exists(out, "allocator-diagnostics-report.tsv") && exists(out, "report.html"));
     CHECK(entries(tmp) == 1); /* no staging folder left beside it */
 
     /* An older set with a file this one lacks: replaced whole. */
     put(out, "allocator-remote-free-report.tsv", "old\n");
     put(out, "benchmark.json", "{}\n");
     CHECK(ab_report_write(doc, out, err, sizeof err) == 0);
-    CHECK(entries(out) == 3 && !exists(out, "allocator-remote-free-report.tsv") &&
+    CHECK(entries(out) == 4 && !exists(out, "allocator-remote-free-report.tsv") &&
           !exists(out, "benchmark.json"));
     CHECK(entries(tmp) == 1);
 
@@ -69,7 +69,7 @@ int main(void)
     put(other, "notes.txt", "mine\n");
     put(other, "allocator-trace-report.tsv", "old\n");
     CHECK(ab_report_write(doc, other, err, sizeof err) == 0);
-    CHECK(entries(other) == 4 && exists(other, "notes.txt") &&
+    CHECK(entries(other) == 5 && exists(other, "notes.txt") &&
           !exists(other, "allocator-trace-report.tsv") && exists(other, "report.json"));
     CHECK(entries(tmp) == 2);
 
@@ -86,7 +86,7 @@ int main(void)
           !ab_format_prints(console, "check"));
     CHECK(ab_format_find("xml") == NULL);
 
-    /* A document of no known command: report.json only. */
+    /* A document of no known command: report.json only (no page draws it). */
     cJSON *other_doc = cJSON_Parse("{\"command\": \"merge\"}");
     CHECK(ab_report_write(other_doc, out, err, sizeof err) == 0);
     CHECK(entries(out) == 1 && exists(out, "report.json"));
@@ -96,12 +96,23 @@ int main(void)
     cJSON *run_doc = cJSON_Parse("{\"command\": \"run\", \"trials\": [], \"aggregates\": [], "
                                  "\"diagnostics\": []}");
     CHECK(ab_report_write(run_doc, out, err, sizeof err) == 0);
-    CHECK(entries(out) == 4 && exists(out, "benchmark.json"));
+    CHECK(entries(out) == 5 && exists(out, "benchmark.json") && exists(out, "report.html"));
     const struct ab_format *gbench = ab_format_find("gbench");
     CHECK(gbench && ab_format_prints(gbench, "run") && ab_format_prints(gbench, "fastpath") &&
           !ab_format_prints(gbench, "stress") && !gbench->for_people);
     CHECK(ab_report_write(doc, out, err, sizeof err) == 0);
-    CHECK(entries(out) == 3 && !exists(out, "benchmark.json"));
+    CHECK(entries(out) == 4 && !exists(out, "benchmark.json"));
+
+    /* One format's files alone (allocbench report DIR): in place, beside
+     * the others, which stay; no temporary name left. */
+    snprintf(path, sizeof path, "%s/report.html", out);
+    CHECK(unlink(path) == 0 && entries(out) == 3);
+    const struct ab_format *page = ab_format_find("html");
+    CHECK(page && ab_report_write_format(doc, page, out, err, sizeof err) == 0);
+    CHECK(entries(out) == 4 && exists(out, "report.html") && exists(out, "report.json") &&
+          exists(out, "allocator-stress-report.tsv"));
+    CHECK(ab_report_write_format(run_doc, page, out, err, sizeof err) == 0);
+    CHECK(entries(out) == 4 && !exists(out, "benchmark.json"));
     cJSON_Delete(run_doc);
     cJSON_Delete(doc);
 

@@ -186,13 +186,5 @@ int ab_compare_parse(const char *label, const char *text, size_t len, cJSON **ou
 
 int ab_compare_read(const char *arg, cJSON **out, char *err, size_t errlen)
 {
-    *out = NULL;
-    char path[PATH_MAX];
-    size_t len;
-    char *text = ab_report_text(arg, path, sizeof path, &len, err, errlen);
-    if (!text)
-        return -errno;
-    int rc = ab_compare_parse(path, text, len, out, err, errlen);
-    free(text);
-    return rc;
+    return ab_report_read(arg, ab_compare_parse, out, err, errlen);
 }

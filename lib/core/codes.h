@@ -40,6 +40,7 @@
     X(ALLOCBENCH_SUBJECT_LEFTOVER, 1, "a process the allocator started outlived the trial") \
     X(ALLOCBENCH_COMPARE_SLOWER, 1, "HEAD is slower than BASE beyond the threshold")      \
     X(ALLOCBENCH_COMPARE_COUNT, 1, "a fast-path count of HEAD rose beyond the threshold") \
-    X(ALLOCBENCH_COMPARE_MISMATCH, 2, "the two reports cannot be compared")
+    X(ALLOCBENCH_COMPARE_MISMATCH, 2, "the two reports cannot be compared")               \
+    X(ALLOCBENCH_MERGE_MISMATCH, 2, "the reports are not the shards of one matrix")
 
 #endif

@@ -107,6 +107,14 @@ char *ab_read_file(const char *path, size_t max, size_t *len_out);
  * text (*len bytes), or NULL, errno set, "PATH: cannot be read: why" in err. */
 char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, char *err,
                      size_t errlen);
+/* A reader of one kind of report: its text (label names it in messages)
+ * to a document; 0, or a negative errno with one line in err. */
+typedef int (*ab_report_parser)(const char *label, const char *text, size_t len,
+                                struct cJSON **out, char *err, size_t errlen);
+/* ab_report_text, then parse on the text under the file's path: what parse
+ * returns, or -errno when the file cannot be read. */
+int ab_report_read(const char *arg, ab_report_parser parse, struct cJSON **out, char *err,
+                   size_t errlen);
 /* UTC time as YYYYMMDDTHHMMSSZ. */
 void ab_utc_stamp(char *buf, size_t len);
 
@@ -271,6 +279,10 @@ const char *ab_json_duplicate(const struct cJSON *doc);
 /* len bytes as one whole document, strictly: NULL (why says which) when it
  * is not JSON, has data after the document or holds a member twice. */
 struct cJSON *ab_json_parse_strict(const char *text, size_t len, char *why, size_t whylen);
+/* After ab_json_parse_strict of text: every integer literal a double cannot
+ * hold exactly (past 2^53, as a 64-bit seed may be) becomes a raw item
+ * holding its literal, so that the document prints it as it was read. */
+void ab_json_keep_integers(struct cJSON *doc, const char *text, size_t len);
 /* Every string of doc made valid UTF-8 (paths are bytes): each stray byte
  * becomes U+FFFD, and "<name>_hex" beside it holds the bytes in hex. */
 size_t ab_json_utf8_fix(struct cJSON *doc);

@@ -215,3 +215,75 @@ cJSON *ab_json_parse_strict(const char *text, size_t len, char *why, size_t whyl
     cJSON_Delete(doc);
     return NULL;
 }
+
+/* The number literals of a JSON text, in order: each one's start. */
+struct literals {
+    const char *text, *end, *p;
+};
+
+/* The next number literal from l->p on (its length in *n), or NULL. */
+static const char *next_literal(struct literals *l, size_t *n)
+{
+    const char *p = l->p;
+    while (p < l->end) {
+        if (*p == '"') {
+            for (p++; p < l->end && *p != '"'; p++)
+                if (*p == '\\')
+                    p++;
+            p++;
+            continue;
+        }
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            const char *s = p;
+            while (p < l->end && *p && strchr("+-0123456789.eE", *p))
+                p++;
+            *n = (size_t)(p - s);
+            l->p = p;
+            return s;
+        }
+        p++;
+    }
+    l->p = p;
+    return NULL;
+}
+
+/* Pre-order, as the text holds them: the n-th number item is the n-th
+ * literal. */
+static void keep_in(cJSON *o, struct literals *l)
+{
+    for (cJSON *c = o ? o->child : NULL; c; c = c->next) {
+        if (cJSON_IsNumber(c)) {
+            size_t n = 0;
+            const char *s = next_literal(l, &n);
+            if (!s)
+                return;
+            bool digits = n > 15 && n < 21;
+            for (size_t i = 0; digits && i < n; i++)
+                digits = s[i] >= '0' && s[i] <= '9';
+            char buf[24];
+            uint64_t v;
+            if (!digits)
+                continue;
+            memcpy(buf, s, n);
+            buf[n] = '\0';
+            char *copy = cJSON_malloc(n + 1);
+            if (ab_parse_u64(buf, 0, UINT64_MAX, false, &v) || v <= (1ull << 53) || !copy) {
+                cJSON_free(copy);
+                continue;
+            }
+            memcpy(copy, buf, n + 1);
+            c->type = cJSON_Raw;
+            c->valuestring = copy;
+        } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+            keep_in(c, l);
+        }
+    }
+}
+
+void ab_json_keep_integers(cJSON *doc, const char *text, size_t len)
+{
+    struct literals l = {text, text + len, text};
+    if (cJSON_IsNumber(doc)) /* a document that is one number: nothing to keep */
+        return;
+    keep_in(doc, &l);
+}

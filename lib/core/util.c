@@ -357,6 +357,20 @@ char *ab_report_text(const char *arg, char *path, size_t pathlen, size_t *len, c
     return text;
 }
 
+int ab_report_read(const char *arg, ab_report_parser parse, struct cJSON **out, char *err,
+                   size_t errlen)
+{
+    *out = NULL;
+    char path[PATH_MAX];
+    size_t len;
+    char *text = ab_report_text(arg, path, sizeof path, &len, err, errlen);
+    if (!text)
+        return -errno;
+    int rc = parse(path, text, len, out, err, errlen);
+    free(text);
+    return rc;
+}
+
 void ab_utc_stamp(char *buf, size_t len)
 {
     time_t now = time(NULL);

@@ -409,15 +409,7 @@ static const char *check_row(const cJSON *row)
 
 int ab_fp_report_read(const char *arg, cJSON **out, char *err, size_t errlen)
 {
-    *out = NULL;
-    char path[PATH_MAX];
-    size_t len;
-    char *text = ab_report_text(arg, path, sizeof path, &len, err, errlen);
-    if (!text)
-        return -errno;
-    int rc = ab_fp_report_parse(path, text, len, out, err, errlen);
-    free(text);
-    return rc;
+    return ab_report_read(arg, ab_fp_report_parse, out, err, errlen);
 }
 
 int ab_fp_report_parse(const char *path, const char *text, size_t len, cJSON **out, char *err,

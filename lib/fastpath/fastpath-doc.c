@@ -37,6 +37,28 @@ static cJSON *dist_json(const struct ab_fp_dist *d, bool measured)
     return o;
 }
 
+/* The matrix: the config block (sizes, ops, patterns, calls, warm-up, live
+ * blocks, repetitions, alignment, limit), the allocators by name and the
+ * counter; the shard's sizes. */
+static void add_matrix(const struct ab_fp_run *run, cJSON *doc, const cJSON *conf)
+{
+    const struct ab_fp_config *cfg = run->cfg;
+    cJSON *m = ab_report_matrix("fastpath", "config", cJSON_Duplicate(conf, true), cfg->subjects,
+                                cfg->nsubjects, cfg->counter->name);
+    cJSON *confs = NULL;
+    if (cfg->shard.count) {
+        confs = cJSON_CreateArray();
+        for (size_t z = 0; z < cfg->nsizes; z++) {
+            if (!run->size_in_shard[z])
+                continue;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddNumberToObject(o, "size", (double)cfg->sizes[z]);
+            cJSON_AddItemToArray(confs, o);
+        }
+    }
+    ab_report_add_matrix(doc, m, &cfg->shard, run->shard_cost, run->matrix_cost, confs);
+}
+
 cJSON *ab_fp_doc(const struct ab_fp_run *run)
 {
     const struct ab_fp_config *cfg = run->cfg;
@@ -68,6 +90,7 @@ cJSON *ab_fp_doc(const struct ab_fp_run *run)
     cJSON_AddNumberToObject(conf, "repetitions", cfg->repetitions);
     cJSON_AddNumberToObject(conf, "alignment", AB_FP_ALIGNMENT);
     cJSON_AddNumberToObject(conf, "timeout_s", cfg->timeout_s);
+    add_matrix(run, doc, conf);
 
     cJSON *rows = cJSON_AddArrayToObject(doc, "rows");
     for (size_t i = 0; i < run->nrows; i++) {

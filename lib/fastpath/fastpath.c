@@ -497,7 +497,24 @@ int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
     unsigned nops = 0;
     for (int op = 0; op < AB_FP_OP_COUNT; op++)
         nops += cfg->op_on[op];
-    size_t total = cfg->nsubjects * cfg->nsizes * nops * AB_FP_PATTERN_COUNT;
+    /* This shard's sizes, in --sizes order. */
+    uint64_t sizes[AB_FP_MAX_SIZES];
+    size_t nsizes = 0;
+    double cost[AB_FP_MAX_SIZES];
+    unsigned shard_of[AB_FP_MAX_SIZES] = {0};
+    for (size_t z = 0; z < cfg->nsizes; z++)
+        cost[z] = (double)cfg->nsubjects * cfg->repetitions;
+    if (cfg->shard.count && ab_shard_assign(cost, cfg->nsizes, cfg->shard.count, shard_of))
+        return -ENOMEM;
+    for (size_t z = 0; z < cfg->nsizes; z++) {
+        run->matrix_cost += cost[z];
+        if (shard_of[z] != cfg->shard.index)
+            continue;
+        run->size_in_shard[z] = true;
+        run->shard_cost += cost[z];
+        sizes[nsizes++] = cfg->sizes[z];
+    }
+    size_t total = cfg->nsubjects * nsizes * nops * AB_FP_PATTERN_COUNT;
     run->rows = calloc(total ? total : 1, sizeof *run->rows);
     struct acc *accs = calloc(total ? total : 1, sizeof *accs);
     if (!run->rows || !accs) {
@@ -508,14 +525,14 @@ int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
      * end: pairs is counted for reference whatever was asked. */
     for (unsigned s = 0; s < cfg->nsubjects; s++)
         for (int p = 0; p < AB_FP_PATTERN_COUNT; p++)
-            for (size_t z = 0; z < cfg->nsizes; z++)
+            for (size_t z = 0; z < nsizes; z++)
                 for (int op = 0; op < AB_FP_OP_COUNT; op++) {
                     if (!cfg->op_on[op])
                         continue;
                     struct ab_fp_row *r = &run->rows[run->nrows++];
                     r->subject = s;
                     r->op = (enum ab_fp_op)op;
-                    r->size = cfg->sizes[z];
+                    r->size = sizes[z];
                     r->pattern = (enum ab_fp_pattern)p;
                     r->repetitions = cfg->repetitions;
                     r->rep_p50 = calloc(4 * (size_t)cfg->repetitions, sizeof *r->rep_p50);
@@ -529,10 +546,13 @@ int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
                     r->fast_path_ref = NAN;
                 }
     size_t children = cfg->repetitions * cfg->nsubjects *
-                      (cfg->counter->sizes_in_one_child ? 1 : cfg->nsizes);
+                      (cfg->counter->sizes_in_one_child ? !!nsizes : nsizes);
     if (ab_session_begin(&run->session, cfg->subjects, cfg->nsubjects, cfg->timeout_s, cfg->obs,
                          children))
         goto fail;
+    if (cfg->shard.count && !nsizes)
+        ab_session_warn(&run->session, "shard %u/%u has no size: --sizes names fewer than %u",
+                        cfg->shard.index, cfg->shard.count, cfg->shard.count);
     for (unsigned s = 0; s < cfg->nsubjects; s++) {
         const struct ab_subject *subj = &cfg->subjects[s];
         /* Never a silent measurement of some other allocator. */
@@ -545,10 +565,10 @@ int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run)
             if (cfg->subjects[s].describe_error[0])
                 continue;
             int rc = 0;
-            if (cfg->counter->sizes_in_one_child)
-                rc = count_child(cfg, run, accs, s, rep, cfg->sizes, cfg->nsizes);
-            for (size_t z = 0; !cfg->counter->sizes_in_one_child && z < cfg->nsizes && !rc; z++)
-                rc = count_child(cfg, run, accs, s, rep, &cfg->sizes[z], 1);
+            if (cfg->counter->sizes_in_one_child && nsizes)
+                rc = count_child(cfg, run, accs, s, rep, sizes, nsizes);
+            for (size_t z = 0; !cfg->counter->sizes_in_one_child && z < nsizes && !rc; z++)
+                rc = count_child(cfg, run, accs, s, rep, &sizes[z], 1);
             if (rc)
                 goto fail;
         }

@@ -7,6 +7,7 @@
 
 #include "counter.h"
 #include "report.h"
+#include "shard.h"
 
 /* ------------------------------------------------------------ fastpath.c */
 
@@ -69,6 +70,11 @@ struct ab_fp_config {
     double timeout_s;
     char out_dir[PATH_MAX];
     const struct ab_observer *obs; /* progress and warnings; NULL: silent */
+    /* --shard K/N: only this slice of the sizes (count 0: all).  A size
+     * is one configuration: every op and pattern of it is counted in one
+     * child, the pairs reference of its slow shares included, for every
+     * allocator. */
+    struct ab_shard shard;
 };
 
 struct ab_fp_run {
@@ -77,6 +83,11 @@ struct ab_fp_run {
     struct ab_fp_row *rows;
     size_t nrows;
     unsigned failures;              /* rows not measured, or disagreeing */
+    /* Per size of cfg->sizes: whether this shard counts it.  Every size
+     * costs the same (the same calls of the same ops and patterns), so the
+     * slices deal the sizes out in turn. */
+    bool size_in_shard[AB_FP_MAX_SIZES];
+    double shard_cost, matrix_cost;
 };
 
 int ab_fp_execute(const struct ab_fp_config *cfg, struct ab_fp_run *run);

@@ -308,9 +308,22 @@ static void context_line(struct ab_text *t, const cJSON *doc)
                                                  : NAN,
                   "-");
     const char *gov = str(c, "cpu_governor");
-    ab_text_printf(t, "context: %s, %lld CPUs, %s, governor %s, THP %s, load %s, %s, "
+    /* A merged report: its shards, and the host only when they share one;
+     * a figure they differ in is null, shown as -. */
+    char host[160], cpus[32];
+    int shards = cJSON_GetArraySize(get(c, "machines"));
+    const char *name = str(c, "hostname");
+    if (!shards)
+        snprintf(host, sizeof host, "%s", name);
+    else if (*name)
+        snprintf(host, sizeof host, "%s, %d shards merged", name, shards);
+    else
+        snprintf(host, sizeof host, "%d shards merged from different hosts", shards);
+    ab_report_num(cpus, sizeof cpus, "%.0f CPUs",
+                  ab_json_num(get(c, "topology"), "pus", NAN), "- CPUs");
+    ab_text_printf(t, "context: %s, %s, %s, governor %s, THP %s, load %s, %s, "
                       "allocbench %s\n",
-                   str(c, "hostname"), num_ll(get(c, "topology"), "pus"), mhz,
+                   host, cpus, mhz,
                    *gov ? gov : "-", *str(c, "thp") ? str(c, "thp") : "-", load,
                    cJSON_IsTrue(get(c, "pinned")) ? "pinned" : "not pinned",
                    str(get(c, "allocbench"), "version"));

@@ -7,6 +7,7 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AB_FORMAT_DECL(name) extern const struct ab_format ab_format_##name;
@@ -153,4 +154,46 @@ cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
         cJSON_AddItemToArray(subs, o);
     }
     return c;
+}
+
+cJSON *ab_report_matrix(const char *command, const char *block_name, cJSON *block,
+                        const struct ab_subject *subjects, size_t nsubjects, const char *counter)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "command", command);
+    cJSON_AddItemToObject(m, block_name, block);
+    cJSON *names = cJSON_AddArrayToObject(m, "allocators");
+    for (size_t i = 0; i < nsubjects; i++)
+        cJSON_AddItemToArray(names, cJSON_CreateString(subjects[i].name));
+    if (counter)
+        cJSON_AddStringToObject(m, "counter", counter);
+    return m;
+}
+
+void ab_report_add_matrix(cJSON *doc, cJSON *matrix, const struct ab_shard *shard, double cost,
+                          double matrix_cost, cJSON *configurations)
+{
+    char *text = cJSON_PrintUnformatted(matrix);
+    cJSON_Delete(matrix);
+    if (text) {
+        char hex[65], digest[80];
+        ab_sha256_hex(text, strlen(text), hex);
+        snprintf(digest, sizeof digest, "sha256:%s", hex);
+        cJSON_AddStringToObject(doc, "matrix_digest", digest);
+    } else {
+        cJSON_AddNullToObject(doc, "matrix_digest"); /* out of memory: no digest to claim */
+    }
+    free(text);
+    if (!shard || !shard->count) {
+        cJSON_Delete(configurations);
+        cJSON_AddNullToObject(doc, "shard");
+        return;
+    }
+    cJSON *s = cJSON_AddObjectToObject(doc, "shard");
+    cJSON_AddNumberToObject(s, "index", shard->index);
+    cJSON_AddNumberToObject(s, "count", shard->count);
+    cJSON_AddNumberToObject(s, "cost", cost);
+    cJSON_AddNumberToObject(s, "matrix_cost", matrix_cost);
+    cJSON_AddItemToObject(s, "configurations",
+                          configurations ? configurations : cJSON_CreateArray());
 }

@@ -14,6 +14,7 @@
 #define AB_REPORT_H
 
 #include "proc.h"
+#include "shard.h"
 
 struct cJSON;
 struct ab_report_set;
@@ -63,6 +64,12 @@ bool ab_report_file_known(const char *name);
 char *ab_console_compare(const struct cJSON *doc);
 char *ab_markdown_compare(const struct cJSON *doc);
 
+/* report.html of doc (html.c): one self-contained page, malloc'd; NULL
+ * when out of memory or when no page draws doc's command (see
+ * ab_report_html_knows). */
+char *ab_report_html(const struct cJSON *doc);
+bool ab_report_html_knows(const char *command);
+
 /* ------------------------------------------------------------ report sets */
 
 /*
@@ -78,6 +85,13 @@ char *ab_markdown_compare(const struct cJSON *doc);
  * errno with one line in err.
  */
 int ab_report_write(const struct cJSON *doc, const char *out_dir, char *err, size_t errlen);
+
+/* The files of format f alone for doc, written into the folder out_dir
+ * that holds them (`allocbench report DIR`): each under a temporary name,
+ * then renamed over its name; the folder's other files stay.  0, or a
+ * negative errno with one line in err. */
+int ab_report_write_format(const struct cJSON *doc, const struct ab_format *f,
+                           const char *out_dir, char *err, size_t errlen);
 
 /* For a format's files(): add the file name holding text (consumed; NULL
  * means out of memory).  0, or a negative errno with one line in err. */
@@ -131,5 +145,26 @@ const char *ab_report_command_line(void);
 struct cJSON *ab_report_context_json(const struct ab_host *h, const char *started_utc,
                                      const char *counter, const char *counter_version,
                                      const struct ab_subject *subjects, size_t nsubjects);
+
+/* -------------------------------------------------------------- the matrix */
+
+/*
+ * What a report's configurations come from, added to doc after the
+ * engine's own blocks: "matrix_digest" ("sha256:" and the SHA-256 of
+ * matrix printed unformatted: the engine's object of everything that
+ * defines the configurations and their measurement, never --out, --format,
+ * --shard or anything of the machine), and "shard": null for a whole run,
+ * else {index, count, cost, matrix_cost, configurations} (the slice's
+ * configurations, in the order they ran, and the expected costs the slices
+ * were balanced by).  Consumes matrix and configurations (NULL: no shard).
+ */
+/* The matrix object of a command: {"command", block_name: block (consumed),
+ * "allocators": the subjects' names, "counter" unless NULL}, in that order
+ * (the digest is of its text). */
+struct cJSON *ab_report_matrix(const char *command, const char *block_name, struct cJSON *block,
+                               const struct ab_subject *subjects, size_t nsubjects,
+                               const char *counter);
+void ab_report_add_matrix(struct cJSON *doc, struct cJSON *matrix, const struct ab_shard *shard,
+                          double cost, double matrix_cost, struct cJSON *configurations);
 
 #endif

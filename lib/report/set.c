@@ -32,6 +32,7 @@ struct ab_report_set {
     size_t n;
     int slots[SET_MAX_FILES + 1];       /* ab_pending slots of what is written */
     size_t nslots;
+    bool whole;                         /* the whole set: older files of other names go */
 };
 
 static void pending(struct ab_report_set *s, const char *path, bool dir)
@@ -129,9 +130,11 @@ static bool replaceable(const char *dir)
     return ok;
 }
 
-static int set_begin(struct ab_report_set *s, const char *out_dir, char *err, size_t errlen)
+static int set_begin(struct ab_report_set *s, const char *out_dir, bool whole, char *err,
+                     size_t errlen)
 {
     memset(s, 0, sizeof *s);
+    s->whole = whole;
     size_t n = strlen(out_dir);
     while (n > 1 && out_dir[n - 1] == '/')
         n--;
@@ -150,7 +153,7 @@ static int set_begin(struct ab_report_set *s, const char *out_dir, char *err, si
         snprintf(s->parent, sizeof s->parent, "%.*s", (int)(slash - s->out), s->out);
     else
         ab_strlcpy(s->parent, ".", sizeof s->parent);
-    if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !replaceable(s->out))
+    if (!whole || !*base || !strcmp(base, ".") || !strcmp(base, "..") || !replaceable(s->out))
         return 0;
     /* Staging beside the folder, so that a rename puts it in place; where
      * the parent cannot take it (not writable), the set goes in place. */
@@ -250,7 +253,7 @@ static int commit_in_place(struct ab_report_set *s, char *err, size_t errlen)
             return rc;
         }
     }
-    DIR *d = opendir(s->out);
+    DIR *d = s->whole ? opendir(s->out) : NULL;
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
@@ -305,16 +308,17 @@ static int set_commit(struct ab_report_set *s, char *err, size_t errlen)
     return 0;
 }
 
-int ab_report_write(const cJSON *doc, const char *out_dir, char *err, size_t errlen)
+/* The files of formats (count of them) for doc into out_dir: the whole
+ * set, or (whole false) these files alone, in place beside the others. */
+static int write_set(const cJSON *doc, const struct ab_format *const *formats, size_t n,
+                     const char *out_dir, bool whole, char *err, size_t errlen)
 {
     struct ab_report_set *s = malloc(sizeof *s);
     if (!s) {
         snprintf(err, errlen, "out of memory writing the reports");
         return -ENOMEM;
     }
-    int rc = set_begin(s, out_dir, err, errlen);
-    size_t n;
-    const struct ab_format *const *formats = ab_formats(&n);
+    int rc = set_begin(s, out_dir, whole, err, errlen);
     for (size_t i = 0; i < n && !rc; i++) {
         s->format = formats[i];
         if (formats[i]->files)
@@ -338,4 +342,17 @@ int ab_report_write(const cJSON *doc, const char *out_dir, char *err, size_t err
     pending_done(s);
     free(s);
     return rc;
+}
+
+int ab_report_write(const cJSON *doc, const char *out_dir, char *err, size_t errlen)
+{
+    size_t n;
+    const struct ab_format *const *formats = ab_formats(&n);
+    return write_set(doc, formats, n, out_dir, true, err, errlen);
+}
+
+int ab_report_write_format(const cJSON *doc, const struct ab_format *f, const char *out_dir,
+                           char *err, size_t errlen)
+{
+    return write_set(doc, &f, 1, out_dir, false, err, errlen);
 }

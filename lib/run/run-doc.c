@@ -133,6 +133,30 @@ static cJSON *diag_json(const struct ab_run *run, const struct ab_trial_record *
     return o;
 }
 
+/* The matrix: the run block (workload, variants, thread counts, trials,
+ * rounds, seed, limits, parameters), the allocators by name and the
+ * counter; the shard's configurations, in the order they ran. */
+static void add_matrix(const struct ab_run *run, cJSON *doc, const cJSON *rc)
+{
+    const struct ab_run_config *cfg = run->cfg;
+    cJSON *m = ab_report_matrix("run", "run", cJSON_Duplicate(rc, true), cfg->subjects,
+                                cfg->nsubjects, cfg->counter ? cfg->counter->name : "none");
+    cJSON *confs = NULL;
+    if (cfg->shard.count) {
+        confs = cJSON_CreateArray();
+        for (unsigned v = 0; cfg->wl->variants[v]; v++)
+            for (size_t ti = 0; cfg->variant_on[v] && ti < cfg->nthreads; ti++) {
+                if (!run->in_shard[v * cfg->nthreads + ti])
+                    continue;
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "variant", cfg->wl->variants[v]);
+                cJSON_AddNumberToObject(o, "threads", cfg->threads[ti]);
+                cJSON_AddItemToArray(confs, o);
+            }
+    }
+    ab_report_add_matrix(doc, m, &cfg->shard, run->shard_cost, run->matrix_cost, confs);
+}
+
 cJSON *ab_run_doc(const struct ab_run *run)
 {
     const struct ab_run_config *cfg = run->cfg;
@@ -164,6 +188,7 @@ cJSON *ab_run_doc(const struct ab_run *run)
     cJSON_AddNumberToObject(rc, "timeout_s", cfg->timeout_s);
     cJSON_AddBoolToObject(rc, "pin", cfg->pin);
     cJSON_AddItemToObject(rc, "params", params_json(cfg));
+    add_matrix(run, doc, rc);
 
     cJSON *trials = cJSON_AddArrayToObject(doc, "trials");
     cJSON *diags = cJSON_CreateArray();

@@ -386,6 +386,9 @@ static void aggregate(struct ab_run *run)
         if (!cfg->variant_on[v])
             continue;
         for (size_t ti = 0; ti < cfg->nthreads; ti++) {
+            /* Another shard's: no trial, no aggregate (and no room). */
+            if (!run->in_shard[v * cfg->nthreads + ti])
+                continue;
             for (unsigned s = 0; s < cfg->nsubjects; s++) {
                 struct ab_aggregate *a = &run->aggs[run->naggs];
                 memset(a, 0, sizeof *a);
@@ -585,19 +588,63 @@ static void compare_all(struct ab_run *run)
     free(b);
 }
 
+double ab_run_config_cost(const struct ab_run_config *cfg, unsigned threads)
+{
+    return (double)cfg->nsubjects * cfg->repetitions * threads;
+}
+
+/* Which configurations (variant x thread count, in the order they run)
+ * this shard runs: run->in_shard, its cost and the matrix's, and how many
+ * (*n).  0 or -ENOMEM. */
+static int slice(const struct ab_run_config *cfg, struct ab_run *run, size_t *n)
+{
+    size_t max = (size_t)32 * cfg->nthreads;
+    size_t *idx = malloc((max ? max : 1) * sizeof *idx);
+    double *cost = malloc((max ? max : 1) * sizeof *cost);
+    unsigned *shard_of = calloc(max ? max : 1, sizeof *shard_of);
+    run->in_shard = calloc(max ? max : 1, sizeof *run->in_shard);
+    int rc = !idx || !cost || !shard_of || !run->in_shard ? -ENOMEM : 0;
+    size_t nconf = 0;
+    for (unsigned v = 0; !rc && cfg->wl->variants[v]; v++)
+        for (size_t ti = 0; cfg->variant_on[v] && ti < cfg->nthreads; ti++) {
+            idx[nconf] = v * cfg->nthreads + ti;
+            cost[nconf++] = ab_run_config_cost(cfg, cfg->threads[ti]);
+        }
+    if (!rc && cfg->shard.count)
+        rc = ab_shard_assign(cost, nconf, cfg->shard.count, shard_of);
+    *n = 0;
+    for (size_t i = 0; !rc && i < nconf; i++) {
+        run->matrix_cost += cost[i];
+        if (shard_of[i] != cfg->shard.index)
+            continue;
+        run->in_shard[idx[i]] = true;
+        run->shard_cost += cost[i];
+        ++*n;
+    }
+    free(idx);
+    free(cost);
+    free(shard_of);
+    return rc;
+}
+
 int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
 {
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
-    unsigned nvar = 0;
-    for (unsigned v = 0; cfg->wl->variants[v]; v++)
-        nvar += cfg->variant_on[v];
-    size_t total = (size_t)cfg->repetitions * nvar * cfg->nthreads * cfg->nsubjects;
+    size_t nconf = 0;
+    int sliced = slice(cfg, run, &nconf);
+    if (sliced)
+        return sliced;
+    size_t total = (size_t)cfg->repetitions * nconf * cfg->nsubjects;
     int described = ab_session_begin(&run->session, cfg->subjects, cfg->nsubjects,
                                      cfg->timeout_s, cfg->obs, total);
     if (described)
         return described;
     run->session.host.pinned = cfg->pin;
+    if (cfg->shard.count && !nconf)
+        ab_session_warn(&run->session,
+                        "shard %u/%u has no configuration: the matrix has fewer than %u",
+                        cfg->shard.index, cfg->shard.count, cfg->shard.count);
     /* Others' work weighs on every time: say so before it is measured. */
     const struct ab_host *h = &run->session.host;
     unsigned cpus = h->pus ? h->pus : 1;
@@ -620,6 +667,8 @@ int ab_run_execute(const struct ab_run_config *cfg, struct ab_run *run)
             if (!cfg->variant_on[v])
                 continue;
             for (size_t ti = 0; ti < cfg->nthreads; ti++) {
+                if (!run->in_shard[v * cfg->nthreads + ti])
+                    continue;
                 for (unsigned k = 0; k < cfg->nsubjects; k++) {
                     /* Counterbalanced: the allocators run in one order in
                      * even repetitions and the reverse in odd ones, so no
@@ -712,6 +761,8 @@ void ab_run_free(struct ab_run *run)
     free(run->comparisons);
     free(run->cal_rounds);
     free(run->cal_children);
+    free(run->in_shard);
+    run->in_shard = NULL;
     run->trials = NULL;
     run->aggs = NULL;
     run->comparisons = NULL;

@@ -8,6 +8,7 @@
 #include "compare.h"
 #include "counter.h"
 #include "report.h"
+#include "shard.h"
 #include "workload.h"
 
 /* ------------------------------------------------------------------- run.c */
@@ -38,7 +39,18 @@ struct ab_run_config {
      * times taken there are not reported. */
     const struct ab_counter *counter;
     char counter_version[64];
+    /* --shard K/N: only this slice of the configurations (count 0: all).
+     * A configuration is a variant and a thread count with every
+     * allocator: each ratio is measured within one shard. */
+    struct ab_shard shard;
 };
+
+/* The expected cost of a configuration, which slices are balanced by:
+ * its trials (allocators x repetitions) times its threads.  A trial's work
+ * is its threads' rounds (--rounds and --warmup count per thread), and
+ * every thread is set up and warmed up under calibration too; the machine
+ * is left out, so that every shard computes the same slices. */
+double ab_run_config_cost(const struct ab_run_config *cfg, unsigned threads);
 
 /* A trial's measured phase under this is noisy (the clock's and the
  * scheduler's granularity weigh on it); so is a configuration whose trials'
@@ -132,6 +144,10 @@ struct ab_run {
      * its calibration children. */
     unsigned *cal_rounds, *cal_children;
     unsigned failures;                /* crashed, timed out or failed trials */
+    /* Per configuration (variant x thread count): whether this shard runs
+     * it; the expected costs of this shard's and of all configurations. */
+    bool *in_shard;
+    double shard_cost, matrix_cost;
 };
 
 /* Describe the subjects, run every trial interleaved (repetition by

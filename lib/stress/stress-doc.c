@@ -61,6 +61,34 @@ static cJSON *diag_json(const struct ab_stress_run *run, const struct ab_stress_
     return o;
 }
 
+/* The matrix: the stress block (the profile as written, caps, seed,
+ * verification, limit, the cases asked for) without what is the machine's
+ * (the profiles file's path, the threads a per-CPU profile comes to here),
+ * and the allocators by name; the shard's cases. */
+static void add_matrix(const struct ab_stress_run *run, cJSON *doc, const cJSON *st)
+{
+    const struct ab_stress_config *cfg = run->cfg;
+    cJSON *copy = cJSON_Duplicate(st, true);
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "profiles_file");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(copy, "profile"),
+                                            "threads_here");
+    cJSON *m = ab_report_matrix("stress", "stress", copy, cfg->subjects, cfg->nsubjects, NULL);
+    cJSON *confs = NULL;
+    if (cfg->shard.count) {
+        size_t nregistered;
+        const struct ab_stress_case *const *registry = ab_stress_cases(&nregistered);
+        confs = cJSON_CreateArray();
+        for (size_t ci = 0; ci < nregistered && ci < AB_CASES_MAX; ci++) {
+            if (!run->case_in_shard[ci])
+                continue;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "case", registry[ci]->name);
+            cJSON_AddItemToArray(confs, o);
+        }
+    }
+    ab_report_add_matrix(doc, m, &cfg->shard, run->shard_cost, run->matrix_cost, confs);
+}
+
 cJSON *ab_stress_doc(const struct ab_stress_run *run)
 {
     const struct ab_stress_config *cfg = run->cfg;
@@ -78,6 +106,13 @@ cJSON *ab_stress_doc(const struct ab_stress_run *run)
     ab_json_add_u64(st, "seed", cfg->seed);
     cJSON_AddBoolToObject(st, "verify", cfg->verify);
     cJSON_AddNumberToObject(st, "timeout_s", cfg->timeout_s);
+    size_t nregistered;
+    const struct ab_stress_case *const *registry = ab_stress_cases(&nregistered);
+    cJSON *asked = cJSON_AddArrayToObject(st, "cases");
+    for (size_t ci = 0; ci < nregistered; ci++)
+        if (ab_case_set_has(&cfg->cases, registry[ci]->name))
+            cJSON_AddItemToArray(asked, cJSON_CreateString(registry[ci]->name));
+    add_matrix(run, doc, st);
 
     cJSON *cases = cJSON_AddArrayToObject(doc, "cases");
     cJSON *diags = cJSON_CreateArray();

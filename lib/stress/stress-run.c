@@ -180,17 +180,53 @@ static const char *ruled_out(const struct ab_profile *p, size_t ci, char *buf, s
     return NULL;
 }
 
+/* Which of the cases asked for (in the registry's order) this shard runs:
+ * run->case_in_shard and the costs; how many, or -ENOMEM. */
+static long slice(const struct ab_stress_config *cfg, struct ab_stress_run *run)
+{
+    size_t nregistered, n = 0;
+    const struct ab_stress_case *const *registry = ab_stress_cases(&nregistered);
+    size_t idx[AB_CASES_MAX];
+    double cost[AB_CASES_MAX];
+    unsigned shard_of[AB_CASES_MAX] = {0};
+    for (size_t ci = 0; ci < nregistered && ci < AB_CASES_MAX; ci++) {
+        if (!ab_case_set_has(&cfg->cases, registry[ci]->name))
+            continue;
+        char why[256];
+        idx[n] = ci;
+        cost[n++] = ruled_out(cfg->profile, ci, why, sizeof why) ? 0 : (double)cfg->nsubjects;
+    }
+    if (cfg->shard.count && ab_shard_assign(cost, n, cfg->shard.count, shard_of))
+        return -ENOMEM;
+    long taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        run->matrix_cost += cost[i];
+        if (shard_of[i] != cfg->shard.index)
+            continue;
+        run->case_in_shard[idx[i]] = true;
+        run->shard_cost += cost[i];
+        taken++;
+    }
+    return taken;
+}
+
 int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run)
 {
     memset(run, 0, sizeof *run);
     run->cfg = cfg;
-    size_t ncases = cfg->cases.n, nregistered;
+    size_t nregistered;
     const struct ab_stress_case *const *registry = ab_stress_cases(&nregistered);
-    size_t total = ncases * cfg->nsubjects;
+    long ncases = slice(cfg, run);
+    if (ncases < 0)
+        return (int)ncases;
+    size_t total = (size_t)ncases * cfg->nsubjects;
     int described = ab_session_begin(&run->session, cfg->subjects, cfg->nsubjects,
                                      cfg->timeout_s, cfg->obs, total);
     if (described)
         return described;
+    if (cfg->shard.count && !ncases)
+        ab_session_warn(&run->session, "shard %u/%u has no case: fewer than %u are asked for",
+                        cfg->shard.index, cfg->shard.count, cfg->shard.count);
     run->records = calloc(total ? total : 1, sizeof *run->records);
     if (!run->records)
         return -ENOMEM;
@@ -198,7 +234,7 @@ int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *
     for (size_t s = 0; s < cfg->nsubjects; s++) {
         const struct ab_subject *subj = &cfg->subjects[s];
         for (size_t ci = 0; ci < nregistered; ci++) {
-            if (!ab_case_set_has(&cfg->cases, registry[ci]->name))
+            if (ci >= AB_CASES_MAX || !run->case_in_shard[ci])
                 continue;
             struct ab_stress_record *r = &run->records[run->nrecords++];
             r->subject = (unsigned)s;

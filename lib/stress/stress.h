@@ -6,6 +6,7 @@
 #define AB_STRESS_H
 
 #include "report.h"
+#include "shard.h"
 #include "verify.h"
 
 /* =============================================================== stress
@@ -105,6 +106,10 @@ struct ab_stress_config {
     double timeout_s;
     char out_dir[PATH_MAX];
     const struct ab_observer *obs; /* progress and warnings; NULL: silent */
+    /* --shard K/N: only this slice of the cases (count 0: all), each case
+     * with every allocator.  A case costs one per allocator, none where the
+     * profile rules it out (no child runs). */
+    struct ab_shard shard;
 };
 
 struct ab_stress_record {
@@ -124,6 +129,10 @@ struct ab_stress_run {
     struct ab_stress_record *records;
     size_t nrecords;
     unsigned failures;             /* records whose verdict is not pass or NA */
+    /* Per case of the registry: whether this shard runs it; the expected
+     * costs of this shard's cases and of all asked for. */
+    bool case_in_shard[AB_CASES_MAX];
+    double shard_cost, matrix_cost;
 };
 
 int ab_stress_execute(const struct ab_stress_config *cfg, struct ab_stress_run *run);
