@@ -2,11 +2,14 @@
 escape codes on a terminal that takes them, without any escape code under
 TERM=dumb or NO_COLOR, and nothing at all when stderr is not a terminal.
 `list` on a terminal of 60 columns cuts its wider lines there, marked, and
-says how to get them whole; through a pipe every line is whole."""
+says how to get them whole; through a pipe every line is whole.  The console
+tables and notes of run, compare and fastpath fit 100 columns (a diagnostic
+line, which scripts read whole, and a line of paths excepted)."""
 import fcntl
 import struct
 import termios
 import pty
+import re
 import select
 
 from abtest import *
@@ -73,4 +76,26 @@ check(all(len(l) <= 60 for l in lines[:-1]) and sum(l.endswith("~") for l in lin
 check([l[:59] for l in long] == [l[:-1] for l in lines if l.endswith("~")], f"cut lines {lines}")
 check(not any(l.endswith("~") for l in whole) and "prints whole lines" not in "\n".join(whole),
       f"through a pipe: {whole}")
+
+def too_wide(text):
+    """The console lines over 100 columns that are neither a diagnostic nor paths."""
+    return [l for l in text.splitlines() if len(l) > 100 and not re.match(r"[A-Z][A-Z_]+ ", l)
+            and not l.startswith(("reports: ", "BASE "))]
+
+
+check(too_wide("x" * 101) and not too_wide("x" * 100) and not too_wide("ALLOCBENCH_X " + "y" * 200),
+      "the width check does not fire")
+runs = []
+for i in range(2):
+    out = tmpdir()
+    p = run("run", "bulk-new", "--allocator", "glibc,jemalloc,tcmalloc,mimalloc", "--preset", "quick",
+            "--repetitions", "6", "--rounds", "3", "--threads", "1,2", "--out", out)
+    check(p.returncode == 0 and not too_wide(p.stdout), f"run: exit {p.returncode}, wide: {too_wide(p.stdout)}")
+    runs.append(out)
+p = run("compare", *runs)
+check(p.returncode in (0, 1) and "ratio" in p.stdout and not too_wide(p.stdout),
+      f"compare: exit {p.returncode}, wide: {too_wide(p.stdout)}")
+p = run("fastpath", "--allocator", "glibc,mimalloc", "--sizes", "16", "--calls", "50",
+        "--repetitions", "1", "--out", tmpdir())
+check(p.returncode in (0, 3) and not too_wide(p.stdout), f"fastpath: exit {p.returncode}, wide: {too_wide(p.stdout)}")
 done()

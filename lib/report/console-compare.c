@@ -9,6 +9,7 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const cJSON *get(const cJSON *o, const char *k)
@@ -43,14 +44,13 @@ static void run_rows(struct ab_text *t, const cJSON *doc)
 {
     int w = who_width(doc);
     const cJSON *c = get(doc, "compare"), *r;
-    ab_text_printf(t, "compare %s: ns per %s; ratio HEAD / BASE (above 1: HEAD is slower) with "
-                      "its 95%% interval, p of the Mann-Whitney test; a row fails when its whole "
-                      "interval lies above %.3f\n",
+    ab_text_wrapf(t, "compare %s: ns per %s; ratio HEAD / BASE (above 1: HEAD is slower) with "
+                     "its 95%% interval, p of the Mann-Whitney test; a row fails when its whole "
+                     "interval lies above %.3f; thr: threads\n",
                    ab_json_str(c, "workload"), ab_json_str(c, "unit"),
                    1.0 + ab_json_num(c, "threshold_pct", 0) / 100.0);
-    ab_text_printf(t, "%-16s %7s %-*s %8s %12s %12s %8s %18s %8s  %s\n", "variant", "threads",
-                   w, "allocator", "trials", "BASE median", "HEAD median", "ratio", "95% CI", "p",
-                   "verdict");
+    ab_text_printf(t, "%-13s %3s %-*s %5s %8s %8s %5s %12s %7s %s\n", "variant", "thr", w,
+                   "allocator", "trials", "BASE", "HEAD", "ratio", "95% CI", "p", "verdict");
     cJSON_ArrayForEach(r, get(doc, "rows"))
     {
         const cJSON *b = get(r, "base"), *h = get(r, "head");
@@ -61,13 +61,13 @@ static void run_rows(struct ab_text *t, const cJSON *doc)
         ab_report_num(ratio, sizeof ratio, "%.3f", ab_json_num(r, "ratio", NAN), "-");
         double cl = ab_json_num(r, "ci95_low", NAN), ch = ab_json_num(r, "ci95_high", NAN);
         if (isfinite(cl) && isfinite(ch))
-            snprintf(ci, sizeof ci, "[%s, %s]", ab_report_num(lo, sizeof lo, "%.3f", cl, "-"),
-                     ab_report_num(hi, sizeof hi, "%.3f", ch, "-"));
+            snprintf(ci, sizeof ci, "[%s, %s]", ab_report_num(lo, sizeof lo, "%.2f", cl, "-"),
+                     ab_report_num(hi, sizeof hi, "%.2f", ch, "-"));
         else
             snprintf(ci, sizeof ci, "-");
         ab_report_num(p, sizeof p, "%.2g", ab_json_num(r, "p", NAN), "-");
         const char *v = ab_json_str(r, "verdict");
-        ab_text_printf(t, "%-16s %7.0f %-*s %8s %12s %12s %8s %18s %8s  %s%s%s\n",
+        ab_text_printf(t, "%-13s %3.0f %-*s %5s %8s %8s %5s %12s %7s %s%s%s\n",
                        ab_json_str(r, "variant"), ab_json_num(r, "threads", 0), w,
                        who(name, sizeof name, r), n, bm, hm, ratio, ci, p, *v ? v : "-",
                        ab_json_bool(r, "noisy") ? " (noisy)" : "",
@@ -95,11 +95,11 @@ static void fastpath_rows(struct ab_text *t, const cJSON *doc)
 {
     int w = who_width(doc);
     const cJSON *c = get(doc, "compare"), *r;
-    ab_text_printf(t, "compare fastpath (counted with %s): exact counts, BASE -> HEAD (HEAD - "
-                      "BASE); instructions and branches are the p50 per call; a figure that "
-                      "rises by more than %g %% fails\n",
+    ab_text_wrapf(t, "compare fastpath (counted with %s): exact counts, BASE -> HEAD (HEAD - "
+                     "BASE); instructions and branches are the p50 per call; a figure that "
+                     "rises by more than %g\x1f%% fails\n",
                    ab_json_str(get(c, "base"), "counter"), ab_json_num(c, "threshold_pct", 0));
-    ab_text_printf(t, "%-*s %-7s %6s %-7s %-18s %-16s %-24s  %s\n", w, "allocator", "op", "size",
+    ab_text_printf(t, "%-*s %-7s %6s %-7s %-14s %-12s %-20s %s\n", w, "allocator", "op", "size",
                    "pattern", "instructions", "branches", "slow share", "verdict");
     cJSON_ArrayForEach(r, get(doc, "rows"))
     {
@@ -108,7 +108,7 @@ static void fastpath_rows(struct ab_text *t, const cJSON *doc)
         fp_cell(br, sizeof br, get(r, "branches"), "%.0f");
         fp_cell(sl, sizeof sl, get(r, "slow_path_share"), "%.4f");
         const char *v = ab_json_str(r, "verdict");
-        ab_text_printf(t, "%-*s %-7s %6.0f %-7s %-18s %-16s %-24s  %s%s\n", w,
+        ab_text_printf(t, "%-*s %-7s %6.0f %-7s %-14s %-12s %-20s %s%s\n", w,
                        who(name, sizeof name, r), ab_json_str(r, "op"), ab_json_num(r, "size", 0),
                        ab_json_str(r, "pattern"), in, br, sl, *v ? v : "-",
                        ab_json_bool(r, "fails") ? " FAILS" : "");
@@ -155,8 +155,8 @@ char *ab_console_compare(const cJSON *doc)
     first = true;
     cJSON_ArrayForEach(n, get(doc, "notes"))
     {
-        ab_text_printf(&t, "%snote: %s\n", first ? "\n" : "",
-                       cJSON_IsString(n) ? n->valuestring : "");
+        ab_text_wrapf(&t, "%snote: %s\n", first ? "\n" : "",
+                      cJSON_IsString(n) ? n->valuestring : "");
         first = false;
     }
     cJSON_ArrayForEach(r, get(doc, "rows"))
@@ -164,14 +164,23 @@ char *ab_console_compare(const cJSON *doc)
         if (!*ab_json_str(r, "reason"))
             continue;
         char name[512];
-        ab_text_printf(&t, "%snote: %s", first ? "\n" : "", who(name, sizeof name, r));
+        struct ab_text line = {0};
+        if (first)
+            ab_text_printf(&t, "\n");
+        ab_text_printf(&line, "note: %s", who(name, sizeof name, r));
         if (run)
-            ab_text_printf(&t, " %s threads=%.0f", ab_json_str(r, "variant"),
+            ab_text_printf(&line, " %s threads=%.0f", ab_json_str(r, "variant"),
                            ab_json_num(r, "threads", 0));
         else
-            ab_text_printf(&t, " %s size=%.0f pattern=%s", ab_json_str(r, "op"),
+            ab_text_printf(&line, " %s size=%.0f pattern=%s", ab_json_str(r, "op"),
                            ab_json_num(r, "size", 0), ab_json_str(r, "pattern"));
-        ab_text_printf(&t, ": no verdict: %s\n", ab_json_str(r, "reason"));
+        ab_text_printf(&line, ": no verdict: %s", ab_json_str(r, "reason"));
+        char *s = ab_text_finish(&line);
+        if (s)
+            ab_text_wrap(&t, s);
+        else
+            t.oom = true;
+        free(s);
         first = false;
     }
     first = true;
@@ -192,8 +201,8 @@ char *ab_console_compare(const cJSON *doc)
         counts[k]++;
         counts[4]++;
     }
-    ab_text_printf(&t, "\n%u row%s compared: %u same, %u faster, %u slower, %u without a "
-                       "verdict; %.0f %s the gate (threshold %g %%)\n",
+    ab_text_wrapf(&t, "\n%u row%s compared: %u same, %u faster, %u slower, %u without a "
+                     "verdict; %.0f %s the gate (threshold %g\x1f%%)\n",
                    counts[4], counts[4] == 1 ? "" : "s", counts[0], counts[1], counts[2], counts[3],
                    ab_json_num(doc, "failures", 0),
                    ab_json_num(doc, "failures", 0) == 1 ? "fails" : "fail",

@@ -16,7 +16,7 @@
 /* s onto t, broken at blanks so that no line passes 100 columns; the
  * lines after the first indented by six.  A \x1f in s is a blank that
  * does not break (a figure and its unit). */
-static void wrap100(struct ab_text *t, const char *s)
+void ab_text_wrap(struct ab_text *t, const char *s)
 {
     size_t col = 0;
     while (*s) {
@@ -47,12 +47,12 @@ static void wrap_line(struct ab_text *t, struct ab_text *line)
         t->oom = true;
         return;
     }
-    wrap100(t, s);
+    ab_text_wrap(t, s);
     free(s);
 }
 
 /* A line of prose built with printf, wrapped at 100 columns. */
-__attribute__((format(printf, 2, 3))) static void wrapped(struct ab_text *t, const char *fmt, ...)
+void ab_text_wrapf(struct ab_text *t, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -67,7 +67,7 @@ __attribute__((format(printf, 2, 3))) static void wrapped(struct ab_text *t, con
     if (len && s[len - 1] == '\n')
         s[len - 1] = '\0';
     ab_text_printf(t, "%.*s", (int)lead, s);
-    wrap100(t, s + lead);
+    ab_text_wrap(t, s + lead);
     free(s);
 }
 
@@ -140,7 +140,7 @@ static void run_metrics(struct ab_text *t, const cJSON *doc)
     if (!any)
         return;
     const cJSON *merit = get(rc, "figure_of_merit");
-    wrapped(t, "\n%s figures (median over measured trials; - not measured)%s%s\n",
+    ab_text_wrapf(t, "\n%s figures (median over measured trials; - not measured)%s%s\n",
             str(rc, "workload"), cJSON_IsString(merit) ? "; figure of merit: " : "",
                    cJSON_IsString(merit) ? merit->valuestring : "");
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
@@ -206,7 +206,7 @@ static void run_placement(struct ab_text *t, const cJSON *doc)
 static void run_counted(struct ab_text *t, const cJSON *doc)
 {
     const cJSON *ctx = get(doc, "context"), *a;
-    wrapped(t, "\ncounted with %s (%s), the measured phase only: per %s, median over "
+    ab_text_wrapf(t, "\ncounted with %s (%s), the measured phase only: per %s, median over "
                "trials (times taken under it are not reported)\n",
                    str(ctx, "counter"), str(ctx, "counter_version"),
                    str(get(doc, "run"), "unit"));
@@ -229,7 +229,7 @@ static void run_relative(struct ab_text *t, const cJSON *doc)
     const cJSON *c;
     if (!cJSON_GetArraySize(get(doc, "comparisons")))
         return;
-    wrapped(t, "\nratio of ns per %s to the base's (above 1.00: slower), its 95%% CI "
+    ab_text_wrapf(t, "\nratio of ns per %s to the base's (above 1.00: slower), its 95%% CI "
                "over the paired trials, Wilcoxon's p\n",
                    str(get(doc, "run"), "unit"));
     ab_text_printf(t, "%-13s %7s %-12s %-12s %6s %-16s %8s %s\n", "variant", "threads",
@@ -261,7 +261,7 @@ static void run_notes(struct ab_text *t, const cJSON *doc)
     bool first = true;
     cJSON_ArrayForEach(a, get(doc, "aggregates"))
         if (cJSON_IsTrue(get(a, "noisy")))
-            wrapped(t, "%swarning: %s on %s, threads=%lld, is noisy: %s\n", first ? "\n" : "",
+            ab_text_wrapf(t, "%swarning: %s on %s, threads=%lld, is noisy: %s\n", first ? "\n" : "",
                     str(a, "variant"), str(a, "allocator"), num_ll(a, "threads"),
                     str(a, "noisy_why")),
                 first = false;
@@ -288,7 +288,7 @@ static void run_notes(struct ab_text *t, const cJSON *doc)
         cJSON_ArrayForEach(r, get(doc, "trials"))
         {
             if (same_config(r, a)) {
-                wrapped(t, "note: %s on %s: not available: %s\n", str(a, "variant"),
+                ab_text_wrapf(t, "note: %s on %s: not available: %s\n", str(a, "variant"),
                         str(a, "allocator"), str(r, "reason"));
                 break;
             }
@@ -334,7 +334,7 @@ static char *run_console(const cJSON *doc)
     struct ab_text t = {0};
     const cJSON *rc = get(doc, "run"), *a;
     context_line(&t, doc);
-    wrapped(&t, "%s: ns per %s per thread (median of %lld trials, 95%% CI of the median), "
+    ab_text_wrapf(&t, "%s: ns per %s per thread (median of %lld trials, 95%% CI of the median), "
                 "throughput of all threads, peak RSS\n",
                    str(rc, "workload"), str(rc, "unit"), num_ll(rc, "repetitions"));
     ab_text_printf(&t, "%-13s %-12s %7s %9s %17s %6s %8s %9s %s\n", "variant", "allocator",
@@ -440,7 +440,7 @@ static char *stress_console(const cJSON *doc)
     if (ab_report_u64(st, "ops", &cap))
         snprintf(ops, sizeof ops, "%llu ops per thread", (unsigned long long)cap);
     ab_report_num(dur, sizeof dur, "%.1f s", ab_json_num(st, "duration_s", NAN), "no time cap");
-    ab_text_printf(&t, "stress --profile %s: %lld threads, %s, %s per timed case, verification %s\n",
+    ab_text_wrapf(&t, "stress --profile %s: %lld threads, %s, %s per timed case, verification %s\n",
                    str(p, "name"), num_ll(p, "threads_here"), ops, dur,
                    ab_json_bool(st, "verify") ? "on" : "off");
     ab_text_printf(&t, "%-12s %-24s %-14s %11s %11s %5s %7s\n", "allocator", "case", "verdict",
@@ -508,7 +508,7 @@ static char *fastpath_console(const cJSON *doc)
     struct ab_text t = {0};
     const cJSON *ctx = get(doc, "context"), *conf = get(doc, "config"), *r;
     long long reps = num_ll(conf, "repetitions");
-    wrapped(&t, "fastpath: instructions and branches per call, counted with %s (%s); "
+    ab_text_wrapf(&t, "fastpath: instructions and branches per call, counted with %s (%s); "
                 "%lld calls x %lld repetition%s per row; p50, min, p99, max over the "
                 "calls; slow = share of calls above 2 x the fast path (the pairs p50)\n",
                    str(ctx, "counter"), str(ctx, "counter_version"), num_ll(conf, "calls"), reps,
@@ -638,7 +638,7 @@ static char *trace_console(const cJSON *doc)
         snprintf(status, sizeof status, ", exit status %lld", num_ll(tg, "exit_status"));
     else if (*str(tg, "exit_signal"))
         snprintf(status, sizeof status, ", killed by %s", str(tg, "exit_signal"));
-    wrapped(&t, "traced %.3f s, ended by %s%s; %llu functions probed, attached in %.1f ms, "
+    ab_text_wrapf(&t, "traced %.3f s, ended by %s%s; %llu functions probed, attached in %.1f ms, "
                 "detached in %.1f ms\n",
                    ab_json_num(tr, "traced_s", 0), str(tr, "ended_by"), status,
                    u64(tr, "functions_probed"), ab_json_num(tr, "attach_ms", 0),

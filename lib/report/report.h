@@ -118,6 +118,12 @@ void ab_text_num(struct ab_text *t, const char *fmt, double v, const char *none)
 /* The text (malloc'd; "" when nothing was appended), or NULL after a
  * failed append. */
 char *ab_text_finish(struct ab_text *t);
+/* (format-console.c) s onto t broken at blanks so that no line passes 100
+ * columns, the lines after the first indented by six; a \x1f in s is a
+ * blank that does not break.  ab_text_wrapf: the same of a printf line
+ * (its leading newlines kept). */
+void ab_text_wrap(struct ab_text *t, const char *s);
+void ab_text_wrapf(struct ab_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ab_text_num into buf: v in fmt, or none; returns buf. */
 const char *ab_report_num(char *buf, size_t len, const char *fmt, double v, const char *none);
