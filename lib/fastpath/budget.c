@@ -563,6 +563,72 @@ static void version_warning(struct ab_gate *c, const char *allocator, const char
             allocator, got, line, want, ab_code_name(AB_ALLOCBENCH_BUDGET_VERSION));
 }
 
+/* Recorded checks (ab_gate_begin_recorded): a report row's verdict with its
+ * lines; a budget row that matched nothing (x), or, with x NULL, that
+ * nothing was checked.  check --format json|junit renders them
+ * (gate-verdict.c). */
+static void gate_record(struct ab_gate *c, const cJSON *row, const char *verdict,
+                        const char *lines)
+{
+    cJSON *o = cJSON_CreateObject(), *l = cJSON_CreateArray();
+    if (!o || !l || !cJSON_AddItemToArray(c->verdicts, o)) {
+        cJSON_Delete(o);
+        cJSON_Delete(l);
+        c->oom = true;
+        return;
+    }
+    bool ok = cJSON_AddStringToObject(o, "allocator", ab_json_str(row, "allocator")) &&
+              cJSON_AddStringToObject(o, "op", ab_json_str(row, "op")) &&
+              cJSON_AddNumberToObject(o, "size", ab_json_num(row, "size", 0)) &&
+              cJSON_AddStringToObject(o, "pattern", ab_json_str(row, "pattern")) &&
+              cJSON_AddStringToObject(o, "verdict", verdict);
+    ok = cJSON_AddItemToObject(o, "lines", l) && ok;
+    for (const char *p = lines; ok && *p;) {
+        size_t n = strcspn(p, "\n");
+        char *one = strndup(p, n);
+        cJSON *s = one ? cJSON_CreateString(one) : NULL;
+        free(one);
+        ok = s && cJSON_AddItemToArray(l, s);
+        if (!ok)
+            cJSON_Delete(s);
+        p += n + (p[n] == '\n');
+    }
+    if (!ok)
+        c->oom = true;
+}
+
+static void gate_record_budget(struct ab_gate *c, const struct ab_budget *x, const char *size,
+                           const char *line)
+{
+    if (!c->budget_findings)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddItemToArray(c->budget_findings, o)) {
+        cJSON_Delete(o);
+        c->oom = true;
+        return;
+    }
+    bool ok;
+    if (x) {
+        ok = cJSON_AddStringToObject(o, "code", ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED)) &&
+             cJSON_AddNumberToObject(o, "line", x->line) &&
+             cJSON_AddStringToObject(o, "allocator", x->allocator) &&
+             cJSON_AddStringToObject(o, "op", ab_fp_op_name(x->op)) &&
+             cJSON_AddStringToObject(o, "size", size) &&
+             cJSON_AddStringToObject(o, "pattern", ab_fp_pattern_name(x->pattern)) &&
+             cJSON_AddStringToObject(o, "text", line);
+    } else {
+        char t[128];
+        snprintf(t, sizeof t, "%s no report row was checked against a budget",
+                 ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED));
+        ok = cJSON_AddStringToObject(o, "code",
+                                     ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED)) &&
+             cJSON_AddStringToObject(o, "text", t);
+    }
+    if (!ok)
+        c->oom = true;
+}
+
 /* One report row against its budget: its lines on c->out, and its
  * verdict (the names of the check's JSON and JUnit outputs). */
 static const char *gate_row(struct ab_gate *c, const cJSON *row)
@@ -666,7 +732,7 @@ void ab_gate_report(struct ab_gate *c, const cJSON *doc)
         c->out = out;
         if (fclose(mem) == 0 && lines) {
             fputs(lines, out);
-            ab_gate_record(c, row, verdict, lines);
+            gate_record(c, row, verdict, lines);
         } else {
             c->oom = true;
         }
@@ -693,13 +759,13 @@ void ab_gate_finish(struct ab_gate *c)
                  ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED), b->path, x->line, x->allocator,
                  ab_fp_op_name(x->op), size, ab_fp_pattern_name(x->pattern));
         fprintf(c->out, "%s\n", line);
-        ab_gate_record_budget(c, x, size, line);
+        gate_record_budget(c, x, size, line);
     }
     if (!c->held && !c->violated) {
         c->nothing_checked = true;
         fprintf(c->out, "%s no report row was checked against a budget\n",
                 ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED));
-        ab_gate_record_budget(c, NULL, NULL, NULL);
+        gate_record_budget(c, NULL, NULL, NULL);
     }
 }
 

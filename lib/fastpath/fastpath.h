@@ -186,12 +186,6 @@ void ab_gate_used_lines(const struct ab_gate *c, char *buf, size_t len);
 void ab_gate_end(struct ab_gate *c);
 /* ab_gate_begin, keeping every row's verdict for ab_gate_verdict. */
 int ab_gate_begin_recorded(struct ab_gate *c, const struct ab_budgets *b, FILE *out, FILE *warn);
-/* (gate-verdict.c) Keep a report row's verdict and lines; keep a budget
- * row that matched nothing (x) or, with x NULL, that nothing was checked. */
-void ab_gate_record(struct ab_gate *c, const struct cJSON *row, const char *verdict,
-                    const char *lines);
-void ab_gate_record_budget(struct ab_gate *c, const struct ab_budget *x, const char *size,
-                           const char *line);
 /* The recorded check as a document for CI: json (schema
  * allocbench.check/1) or junit (a JUnit XML testsuite: a test case per
  * report row and per finding about the budget file); malloc'd text, or

@@ -1,7 +1,8 @@
 /*
  * gate-verdict.c — the check's verdict for CI systems: `check --format
  * json|junit`.  The same findings as the console lines, kept per report
- * row while the gate runs (ab_gate_begin_recorded), then written as
+ * row by the gate itself (budget.c, under ab_gate_begin_recorded), written
+ * here as
  *
  *   json   {"schema_version": 1, "command": "check", "budgets": FILE,
  *           "verdict": "held"|"failed", "counts": {...},
@@ -25,67 +26,6 @@
 #include <cJSON.h>
 #include <stdlib.h>
 #include <string.h>
-
-void ab_gate_record(struct ab_gate *c, const cJSON *row, const char *verdict, const char *lines)
-{
-    cJSON *o = cJSON_CreateObject(), *l = cJSON_CreateArray();
-    if (!o || !l || !cJSON_AddItemToArray(c->verdicts, o)) {
-        cJSON_Delete(o);
-        cJSON_Delete(l);
-        c->oom = true;
-        return;
-    }
-    bool ok = cJSON_AddStringToObject(o, "allocator", ab_json_str(row, "allocator")) &&
-              cJSON_AddStringToObject(o, "op", ab_json_str(row, "op")) &&
-              cJSON_AddNumberToObject(o, "size", ab_json_num(row, "size", 0)) &&
-              cJSON_AddStringToObject(o, "pattern", ab_json_str(row, "pattern")) &&
-              cJSON_AddStringToObject(o, "verdict", verdict);
-    ok = cJSON_AddItemToObject(o, "lines", l) && ok;
-    for (const char *p = lines; ok && *p;) {
-        size_t n = strcspn(p, "\n");
-        char *one = strndup(p, n);
-        cJSON *s = one ? cJSON_CreateString(one) : NULL;
-        free(one);
-        ok = s && cJSON_AddItemToArray(l, s);
-        if (!ok)
-            cJSON_Delete(s);
-        p += n + (p[n] == '\n');
-    }
-    if (!ok)
-        c->oom = true;
-}
-
-void ab_gate_record_budget(struct ab_gate *c, const struct ab_budget *x, const char *size,
-                           const char *line)
-{
-    if (!c->budget_findings)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    if (!o || !cJSON_AddItemToArray(c->budget_findings, o)) {
-        cJSON_Delete(o);
-        c->oom = true;
-        return;
-    }
-    bool ok;
-    if (x) {
-        ok = cJSON_AddStringToObject(o, "code", ab_code_name(AB_ALLOCBENCH_BUDGET_UNMATCHED)) &&
-             cJSON_AddNumberToObject(o, "line", x->line) &&
-             cJSON_AddStringToObject(o, "allocator", x->allocator) &&
-             cJSON_AddStringToObject(o, "op", ab_fp_op_name(x->op)) &&
-             cJSON_AddStringToObject(o, "size", size) &&
-             cJSON_AddStringToObject(o, "pattern", ab_fp_pattern_name(x->pattern)) &&
-             cJSON_AddStringToObject(o, "text", line);
-    } else {
-        char t[128];
-        snprintf(t, sizeof t, "%s no report row was checked against a budget",
-                 ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED));
-        ok = cJSON_AddStringToObject(o, "code",
-                                     ab_code_name(AB_ALLOCBENCH_BUDGET_NOTHING_CHECKED)) &&
-             cJSON_AddStringToObject(o, "text", t);
-    }
-    if (!ok)
-        c->oom = true;
-}
 
 static char *as_json(const struct ab_gate *c, const char *budgets_path, bool require)
 {
