@@ -345,19 +345,10 @@ static char *print(const cJSON *doc)
         run_benchmarks(doc, benchmarks);
     else
         fastpath_benchmarks(doc, benchmarks);
-    char *text = cJSON_Print(out);
+    /* Printed as report.json is (its strings are valid UTF-8 already). */
+    char *text = ab_format_find("json")->print(out);
     cJSON_Delete(out);
-    if (!text)
-        return NULL;
-    size_t n = strlen(text);
-    char *nl = realloc(text, n + 2);
-    if (!nl) {
-        free(text);
-        return NULL;
-    }
-    nl[n] = '\n';
-    nl[n + 1] = '\0';
-    return nl;
+    return text;
 }
 
 static int files(const cJSON *doc, struct ab_report_set *set, char *err, size_t errlen)
