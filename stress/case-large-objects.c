@@ -3,7 +3,7 @@
  * mix) and replaces a random one per operation: allocate and write whole,
  * one in four aligned to 2 MiB, one in four grown by realloc from 64 KiB,
  * doubling across the mmap threshold with the contents checked at every
- * step.  With every thread's set live (and 64 small blocks each), the
+ * step (the kinds in turn, thread i starting at the i-th).  With every thread's set live (and 64 small blocks each), the
  * hugepage and NUMA policy are checked on the mappings that hold them.
  */
 #include "verify.h"
@@ -40,6 +40,10 @@ static void worker(struct ab_stress *s, unsigned i, void *arg)
     struct ab_block large[LARGE_SLOTS] = {0}, small[SMALL_SLOTS] = {0};
     uint64_t rng = ab_stress_rng(s, i), seq = (uint64_t)i << 48, done = 0, verified = 0;
     uint64_t cap = 0;
+    /* The kinds in turn, thread i starting at kind i: a short run (--ops
+     * caps a thread at one large block) still makes an aligned block and a
+     * grown one, whatever the seed. */
+    unsigned turn = i;
     if (s->ops_cap)
         cap = p->ops ? p->large_ops * s->ops_cap / p->ops : p->large_ops;
     if (s->ops_cap && !cap)
@@ -53,7 +57,7 @@ static void worker(struct ab_stress *s, unsigned i, void *arg)
         struct ab_block *b = &large[ab_rng_below(&rng, LARGE_SLOTS)];
         verified += ab_block_free(s, b);
         size_t size = ab_size_mix_pick(&p->large, &rng);
-        unsigned kind = (unsigned)(ab_rng_next(&rng) & 3);
+        unsigned kind = turn++ & 3;
         int rc;
         if (kind == 0 && h->aligned_alloc) {
             size_t align = 2u << 20;

@@ -178,17 +178,21 @@ for wl in WORKLOADS:
         elif wl == "glibc-simple":
             # The blocks and a pointer array per size, round and thread; the
             # second thread of a round starts on a cached stack or on a
-            # fresh one, whose DTV is one calloc (freed with the stack).
+            # fresh one, whose DTV is one calloc (freed with the stack), in
+            # the shorter run as in the longer: the difference of those
+            # callocs is anything from minus the shorter run's thread lives
+            # to plus the longer's.
             n = ops + GLIBC_SIMPLE_ARRAYS * DROUNDS
             exact(where, d, malloc=n, allocs=n + d["calloc"])
-            within(where, d, "calloc", 0, DROUNDS * THREADS)
-            within(where, d, "free_nn", n, n + DROUNDS * THREADS)
+            within(where, d, "calloc", -ROUNDS[0] * THREADS, ROUNDS[1] * THREADS)
+            within(where, d, "free_nn", n - ROUNDS[0] * THREADS, n + ROUNDS[1] * THREADS)
         elif wl == "shutdown":
             # Verified blocks (malloc), each freed by its thread or the next;
-            # a thread per rank and round, on a fresh stack or a cached one.
+            # a thread per rank and round, on a fresh stack or a cached one
+            # (a DTV calloc each, in either run: see glibc-simple).
             exact(where, d, malloc=ops)
-            within(where, d, "calloc", 0, DROUNDS * THREADS)
-            within(where, d, "free_nn", ops, ops + DROUNDS * THREADS)
+            within(where, d, "calloc", -ROUNDS[0] * THREADS, ROUNDS[1] * THREADS)
+            within(where, d, "free_nn", ops - ROUNDS[0] * THREADS, ops + ROUNDS[1] * THREADS)
         elif wl == "exhaustion":
             continue  # one round whatever --rounds says: checked below
         else:

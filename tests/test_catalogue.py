@@ -273,4 +273,21 @@ for fx, code, every, verify in (("libab-fix-double.so", "ALLOCBENCH_BLOCK_OVERLA
     check(all(t["status"] == "ok" and t["diagnostics"] == [] for t in load_report(out)["trials"]),
           f"{fx} below its trigger: not clean")
 
+# rptest's pauses, the original's sleeps around its passes, are slept and not
+# measured.  The quick preset's life does a few milliseconds of work; with
+# pause_ms=100 each measured life sleeps 4 x 100 ms and 10 ms, so two lives
+# sleep 0.82 s, of which the measured time may hold none: it stays under one
+# life's pauses (0.41 s), and the trial's elapsed time holds them all.
+out = tmpdir()
+p = run("run", "rptest", "--preset", "quick", "--param", "pause_ms=100", "--threads", "2",
+        "--warmup", "0", "--rounds", "2", "--repetitions", "1", "--out", out, "--format", "json")
+check(p.returncode == 0, f"rptest pause_ms=100: exit {p.returncode}: {p.stderr[-500:]}")
+if p.returncode == 0:
+    t = load_report(out)["trials"][0]
+    check(t["params"]["pause_ms"] == 100, f"rptest pause_ms: {t['params']}")
+    check(t["elapsed_s"] >= 0.82, f"rptest pause_ms=100: elapsed {t['elapsed_s']} s, the pauses not slept")
+    check(0 < t["ns"] < 0.41e9, f"rptest pause_ms=100: measured {t['ns']} ns holds the pauses")
+    check(abs(t["ops_per_s"] - t["ops"] / (t["ns"] / 1e9)) < 1e-6 * t["ops_per_s"],
+          f"rptest pause_ms=100: ops_per_s {t['ops_per_s']} is not ops over the measured time")
+
 done()

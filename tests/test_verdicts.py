@@ -8,7 +8,8 @@
   interval misses one run in twenty by design).
 - Without --rounds, every configuration is calibrated (rounds scaled from
   the workload's own in calibration children); with --rounds, none is, and
-  a trial whose measured phase is that short is flagged noisy.
+  a trial whose measured phase is that short is flagged noisy.  Calibration
+  plans no trial past half its --timeout (rptest's unmeasured pauses).
 - Each trial records the rusage of its child; the context records the load
   average at start and end."""
 from abtest import *
@@ -75,4 +76,19 @@ p = run("run", "bulk-new", "--rounds", "5", "--min-time", "0.1")
 check(p.returncode == 2 and "exclude" in p.stderr, f"--rounds with --min-time: {p.returncode} {p.stderr!r}")
 p = run("run", "bulk-new", "--min-time", "-1")
 check(p.returncode == 2 and "--min-time" in p.stderr, f"--min-time -1: {p.returncode} {p.stderr!r}")
+
+# Calibration plans no trial past half its --timeout.  rptest with
+# pause_ms=200 sleeps 0.81 s per measured round and measures a few ms of it:
+# a --min-time of 5 s would take thousands of rounds, and the trials would be
+# killed at their 3 s timeout.  Capped, the rounds stay where a child's whole
+# time fits 1.5 s, and the trial ends well.
+out = tmpdir()
+p = run("run", "rptest", "--preset", "quick", "--param", "pause_ms=200", "--threads", "2",
+        "--warmup", "0", "--min-time", "5", "--timeout", "3", "--repetitions", "1", "--out", out)
+r = load_report(out)
+a = r["aggregates"][0]
+t = r["trials"][0]
+check(p.returncode == 0 and t["status"] == "ok" and a["rounds"] == 2 and a["calibration_children"] == 1,
+      f"rptest pauses: exit {p.returncode}, status {t['status']}, rounds {a['rounds']}, "
+      f"children {a['calibration_children']}: {p.stderr[-300:]}")
 done()

@@ -1,10 +1,40 @@
-/* Statistics: known inputs give known median, MAD, CI ranks and bounds. */
+/* Statistics: known inputs give known median, MAD, CI ranks and bounds;
+ * seeded streams that do not overlap. */
 #include "core.h"
 #include "check.h"
+
+#include <stdbool.h>
+
+/* Whether the first 256 draws from a and from b share a value (two streams
+ * one step apart in splitmix64's sequence share 255 of them). */
+static bool overlap(uint64_t a, uint64_t b)
+{
+    uint64_t x[256], y[256];
+    for (int i = 0; i < 256; i++) {
+        x[i] = ab_rng_next(&a);
+        y[i] = ab_rng_next(&b);
+    }
+    for (int i = 0; i < 256; i++)
+        for (int j = 0; j < 256; j++)
+            if (x[i] == y[j])
+                return true;
+    return false;
+}
 
 int main(void)
 {
     struct ab_summary s;
+
+    /* Neighbouring seeds, and neighbouring threads of a seed, start streams
+     * of their own; the stepped states they replace (seed * the step, + i
+     * steps per thread) overlap, and the check sees it. */
+    for (uint64_t seed = 0; seed < 4; seed++) {
+        CHECK(!overlap(ab_rng_stream(seed, 0), ab_rng_stream(seed + 1, 0)));
+        CHECK(!overlap(ab_rng_stream(seed, 0), ab_rng_stream(seed, 1)));
+        CHECK(ab_rng_stream(seed, 0) == ab_rng_stream(seed, 0));
+    }
+    CHECK(overlap(1 * 0x9e3779b97f4a7c15ull, 2 * 0x9e3779b97f4a7c15ull));
+    CHECK(overlap(7 * 0x100000001b3ull, 7 * 0x100000001b3ull + 0x9e3779b97f4a7c15ull));
 
     double odd[] = {5, 1, 4, 2, 3};
     ab_summarize(odd, 5, &s);

@@ -112,7 +112,7 @@ static int run(struct ab_trial *t)
     struct tables *tb = ab_buf_alloc(sizeof *tb);
     if (!tb)
         return -ENOMEM;
-    uint64_t rng = t->seed * 0x9e3779b97f4a7c15ull; /* one sequence for every thread */
+    uint64_t rng = ab_rng_stream(t->seed, 0); /* one sequence for every thread */
     double lo = (double)ab_trial_param(t, "min_size"), hi = (double)ab_trial_param(t, "max_size");
     if (hi < lo)
         hi = lo;

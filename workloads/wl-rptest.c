@@ -3,12 +3,17 @@
  * (rptest P 0 1 2 500 1000 100 8 16000, its benchmark.h "modified to touch
  * the memory"), written here after the original's algorithm.
  *
- * Tables, shared by every thread: 2000 sizes (uniform draws scaled to
- * [min_size, max_size], then turned into the linear or exponential falloff
- * the original computes from three neighbouring draws), 311 allocation and
- * 257 free counts per loop (op_count * [30, 99] % and 0.8 * that).  Our
- * draws come from --seed; the original's are a fixed table of the same
- * distribution.
+ * Tables, shared by every thread: 2000 sizes of the original's distribution
+ * (uniform draws scaled to [min_size, max_size], or the linear or
+ * exponential falloff the original computes from three draws), 311
+ * allocation and 257 free counts per loop (op_count * [30, 99] % and 0.8 *
+ * that).  The original's are a fixed table of 2000 draws; ours hold the
+ * distribution's quantiles (from 16 draws per entry, sorted) and the counts
+ * spread evenly over [30, 99], in an order drawn from --seed.  A sample of
+ * 2000 keeps or loses the rare largest sizes by luck, and one size in
+ * jemalloc's 16 KiB large class (calloc'd, so purged and faulted in again on
+ * reuse) moved its figure by tens of percent; the quantiles keep the one in
+ * 2000 that the distribution has there.
  *
  * A thread life (one round) allocates its `blocks`-slot pointer array, waits
  * for every thread, and runs two passes of `loops` loops.  A loop takes the
@@ -29,13 +34,24 @@
  * and its array.  Sizes walk the table
  * from ((index + 1) * (pass + 1) * 37) % 2000.
  *
- * The original sleeps around its passes to sample memory (16 s of wall);
- * here every wait is a spin on the other threads, without sleeps.  One op
- * is one malloc or free (a batch header and array count 2 together, as
- * there).  Figures, both named: ops_per_s, operations over the wall time of
- * the measured lives; ops_per_thread_s, operations over the summed time of
- * the timed sections of every thread (the loops, the waits' frees and the
- * final frees), which is the original's "memory ops/CPU second".
+ * The original's main thread sleeps around the passes to sample memory, and
+ * the threads with it: 1 s before the first pass, 1 to 2 s after each pass's
+ * loops, 10 ms after its frees, 1 s and 1 to 2 s before the life ends (16 s
+ * of a run's wall).  Over those pauses an allocator's time-driven work
+ * happens (jemalloc's decay purges, mimalloc's delayed resets), and the
+ * caches go cold: in 16 runs here, each beside one without pauses, ops per
+ * thread-second fell with them in 14, by up to 44 %.  pause_ms (default 1000, the original's) sleeps so: before the first
+ * pass, after each pass's loops, 10 ms after its frees (at most pause_ms),
+ * and twice before the life ends, and the time slept is no part of the
+ * measured time (ab_trial_idle); warm-up lives do not pause.  As there, a
+ * thread looks for the start every 10 ms, and a thread waiting for the
+ * others frees what is posted to it and looks again every ms (with
+ * pause_ms=0 it spins).  One op is one malloc or free (a batch header and array count 2
+ * together, as there).  Figures, both named: ops_per_s, operations over the
+ * wall time of the measured lives less their pauses; ops_per_thread_s,
+ * operations over the summed time of the timed sections of every thread (the
+ * loops, the waits' frees and the final frees), which is the original's
+ * "memory ops/CPU second".
  */
 #include "workload.h"
 
@@ -44,6 +60,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const variants[] = {"lives", NULL};
@@ -60,6 +77,8 @@ static const struct ab_param params[] = {
      "op count: a loop's allocations are ops * [30, 99] %, its frees 0.8 times that"},
     {"min_size", AB_PARAM_SIZE, "8", 4, 1 << 24, NULL, "smallest block (it carries an int)"},
     {"max_size", AB_PARAM_SIZE, "16000", 4, 1 << 24, NULL, "largest block"},
+    {"pause_ms", AB_PARAM_INT, "1000", 0, 60000, NULL,
+     "the original's pauses around the passes, in ms, not measured (0: none)"},
 };
 
 enum { DIST_EVEN, DIST_LINEAR, DIST_EXP };
@@ -81,6 +100,7 @@ struct shared {
     size_t size[SIZES];
     size_t alloc_count[ALLOC_COUNTS], free_count[FREE_COUNTS];
     size_t alloc_step, free_step, blocks, loops, cross_rate;
+    uint64_t pause_ns;
     void *(*memalign)(size_t, size_t);
     /* Arrivals (over all lives): the end of pass 0's loops, of its frees,
      * the same for pass 1, the end of the life. */
@@ -166,6 +186,12 @@ static void post(struct shared *sh, unsigned to, struct batch *b)
     while (!atomic_compare_exchange_weak(&sh->inbox[to], &old, b));
 }
 
+/* The original's pauses, out of the measured time. */
+static void idle(struct state *s, uint64_t ns)
+{
+    ab_trial_idle(s->th, ns);
+}
+
 /* Until every thread has arrived at point k of this life: free what is
  * posted (timed, as the original's) when drain, and yield. */
 static void wait_all(struct state *s, unsigned k, bool drain)
@@ -182,10 +208,14 @@ static void wait_all(struct state *s, unsigned k, bool drain)
             free_batches(s, b);
             s->ns += ab_now_ns() - t0;
         } else if (!last) {
-            sched_yield();
+            if (sh->pause_ns)
+                idle(s, 1000000u); /* the original looks every ms */
+            else
+                sched_yield();
         }
     }
 }
+
 
 static void pass(struct state *s, void **pointers, unsigned p, size_t *alloc_idx,
                  size_t *free_idx, unsigned *cross)
@@ -247,6 +277,7 @@ static void pass(struct state *s, void **pointers, unsigned p, size_t *alloc_idx
             send = false;
     }
     wait_all(s, 2 * p, true);
+    idle(s, sh->pause_ns);
     uint64_t t0 = ab_now_ns();
     for (size_t j = 0; j < sh->blocks; j++)
         if (pointers[j]) {
@@ -257,6 +288,7 @@ static void pass(struct state *s, void **pointers, unsigned p, size_t *alloc_idx
     /* The original sleeps 10 ms here and then frees late batches untimed:
      * none come late here (the last look above took them), and the threads
      * start the next pass together. */
+    idle(s, sh->pause_ns < 10000000u ? sh->pause_ns : 10000000u);
     wait_all(s, 2 * p + 1, false);
 }
 
@@ -268,6 +300,9 @@ static void *life_main(void *arg)
     if (pointers)
         memset(pointers, 0, sh->blocks * sizeof *pointers);
     pthread_barrier_wait(&sh->start);
+    /* The original's threads look for the start every 10 ms. */
+    for (uint64_t slept = 0; slept < sh->pause_ns; slept += 10000000u)
+        idle(s, sh->pause_ns - slept < 10000000u ? sh->pause_ns - slept : 10000000u);
     if (pointers) {
         size_t alloc_idx = 0, free_idx = 0;
         unsigned cross = 0;
@@ -277,7 +312,9 @@ static void *life_main(void *arg)
         for (unsigned k = 0; k < 4; k++)
             atomic_fetch_add(&sh->arrived[k], 1);
     }
+    idle(s, sh->pause_ns);
     wait_all(s, 4, true);
+    idle(s, sh->pause_ns);
     s->th->t->heap->free(pointers);
     s->lives++;
     return NULL;
@@ -329,37 +366,86 @@ static size_t scatter(size_t n, size_t *from)
     return primes[i];
 }
 
-static void tables(struct ab_trial *t, struct shared *sh)
+static int by_value(const void *a, const void *b)
 {
-    uint64_t rng = t->seed * 0x9e3779b97f4a7c15ull; /* one set of tables per --seed */
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* n counts of [30, 99] % of `scale`, spread evenly over that range and put
+ * in a seeded order. */
+static void counts(size_t *out, size_t n, double scale, uint64_t *rng)
+{
+    uint32_t pct[ALLOC_COUNTS > FREE_COUNTS ? ALLOC_COUNTS : FREE_COUNTS];
+    for (size_t i = 0; i < n; i++)
+        pct[i] = 30 + (uint32_t)(((double)i + 0.5) * 70.0 / (double)n);
+    ab_shuffle_u32(pct, n, rng);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (size_t)(scale * ((double)pct[i] / 100.0));
+}
+
+/* The size table: the original's distribution (uniform draws scaled to the
+ * range, or the falloff it makes of three neighbouring draws), as its
+ * quantiles rather than as 2000 draws.  A table of 2000 draws is a sample
+ * whose rare sizes come or not by luck: the largest 1 in 2000 of the linear
+ * falloff is in jemalloc's 16 KiB large class, and whether the table holds
+ * such a size moves jemalloc's figure by tens of percent.  So TABLE_DRAWS
+ * draws per entry are made, sorted, and entry k takes the middle of the k-th
+ * 2000th; the entries then go in a seeded order. */
+#define TABLE_DRAWS 16
+static int size_table(struct ab_trial *t, struct shared *sh, uint64_t *rng)
+{
     size_t lo = (size_t)ab_trial_param(t, "min_size"), hi = (size_t)ab_trial_param(t, "max_size");
     if (hi < lo)
         hi = lo;
-    bool fixed = ab_trial_param(t, "mode") == 1;
     int dist = (int)ab_trial_param(t, "dist");
-    size_t range = hi - lo, even[SIZES];
-    /* + 0.5 and truncation: round() for what is never negative, and no libm
-     * in the trial child. */
-    for (size_t i = 0; i < SIZES; i++)
-        even[i] = lo + (size_t)((double)range * ((double)ab_rng_below(&rng, 100000) / 1e5) + 0.5);
-    double r = range ? (double)range : 1.0;
-    for (size_t i = 0; i < SIZES; i++) {
-        double w0 = 1.0 - (double)(even[i] - lo) / r;
-        double w1 = 1.0 - (double)(even[(i + 1) % SIZES] - lo) / r;
-        double e = (double)(even[(i + 2) % SIZES] - lo);
-        sh->size[i] = fixed                ? lo
-                      : dist == DIST_EVEN   ? even[i]
-                      : dist == DIST_LINEAR ? lo + (size_t)(e * fabs((w0 + w1) - 1.0))
-                                            : lo + (size_t)(e * (w0 * w1));
+    if (ab_trial_param(t, "mode") == 1 || hi == lo) {
+        for (size_t i = 0; i < SIZES; i++)
+            sh->size[i] = lo;
+        return 0;
     }
+    const size_t m = (size_t)SIZES * TABLE_DRAWS;
+    uint32_t *draw = ab_buf_alloc(m * sizeof *draw);
+    if (!draw)
+        return -ENOMEM;
+    double range = (double)(hi - lo);
+    /* The original's draws: a step of 1/100000 of the range, rounded (+ 0.5
+     * and truncation: no libm in the trial child). */
+#define EVEN() ((double)(size_t)(range * ((double)ab_rng_below(rng, 100000) / 1e5) + 0.5))
+    for (size_t i = 0; i < m; i++) {
+        double e = EVEN();
+        if (dist != DIST_EVEN) {
+            double w0 = 1.0 - EVEN() / range, w1 = 1.0 - EVEN() / range, f = EVEN();
+            e = dist == DIST_LINEAR ? (double)(size_t)(f * fabs((w0 + w1) - 1.0))
+                                    : (double)(size_t)(f * (w0 * w1));
+        }
+        draw[i] = (uint32_t)e;
+    }
+#undef EVEN
+    qsort(draw, m, sizeof *draw, by_value);
+    uint32_t q[SIZES];
+    for (size_t k = 0; k < SIZES; k++)
+        q[k] = draw[k * TABLE_DRAWS + TABLE_DRAWS / 2];
+    ab_buf_free(draw, m * sizeof *draw);
+    ab_shuffle_u32(q, SIZES, rng);
+    for (size_t k = 0; k < SIZES; k++)
+        sh->size[k] = lo + q[k];
+    return 0;
+}
+
+static int tables(struct ab_trial *t, struct shared *sh)
+{
+    uint64_t rng = ab_rng_stream(t->seed, 0); /* one set of tables per --seed */
+    int rc = size_table(t, sh, &rng);
+    if (rc)
+        return rc;
     double ops = (double)ab_trial_param(t, "ops");
-    for (size_t i = 0; i < ALLOC_COUNTS; i++)
-        sh->alloc_count[i] = (size_t)(ops * ((double)ab_rng_range(&rng, 30, 99) / 100.0));
-    for (size_t i = 0; i < FREE_COUNTS; i++)
-        sh->free_count[i] = (size_t)(0.8 * ops * ((double)ab_rng_range(&rng, 30, 99) / 100.0));
+    counts(sh->alloc_count, ALLOC_COUNTS, ops, &rng);
+    counts(sh->free_count, FREE_COUNTS, 0.8 * ops, &rng);
     size_t from = 0;
     sh->alloc_step = scatter(sh->blocks, &from);
     sh->free_step = scatter(sh->blocks, &from);
+    return 0;
 }
 
 static int run(struct ab_trial *t)
@@ -371,14 +457,14 @@ static int run(struct ab_trial *t)
     sh->blocks = (size_t)ab_trial_param(t, "blocks");
     sh->loops = (size_t)ab_trial_param(t, "loops");
     sh->cross_rate = sh->n > 1 ? (size_t)ab_trial_param(t, "cross_rate") : 0;
+    sh->pause_ns = (uint64_t)ab_trial_param(t, "pause_ms") * 1000000u;
     /* memalign where the allocator has it (a plugin has aligned_alloc). */
     void *ma = ab_heap_sym(t->heap, "memalign");
     if (ma)
         memcpy(&sh->memalign, &ma, sizeof ma);
     else
         sh->memalign = t->heap->aligned_alloc;
-    tables(t, sh);
-    sh->inbox = ab_buf_alloc(sh->n * sizeof *sh->inbox);
+    sh->inbox = tables(t, sh) ? NULL : ab_buf_alloc(sh->n * sizeof *sh->inbox);
     if (!sh->inbox) {
         ab_buf_free(sh, sizeof *sh);
         return -ENOMEM;
@@ -424,7 +510,7 @@ const struct ab_workload ab_wl_rptest = {
     .variants = variants,
     .params = params,
     .nparams = sizeof params / sizeof params[0],
-    .quick = "loops=20,blocks=200,ops=20",
+    .quick = "loops=20,blocks=200,ops=20,pause_ms=0",
     .default_rounds = 2,
     .check = check,
     .run = run,

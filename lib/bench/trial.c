@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A counter backend counts only the measured phase, each thread its own
  * (callgrind's collection state is per thread). */
@@ -270,6 +271,7 @@ static void *worker_main(void *arg)
     }
     uint64_t ops = 0;
     th->measuring = true;
+    th->idle_ns = 0;
     th->t0 = ab_now_ns();
     collect(th->t);
     if (w->setup_rc == 0)
@@ -290,6 +292,17 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+void ab_trial_idle(struct ab_thread *th, uint64_t ns)
+{
+    if (!th->measuring || !ns)
+        return;
+    uint64_t t0 = ab_now_ns();
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+    th->idle_ns += ab_now_ns() - t0;
+}
+
 int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
 {
     unsigned n = t->threads ? t->threads : 1;
@@ -300,7 +313,7 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
         w[i].th.t = t;
         w[i].th.index = i;
         /* Independent, reproducible stream per thread and repetition. */
-        w[i].th.rng = t->seed * 0x100000001b3ull + i * 0x9e3779b97f4a7c15ull + t->repetition;
+        w[i].th.rng = ab_rng_stream(ab_rng_stream(t->seed, t->repetition), i);
         w[i].r = r;
     }
     int rc = 0;
@@ -318,6 +331,7 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
             reading(t, &t->rss_before_kib, &t->stats_before);
             uint64_t ops = 0;
             th->measuring = true;
+            th->idle_ns = 0;
             th->t0 = ab_now_ns();
             collect(t);
             for (unsigned i = 0; i < t->rounds && !th->error; i++)
@@ -356,7 +370,7 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
             pthread_join(w[i].tid, NULL);
         pthread_barrier_destroy(&bar);
     }
-    uint64_t first = UINT64_MAX, last = 0;
+    uint64_t first = UINT64_MAX, last = 0, idle = UINT64_MAX;
     t->ops = 0;
     t->thread_ns = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -365,13 +379,16 @@ int ab_trial_run_rounds(struct ab_trial *t, const struct ab_rounds *r)
         if (w[i].th.error)
             rc = w[i].th.error;
         t->ops += w[i].th.ops;
-        t->thread_ns += w[i].th.t1 - w[i].th.t0;
+        t->thread_ns += w[i].th.t1 - w[i].th.t0 - w[i].th.idle_ns;
         if (w[i].th.t0 < first)
             first = w[i].th.t0;
         if (w[i].th.t1 > last)
             last = w[i].th.t1;
+        if (w[i].th.idle_ns < idle)
+            idle = w[i].th.idle_ns;
     }
-    t->wall_ns = last - first;
+    /* The pauses every thread took together are no part of the work. */
+    t->wall_ns = last - first - idle;
     ab_buf_free(w, n * sizeof *w);
     return rc;
 }

@@ -87,6 +87,7 @@ struct ab_thread {
     int error;         /* set by the workload: negative errno, stops the rounds */
     uint64_t ops;      /* measured ops, filled by the runner */
     uint64_t t0, t1;   /* measured interval, filled by the runner */
+    uint64_t idle_ns;  /* slept in it on purpose (ab_trial_idle): not measured */
     bool measuring;    /* set by the runner for the measured rounds only */
 };
 
@@ -166,6 +167,11 @@ void ab_trial_pin_self(struct ab_trial *t, unsigned index);
  * not timed one by one), and the allocator's remote-free queue depth now,
  * where a plugin reports it. */
 void ab_trial_remote_frees(struct ab_trial *t, uint64_t frees, int64_t ns);
+/* Sleep ns on purpose, for th (the pauses of an original that sleeps
+ * between its phases): in the measured rounds the time slept is taken out of
+ * the trial's measured time (thread_ns, and wall_ns by the least any thread
+ * slept); in warm-up rounds it does not sleep. */
+void ab_trial_idle(struct ab_thread *th, uint64_t ns);
 /* Run n threads (a workload whose roles need more than --threads asked,
  * such as one producer and one consumer for --threads 1); --pin plans again. */
 void ab_trial_set_threads(struct ab_trial *t, unsigned n);

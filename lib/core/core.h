@@ -119,12 +119,24 @@ int ab_report_read(const char *arg, ab_report_parser parse, struct cJSON **out, 
 void ab_utc_stamp(char *buf, size_t len);
 
 /* splitmix64: deterministic per-thread streams from one seed. */
-static inline uint64_t ab_rng_next(uint64_t *state)
+static inline uint64_t ab_rng_mix(uint64_t z)
 {
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+static inline uint64_t ab_rng_next(uint64_t *state)
+{
+    return ab_rng_mix(*state += 0x9e3779b97f4a7c15ull);
+}
+/* The starting state of stream `stream` of `seed`.  Hashed, not stepped: a
+ * state of seed * 0x9e3779b97f4a7c15 (or + i of it per thread) would make
+ * seed s + 1's sequence, or thread i + 1's, seed s's or thread i's one draw
+ * later. */
+static inline uint64_t ab_rng_stream(uint64_t seed, uint64_t stream)
+{
+    return ab_rng_mix(ab_rng_mix(seed + 0x9e3779b97f4a7c15ull) ^
+                      ((stream + 1) * 0xd1b54a32d192ed03ull));
 }
 static inline uint64_t ab_rng_below(uint64_t *state, uint64_t n)
 {

@@ -494,7 +494,10 @@ static void record_init(struct ab_trial_record *r)
  * 1.2 x the target over the last measured rate, at most 10 x a step, as
  * google-benchmark grows its iterations), until one lasts long enough.  A
  * child that measures nothing (unavailable, crashed) ends it: the trials
- * then run with the rounds reached and say what happened themselves. */
+ * then run with the rounds reached and say what happened themselves.  The
+ * rounds never grow past what the last child's whole time says would fill
+ * half of --timeout: a workload that sleeps between its phases (rptest's
+ * pauses, not measured) would otherwise be planned into its timeout. */
 #define AB_CAL_MAX_CHILDREN 12
 #define AB_CAL_MAX_ROUNDS 100000000u
 static int calibrate(const struct ab_run_config *cfg, const struct ab_subject *subj,
@@ -514,20 +517,27 @@ static int calibrate(const struct ab_run_config *cfg, const struct ab_subject *s
         if (t.status != AB_TRIAL_OK || !(t.ns > 0))
             break;
         double phase = t.ns / 1e9;
+        double cap = cfg->timeout_s > 0 && t.elapsed_s > 0
+                         ? floor((double)r * cfg->timeout_s * 0.5 / t.elapsed_s)
+                         : (double)AB_CAL_MAX_ROUNDS;
         if (phase >= cfg->min_time_s) {
             /* Long enough once: a margin for the trials' own spread. */
             double want = (double)r * cfg->min_time_s * 1.2 / phase;
+            if (want > cap)
+                want = cap;
             if (want > r)
                 r = want >= AB_CAL_MAX_ROUNDS ? AB_CAL_MAX_ROUNDS : (unsigned)ceil(want);
             break;
         }
-        if (r >= AB_CAL_MAX_ROUNDS)
+        if (r >= AB_CAL_MAX_ROUNDS || cap < r + 1.0)
             break;
         double next = (double)r * cfg->min_time_s * 1.2 / phase;
         if (next > 10.0 * r)
             next = 10.0 * r;
         if (next < r + 1.0)
             next = r + 1.0;
+        if (next > cap)
+            next = cap;
         r = next >= AB_CAL_MAX_ROUNDS ? AB_CAL_MAX_ROUNDS : (unsigned)ceil(next);
     }
     *rounds = r;

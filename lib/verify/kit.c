@@ -375,7 +375,7 @@ bool ab_stress_more(const struct ab_stress *s, uint64_t done)
 
 uint64_t ab_stress_rng(const struct ab_stress *s, unsigned i)
 {
-    return s->seed * 0x100000001b3ull + (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull;
+    return ab_rng_stream(s->seed, i);
 }
 
 struct stress_thread {
