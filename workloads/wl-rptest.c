@@ -29,10 +29,10 @@
  * and arrays too, always memalign(16)); then the first int, one byte of
  * every page after the first and the last byte are written.  After a pass a
  * thread frees what is posted to it until every thread has finished the
- * pass, then frees all its blocks, and waits for every thread to have;
- * after both passes it frees what is posted until every thread is done,
- * and its array.  Sizes walk the table
- * from ((index + 1) * (pass + 1) * 37) % 2000.
+ * pass, then frees all its blocks and goes on (what was posted meanwhile
+ * freed untimed, as there); after both passes it frees what is posted
+ * until every thread is done, and its array.  Sizes walk the table from
+ * ((index + 1) * (pass + 1) * 37) % 2000.
  *
  * The original's main thread sleeps around the passes to sample memory, and
  * the threads with it: 1 s before the first pass, 1 to 2 s after each pass's
@@ -40,18 +40,21 @@
  * of a run's wall).  Over those pauses an allocator's time-driven work
  * happens (jemalloc's decay purges, mimalloc's delayed resets), and the
  * caches go cold: in 16 runs here, each beside one without pauses, ops per
- * thread-second fell with them in 14, by up to 44 %.  pause_ms (default 1000, the original's) sleeps so: before the first
- * pass, after each pass's loops, 10 ms after its frees (at most pause_ms),
- * and twice before the life ends, and the time slept is no part of the
- * measured time (ab_trial_idle); warm-up lives do not pause.  As there, a
- * thread looks for the start every 10 ms, and a thread waiting for the
- * others frees what is posted to it and looks again every ms (with
- * pause_ms=0 it spins).  One op is one malloc or free (a batch header and array count 2
- * together, as there).  Figures, both named: ops_per_s, operations over the
- * wall time of the measured lives less their pauses; ops_per_thread_s,
- * operations over the summed time of the timed sections of every thread (the
- * loops, the waits' frees and the final frees), which is the original's
- * "memory ops/CPU second".
+ * thread-second fell with them in 14, by up to 44 %.  pause_ms (default
+ * 1000, the original's) sleeps so: before the first pass, after each pass's
+ * loops, 10 ms after its frees (at most pause_ms), and twice before the life
+ * ends; the time slept is no part of the measured time (ab_trial_idle), and
+ * warm-up lives do not pause.  As there, a thread looks for the start every
+ * 10 ms on a tick of its own, so the threads start up to 10 ms apart (a
+ * seeded phase each), goes from one pass to the next without waiting for the
+ * others, and while waiting for them frees what is posted to it and looks
+ * again every ms (with pause_ms=0 it spins, and the threads start together).
+ * One op is one malloc or free (a batch header and array count 2 together,
+ * as there).  Figures, both named: ops_per_s, operations over the wall time
+ * of the measured lives less their pauses; ops_per_thread_s, operations over
+ * the summed time of the timed sections of every thread (the loops, the
+ * waits' frees and the final frees), which is the original's "memory
+ * ops/CPU second".
  */
 #include "workload.h"
 
@@ -102,9 +105,9 @@ struct shared {
     size_t alloc_step, free_step, blocks, loops, cross_rate;
     uint64_t pause_ns;
     void *(*memalign)(size_t, size_t);
-    /* Arrivals (over all lives): the end of pass 0's loops, of its frees,
-     * the same for pass 1, the end of the life. */
-    atomic_uint arrived[5];
+    /* Arrivals (over all lives): the end of pass 0's loops, of pass 1's,
+     * the end of the life. */
+    atomic_uint arrived[3];
     atomic_uint_fast64_t remote, timed_ns;  /* measured rounds */
     atomic_int failed;
 };
@@ -193,8 +196,8 @@ static void idle(struct state *s, uint64_t ns)
 }
 
 /* Until every thread has arrived at point k of this life: free what is
- * posted (timed, as the original's) when drain, and yield. */
-static void wait_all(struct state *s, unsigned k, bool drain)
+ * posted (timed, as the original's), and look again. */
+static void wait_all(struct state *s, unsigned k)
 {
     struct shared *sh = s->sh;
     unsigned all = sh->n * (s->lives + 1);
@@ -202,7 +205,7 @@ static void wait_all(struct state *s, unsigned k, bool drain)
     for (bool last = false; !last;) {
         /* Once all are here nobody posts: one more look takes the rest. */
         last = atomic_load(&sh->arrived[k]) >= all;
-        struct batch *b = drain ? take(s) : NULL;
+        struct batch *b = take(s);
         if (b) {
             uint64_t t0 = ab_now_ns();
             free_batches(s, b);
@@ -273,10 +276,10 @@ static void pass(struct state *s, void **pointers, unsigned p, size_t *alloc_idx
             post(sh, *cross, out);
         }
         /* A thread has finished its pass: send nothing more. */
-        if (atomic_load_explicit(&sh->arrived[2 * p], memory_order_relaxed) > done_before)
+        if (atomic_load_explicit(&sh->arrived[p], memory_order_relaxed) > done_before)
             send = false;
     }
-    wait_all(s, 2 * p, true);
+    wait_all(s, p);
     idle(s, sh->pause_ns);
     uint64_t t0 = ab_now_ns();
     for (size_t j = 0; j < sh->blocks; j++)
@@ -285,11 +288,16 @@ static void pass(struct state *s, void **pointers, unsigned p, size_t *alloc_idx
             pointers[j] = NULL;
         }
     s->ns += ab_now_ns() - t0;
-    /* The original sleeps 10 ms here and then frees late batches untimed:
-     * none come late here (the last look above took them), and the threads
-     * start the next pass together. */
+    /* As the original: 10 ms of sleep, then what a peer already in its next
+     * pass posted meanwhile is freed untimed and uncounted, and the next pass
+     * starts without waiting for the others. */
     idle(s, sh->pause_ns < 10000000u ? sh->pause_ns : 10000000u);
-    wait_all(s, 2 * p + 1, false);
+    struct batch *late = take(s);
+    if (late) {
+        uint64_t mops = s->mops;
+        free_batches(s, late);
+        s->mops = mops;
+    }
 }
 
 static void *life_main(void *arg)
@@ -300,20 +308,26 @@ static void *life_main(void *arg)
     if (pointers)
         memset(pointers, 0, sh->blocks * sizeof *pointers);
     pthread_barrier_wait(&sh->start);
-    /* The original's threads look for the start every 10 ms. */
-    for (uint64_t slept = 0; slept < sh->pause_ns; slept += 10000000u)
-        idle(s, sh->pause_ns - slept < 10000000u ? sh->pause_ns - slept : 10000000u);
+    /* The original's threads look for the start every 10 ms, each on a tick
+     * of its own: they start up to 10 ms apart (0.1 to 5 ms in its runs
+     * here).  So each sleeps a seeded phase in [0, 10 ms), then the pause in
+     * 10 ms steps. */
+    if (sh->pause_ns) {
+        idle(s, ab_rng_below(&s->th->rng, 10000000u));
+        for (uint64_t slept = 0; slept < sh->pause_ns; slept += 10000000u)
+            idle(s, sh->pause_ns - slept < 10000000u ? sh->pause_ns - slept : 10000000u);
+    }
     if (pointers) {
         size_t alloc_idx = 0, free_idx = 0;
         unsigned cross = 0;
         pass(s, pointers, 0, &alloc_idx, &free_idx, &cross);
         pass(s, pointers, 1, &alloc_idx, &free_idx, &cross);
     } else {
-        for (unsigned k = 0; k < 4; k++)
+        for (unsigned k = 0; k < 3; k++)
             atomic_fetch_add(&sh->arrived[k], 1);
     }
     idle(s, sh->pause_ns);
-    wait_all(s, 4, true);
+    wait_all(s, 2);
     idle(s, sh->pause_ns);
     s->th->t->heap->free(pointers);
     s->lives++;
