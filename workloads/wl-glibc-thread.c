@@ -12,13 +12,20 @@
  *
  * The original runs for 2 s (SIGALRM); here one round is `iterations`
  * iterations per thread, the walk going on where the last round stopped.
- * The tables come from --seed, the original's from rand() unseeded.  One op
+ * The tables are drawn as the original's: with the C library's rand(),
+ * after srand(--seed), sizes first and then slots, in float arithmetic.
+ * The original never seeds rand(), which is srand(1): with the default
+ * --seed 1 these are its tables, and on glibc the same numbers.  (Drawn
+ * otherwise, a table of 8000 from this heavy-tailed density keeps or loses
+ * its rare largest sizes by luck, and jemalloc's figure moved with them.)
+ * One op
  * is one iteration; the figure is iterations per second over all threads
  * (the original prints the iterations in its 2 s).
  */
 #include "workload.h"
 
 #include <errno.h>
+#include <stdlib.h>
 
 static const char *const variants[] = {"working-set", NULL};
 
@@ -43,12 +50,13 @@ struct state {
     unsigned size_at, slot_at;   /* the walk: pre-incremented, wrapping */
 };
 
-/* Inverse-square density on [lo, hi]: invert its distribution function,
- * x = 1 / (1/lo - u (1/lo - 1/hi)), truncated as the original's. */
-static uint32_t inverse_square(uint64_t *rng, double lo, double hi)
+/* Inverse-square density on [lo, hi] from one rand() draw: invert its
+ * distribution function, x = 1 / (1/lo - u (1/lo - 1/hi)) with u =
+ * draw / RAND_MAX, in float and truncated, as the original computes it. */
+static uint32_t inverse_square(int draw, float lo, float hi)
 {
-    double u = ab_rng_unit(rng);
-    double x = 1.0 / (1.0 / lo - u * (1.0 / lo - 1.0 / hi));
+    float u = (float)draw / (float)RAND_MAX;
+    float x = 1.0f / ((1.0f / hi - 1.0f / lo) * u + 1.0f / lo);
     return (uint32_t)(x < lo ? lo : x > hi ? hi : x);
 }
 
@@ -112,15 +120,16 @@ static int run(struct ab_trial *t)
     struct tables *tb = ab_buf_alloc(sizeof *tb);
     if (!tb)
         return -ENOMEM;
-    uint64_t rng = ab_rng_stream(t->seed, 0); /* one sequence for every thread */
-    double lo = (double)ab_trial_param(t, "min_size"), hi = (double)ab_trial_param(t, "max_size");
+    /* One sequence for every thread; a 64-bit seed folded to srand's 32. */
+    srand((unsigned)(t->seed ^ (t->seed >> 32)));
+    float lo = (float)ab_trial_param(t, "min_size"), hi = (float)ab_trial_param(t, "max_size");
     if (hi < lo)
         hi = lo;
     for (size_t i = 0; i < NSIZES; i++)
-        tb->size[i] = inverse_square(&rng, lo, hi);
-    uint64_t slots = (uint64_t)ab_trial_param(t, "slots");
+        tb->size[i] = inverse_square(rand(), lo, hi);
+    unsigned slots = (unsigned)ab_trial_param(t, "slots");
     for (size_t i = 0; i < NOFFSETS; i++)
-        tb->slot[i] = (uint32_t)ab_rng_below(&rng, slots);
+        tb->slot[i] = (uint32_t)((unsigned)rand() % slots);
     t->shared = tb;
     static const struct ab_rounds r = {setup, round_fn, teardown};
     int rc = ab_trial_run_rounds(t, &r);
