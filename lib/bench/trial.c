@@ -24,10 +24,7 @@ static void collect(const struct ab_trial *t)
 
 int64_t ab_trial_param(const struct ab_trial *t, const char *name)
 {
-    for (size_t i = 0; i < t->wl->nparams; i++)
-        if (!strcmp(t->wl->params[i].name, name))
-            return t->params.v[i];
-    abort(); /* a workload asked for a parameter it does not declare */
+    return ab_params_value(t->wl, &t->params, name);
 }
 
 void ab_trial_unavailable(struct ab_trial *t, const char *fmt, ...)

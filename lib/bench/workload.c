@@ -4,6 +4,7 @@
 #include "workload-list.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AB_WORKLOAD_DECL(id) extern const struct ab_workload ab_wl_##id;
@@ -102,18 +103,18 @@ int ab_params_defaults(const struct ab_workload *w, struct ab_params *p, char *e
     return 0;
 }
 
-static int64_t value_of(const struct ab_workload *w, const struct ab_params *p, const char *name)
+int64_t ab_params_value(const struct ab_workload *w, const struct ab_params *p, const char *name)
 {
     for (size_t i = 0; i < w->nparams; i++)
         if (!strcmp(w->params[i].name, name))
             return p->v[i];
-    return 0;
+    abort(); /* a workload asked for a parameter it does not declare */
 }
 
 int ab_params_ordered(const struct ab_workload *w, const struct ab_params *p, const char *lo,
                       const char *hi, bool strict, char *err, size_t n)
 {
-    int64_t a = value_of(w, p, lo), b = value_of(w, p, hi);
+    int64_t a = ab_params_value(w, p, lo), b = ab_params_value(w, p, hi);
     if (strict ? a < b : a <= b)
         return 0;
     snprintf(err, n, "parameters %s (%lld) and %s (%lld): %s must be %s %s", lo, (long long)a, hi,

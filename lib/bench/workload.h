@@ -62,6 +62,9 @@ struct ab_params {
 int ab_params_defaults(const struct ab_workload *w, struct ab_params *p, char *err, size_t n);
 int ab_params_apply(const struct ab_workload *w, struct ab_params *p, const char *assign,
                     char *err, size_t n);
+/* The value of the declared parameter name (aborts on a name the workload
+ * does not declare: a bug, never input). */
+int64_t ab_params_value(const struct ab_workload *w, const struct ab_params *p, const char *name);
 /* For a workload's check: parameter lo below hi (or at most hi when
  * !strict); else -EINVAL, saying so in err. */
 int ab_params_ordered(const struct ab_workload *w, const struct ab_params *p, const char *lo,
